@@ -1,0 +1,160 @@
+//! HTTP targets and the kinds that probe them.
+
+pub mod request;
+
+use std::time::Duration;
+
+use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
+
+use super::outcome::CheckError;
+use crate::model::HttpTarget;
+use crate::redact::redact_url;
+
+/// One client per target: base URL, default headers (secret values), TLS settings.
+pub struct HttpHandle {
+    pub client: reqwest::Client,
+    pub base_url: Option<url::Url>,
+    pub insecure_tls: bool,
+}
+
+impl HttpHandle {
+    pub fn for_target(target: &HttpTarget, timeout: Duration) -> Result<HttpHandle, CheckError> {
+        let mut headers = HeaderMap::new();
+        for (name, value) in &target.headers {
+            let name = HeaderName::from_bytes(name.as_bytes())
+                .map_err(|_| CheckError::new(format!("invalid header name `{name}`")))?;
+            let mut value = HeaderValue::from_str(value).map_err(|_| {
+                CheckError::new(format!(
+                    "the value of header `{name}` is not a valid header value"
+                ))
+            })?;
+            value.set_sensitive(true);
+            headers.insert(name, value);
+        }
+        let client = builder(timeout)
+            .default_headers(headers)
+            .danger_accept_invalid_certs(target.insecure_tls)
+            .build()
+            .map_err(|e| {
+                CheckError::new(format!("cannot build HTTP client: {}", error_text(&e)))
+            })?;
+        Ok(HttpHandle {
+            client,
+            base_url: Some(target.base_url.clone()),
+            insecure_tls: target.insecure_tls,
+        })
+    }
+
+    /// For checks that give a full `url:` and name no target.
+    pub fn standalone(timeout: Duration) -> Result<HttpHandle, CheckError> {
+        let client = builder(timeout).build().map_err(|e| {
+            CheckError::new(format!("cannot build HTTP client: {}", error_text(&e)))
+        })?;
+        Ok(HttpHandle {
+            client,
+            base_url: None,
+            insecure_tls: false,
+        })
+    }
+
+    /// The URL a check addresses: its own `url`, or its `path` joined onto the target's base.
+    pub fn resolve(&self, path: Option<&str>, url: Option<&str>) -> Result<url::Url, CheckError> {
+        if let Some(url) = url {
+            return url::Url::parse(url)
+                .map_err(|e| CheckError::new(format!("invalid url {}: {e}", redact_url(url))));
+        }
+        let base = self.base_url.as_ref().ok_or_else(|| {
+            CheckError::new("no `url` given and the check has no HTTP target to join `path` onto")
+        })?;
+        let path = path.unwrap_or("");
+        // Join as a path under the base: `/v1/` + `health` and `/v1` + `/health` both give
+        // `/v1/health`, which is what people mean when the base URL has a path.
+        let mut joined = base.clone();
+        let (path_part, query) = match path.split_once('?') {
+            Some((p, q)) => (p, Some(q)),
+            None => (path, None),
+        };
+        let base_path = base.path().trim_end_matches('/');
+        let tail = path_part.trim_start_matches('/');
+        joined.set_path(&format!("{base_path}/{tail}"));
+        if query.is_some() {
+            joined.set_query(query);
+        }
+        Ok(joined)
+    }
+}
+
+fn builder(timeout: Duration) -> reqwest::ClientBuilder {
+    reqwest::Client::builder()
+        .user_agent(concat!("ready/", env!("CARGO_PKG_VERSION")))
+        .connect_timeout(timeout.min(Duration::from_secs(10)))
+        .timeout(timeout)
+        .pool_max_idle_per_host(64)
+}
+
+/// A reqwest error without the URL (it may carry credentials) and with its causes, which hold
+/// the useful part ("connection refused", "certificate has expired").
+pub fn error_text(e: &reqwest::Error) -> String {
+    let mut text = if e.is_timeout() {
+        "timed out".to_string()
+    } else if e.is_connect() {
+        "cannot connect".to_string()
+    } else {
+        String::new()
+    };
+    let mut source = std::error::Error::source(e);
+    let mut seen = Vec::new();
+    while let Some(s) = source {
+        let part = s.to_string();
+        if !part.is_empty() && !seen.contains(&part) && !part.contains("://") {
+            seen.push(part);
+        }
+        source = s.source();
+    }
+    if let Some(last) = seen.last() {
+        if !text.is_empty() {
+            text.push_str(": ");
+        }
+        text.push_str(last);
+    }
+    if text.is_empty() {
+        let own = e.to_string();
+        text = own
+            .split(" for url (")
+            .next()
+            .unwrap_or_default()
+            .to_string();
+    }
+    text
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn handle(base: &str) -> HttpHandle {
+        HttpHandle {
+            client: reqwest::Client::new(),
+            base_url: Some(url::Url::parse(base).unwrap()),
+            insecure_tls: false,
+        }
+    }
+
+    #[test]
+    fn paths_join_under_the_base_path() {
+        for (base, path, expected) in [
+            ("http://h/", "/health", "http://h/health"),
+            ("http://h/v1", "health", "http://h/v1/health"),
+            (
+                "http://h/v1/",
+                "/functions/x?probe=1",
+                "http://h/v1/functions/x?probe=1",
+            ),
+        ] {
+            assert_eq!(
+                handle(base).resolve(Some(path), None).unwrap().as_str(),
+                expected
+            );
+        }
+    }
+}

@@ -1,0 +1,385 @@
+//! `http`: one request (or N samples) and what the response must look like.
+
+use std::collections::BTreeMap;
+use std::time::{Duration, Instant};
+
+use serde::Deserialize;
+use serde_json::Value as Json;
+
+use super::{HttpHandle, error_text};
+use crate::checks::outcome::{CheckError, CheckOutcome, Finding, Observation};
+use crate::checks::params::{DurationParam, OneOrMany};
+use crate::redact::redact_url;
+
+/// Samples are bounded: this is a probe, not a load test.
+const MAX_SAMPLES: u32 = 1000;
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HttpParams {
+    #[serde(default = "get")]
+    pub method: String,
+    pub path: Option<String>,
+    pub url: Option<String>,
+    #[serde(default)]
+    pub headers: BTreeMap<String, String>,
+    pub body: Option<Json>,
+    #[serde(default)]
+    pub expect: HttpExpect,
+    #[serde(default = "one")]
+    pub samples: u32,
+}
+
+fn get() -> String {
+    "GET".into()
+}
+
+fn one() -> u32 {
+    1
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HttpExpect {
+    #[serde(default)]
+    pub status: StatusExpect,
+    /// Header name → text its value must contain ("" only requires the header).
+    #[serde(default)]
+    pub headers: BTreeMap<String, String>,
+    pub body_contains: Option<OneOrMany<String>>,
+    /// JSON pointer → expected value.
+    #[serde(default)]
+    pub json: BTreeMap<String, Json>,
+    pub max_latency: Option<DurationParam>,
+}
+
+/// `200`, `[200, 204]` or `"2xx"`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StatusExpect(Vec<StatusPattern>);
+
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum StatusPattern {
+    Code(u16),
+    Class(u16),
+}
+
+impl Default for StatusExpect {
+    fn default() -> Self {
+        StatusExpect(vec![StatusPattern::Class(2)])
+    }
+}
+
+impl StatusExpect {
+    pub fn matches(&self, status: u16) -> bool {
+        self.0.iter().any(|p| match p {
+            StatusPattern::Code(c) => *c == status,
+            StatusPattern::Class(c) => status / 100 == *c,
+        })
+    }
+}
+
+impl std::fmt::Display for StatusExpect {
+    fn fmt(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        let parts: Vec<String> = self
+            .0
+            .iter()
+            .map(|p| match p {
+                StatusPattern::Code(c) => c.to_string(),
+                StatusPattern::Class(c) => format!("{c}xx"),
+            })
+            .collect();
+        f.write_str(&parts.join(" or "))
+    }
+}
+
+impl<'de> Deserialize<'de> for StatusExpect {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        #[derive(Deserialize)]
+        #[serde(untagged)]
+        enum One {
+            Code(u16),
+            Text(String),
+        }
+        let parse = |one: One| -> Result<StatusPattern, String> {
+            match one {
+                One::Code(c) if (100..=599).contains(&c) => Ok(StatusPattern::Code(c)),
+                One::Code(c) => Err(format!("{c} is not an HTTP status code")),
+                One::Text(t) => {
+                    let t = t.trim().to_ascii_lowercase();
+                    if let Some(class) = t.strip_suffix("xx")
+                        && let Ok(class @ 1..=5) = class.parse::<u16>()
+                    {
+                        return Ok(StatusPattern::Class(class));
+                    }
+                    t.parse::<u16>()
+                        .ok()
+                        .filter(|c| (100..=599).contains(c))
+                        .map(StatusPattern::Code)
+                        .ok_or_else(|| format!("`{t}` is not a status code or class like 2xx"))
+                }
+            }
+        };
+        let all = OneOrMany::<One>::deserialize(deserializer)?.into_vec();
+        if all.is_empty() {
+            return Err(serde::de::Error::custom("status needs at least one code"));
+        }
+        all.into_iter()
+            .map(parse)
+            .collect::<Result<Vec<_>, _>>()
+            .map(StatusExpect)
+            .map_err(serde::de::Error::custom)
+    }
+}
+
+struct Response {
+    status: u16,
+    headers: reqwest::header::HeaderMap,
+    body: String,
+    latency: Duration,
+}
+
+pub async fn run(params: &HttpParams, http: &HttpHandle) -> CheckOutcome {
+    let url = http.resolve(params.path.as_deref(), params.url.as_deref())?;
+    let shown = redact_url(url.as_str());
+    let method = reqwest::Method::from_bytes(params.method.to_ascii_uppercase().as_bytes())
+        .map_err(|_| CheckError::new(format!("invalid HTTP method `{}`", params.method)))?;
+    let samples = params.samples.clamp(1, MAX_SAMPLES);
+
+    let mut responses = Vec::with_capacity(samples as usize);
+    for _ in 0..samples {
+        responses.push(
+            send(http, &method, &url, params)
+                .await
+                .map_err(|e| CheckError::new(format!("{} {shown}: {e}", method.as_str())))?,
+        );
+    }
+
+    let mut obs = Observation::default();
+    let first = &responses[0];
+    let expect = &params.expect;
+    let subject = format!("{} {}", method.as_str(), url.path());
+
+    let bad_status: Vec<u16> = responses
+        .iter()
+        .map(|r| r.status)
+        .filter(|s| !expect.status.matches(*s))
+        .collect();
+    if !bad_status.is_empty() {
+        let message = if samples == 1 {
+            format!(
+                "{subject} answered {}, expected {}",
+                bad_status[0], expect.status
+            )
+        } else {
+            format!(
+                "{} of {samples} responses had an unexpected status ({}), expected {}",
+                bad_status.len(),
+                summarize_statuses(&bad_status),
+                expect.status
+            )
+        };
+        obs.findings
+            .push(Finding::fail(&subject, message).with_evidence(body_evidence(first)));
+    }
+
+    for (name, wanted) in &expect.headers {
+        match first.headers.get(name).map(|v| v.to_str().unwrap_or("")) {
+            None => obs
+                .findings
+                .push(Finding::fail(&subject, format!("header {name} is missing"))),
+            Some(value) if !value.contains(wanted.as_str()) => obs.findings.push(Finding::fail(
+                &subject,
+                format!("header {name} is \"{value}\", expected it to contain \"{wanted}\""),
+            )),
+            Some(_) => {}
+        }
+    }
+
+    for wanted in expect
+        .body_contains
+        .clone()
+        .map(OneOrMany::into_vec)
+        .unwrap_or_default()
+    {
+        if !first.body.contains(&wanted) {
+            obs.findings.push(
+                Finding::fail(&subject, format!("the body does not contain \"{wanted}\""))
+                    .with_evidence(body_evidence(first)),
+            );
+        }
+    }
+
+    if !expect.json.is_empty() {
+        match serde_json::from_str::<Json>(&first.body) {
+            Err(e) => obs.findings.push(
+                Finding::fail(&subject, format!("the body is not JSON: {e}"))
+                    .with_evidence(body_evidence(first)),
+            ),
+            Ok(doc) => {
+                for (pointer, wanted) in &expect.json {
+                    match doc.pointer(pointer) {
+                        None => obs.findings.push(Finding::fail(
+                            &subject,
+                            format!("JSON field {pointer} is missing"),
+                        )),
+                        Some(actual) if actual != wanted => obs.findings.push(Finding::fail(
+                            &subject,
+                            format!("JSON field {pointer} is {actual}, expected {wanted}"),
+                        )),
+                        Some(_) => {}
+                    }
+                }
+            }
+        }
+    }
+
+    let mut latencies: Vec<f64> = responses
+        .iter()
+        .map(|r| r.latency.as_secs_f64() * 1000.0)
+        .collect();
+    latencies.sort_by(f64::total_cmp);
+    let p95 = percentile(&latencies, 95.0);
+    if samples > 1 {
+        obs.measure("p50_ms", round_ms(percentile(&latencies, 50.0)));
+        obs.measure("p95_ms", round_ms(p95));
+        obs.measure("p99_ms", round_ms(percentile(&latencies, 99.0)));
+        obs.measure("max_ms", round_ms(*latencies.last().unwrap_or(&0.0)));
+    } else {
+        obs.measure("latency_ms", round_ms(p95));
+    }
+    if let Some(DurationParam(limit)) = expect.max_latency {
+        let limit_ms = limit.as_secs_f64() * 1000.0;
+        if p95 > limit_ms {
+            let which = if samples > 1 {
+                "p95 latency"
+            } else {
+                "latency"
+            };
+            obs.findings.push(Finding::fail(
+                &subject,
+                format!(
+                    "{which} {:.0} ms is over the limit of {:.0} ms",
+                    p95, limit_ms
+                ),
+            ));
+        }
+    }
+
+    if http.insecure_tls && url.scheme() == "https" {
+        obs.findings.push(Finding::warn(
+            url.host_str().unwrap_or_default(),
+            "TLS certificate verification is off for this target (insecure_tls: true)",
+        ));
+    }
+    obs.summary = Some(if samples > 1 {
+        format!(
+            "{subject} answered {} ({samples} samples, p95 {:.0} ms)",
+            first.status, p95
+        )
+    } else {
+        format!("{subject} answered {} in {:.0} ms", first.status, p95)
+    });
+    Ok(obs)
+}
+
+async fn send(
+    http: &HttpHandle,
+    method: &reqwest::Method,
+    url: &url::Url,
+    params: &HttpParams,
+) -> Result<Response, String> {
+    let mut request = http.client.request(method.clone(), url.clone());
+    for (name, value) in &params.headers {
+        request = request.header(name, value);
+    }
+    request = match &params.body {
+        None => request,
+        Some(Json::String(text)) => request.body(text.clone()),
+        Some(json) => request.json(json),
+    };
+    let started = Instant::now();
+    let response = request.send().await.map_err(|e| error_text(&e))?;
+    let status = response.status().as_u16();
+    let headers = response.headers().clone();
+    let body = response.text().await.map_err(|e| error_text(&e))?;
+    Ok(Response {
+        status,
+        headers,
+        body,
+        latency: started.elapsed(),
+    })
+}
+
+/// Nearest-rank percentile of sorted values.
+pub fn percentile(sorted: &[f64], p: f64) -> f64 {
+    if sorted.is_empty() {
+        return 0.0;
+    }
+    let rank = ((p / 100.0) * sorted.len() as f64).ceil() as usize;
+    sorted[rank.clamp(1, sorted.len()) - 1]
+}
+
+fn round_ms(ms: f64) -> f64 {
+    (ms * 10.0).round() / 10.0
+}
+
+fn summarize_statuses(statuses: &[u16]) -> String {
+    let mut counts: BTreeMap<u16, usize> = BTreeMap::new();
+    for s in statuses {
+        *counts.entry(*s).or_default() += 1;
+    }
+    counts
+        .iter()
+        .map(|(s, n)| format!("{n}× {s}"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+fn body_evidence(r: &Response) -> Json {
+    serde_json::json!({
+        "status": r.status,
+        "body": crate::checks::params::truncate(&r.body, 1024),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::node::parse_document;
+
+    #[test]
+    fn status_forms() {
+        let parse = |y: &str| {
+            parse_document(&format!("s: {y}"))
+                .unwrap()
+                .get("s")
+                .unwrap()
+                .parse::<StatusExpect>()
+        };
+        assert!(parse("200").unwrap().matches(200));
+        assert!(parse("[200, 204]").unwrap().matches(204));
+        assert!(parse("\"2xx\"").unwrap().matches(201));
+        assert!(!parse("\"2xx\"").unwrap().matches(301));
+        assert!(
+            parse("700")
+                .unwrap_err()
+                .message
+                .contains("700 is not an HTTP status code")
+        );
+        assert!(
+            parse("\"2yy\"")
+                .unwrap_err()
+                .message
+                .contains("not a status code")
+        );
+    }
+
+    #[test]
+    fn nearest_rank_percentiles() {
+        let v: Vec<f64> = (1..=100).map(f64::from).collect();
+        assert_eq!(percentile(&v, 50.0), 50.0);
+        assert_eq!(percentile(&v, 95.0), 95.0);
+        assert_eq!(percentile(&v, 99.0), 99.0);
+        assert_eq!(percentile(&[7.0], 95.0), 7.0);
+    }
+}

@@ -1,0 +1,75 @@
+//! What a check observes, before waivers and scoring turn it into a status.
+
+use std::collections::BTreeMap;
+
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, JsonSchema,
+)]
+#[serde(rename_all = "lowercase")]
+pub enum Level {
+    Fail,
+    Warn,
+}
+
+/// One thing wrong (or worth a look) about one subject.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Finding {
+    pub subject: String,
+    pub message: String,
+    pub level: Level,
+    pub evidence: serde_json::Value,
+}
+
+impl Finding {
+    pub fn fail(subject: impl Into<String>, message: impl Into<String>) -> Finding {
+        Finding {
+            subject: subject.into(),
+            message: message.into(),
+            level: Level::Fail,
+            evidence: serde_json::Value::Null,
+        }
+    }
+
+    pub fn warn(subject: impl Into<String>, message: impl Into<String>) -> Finding {
+        Finding {
+            level: Level::Warn,
+            ..Finding::fail(subject, message)
+        }
+    }
+
+    pub fn with_evidence(mut self, evidence: serde_json::Value) -> Finding {
+        self.evidence = evidence;
+        self
+    }
+}
+
+/// A check that could look: its findings (none means it passed) and its measurements.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Observation {
+    pub findings: Vec<Finding>,
+    pub measurements: BTreeMap<String, f64>,
+    /// What was verified, shown when there is no finding ("3 rows, expected at most 5").
+    pub summary: Option<String>,
+}
+
+impl Observation {
+    pub fn measure(&mut self, name: &str, value: f64) {
+        self.measurements.insert(name.to_string(), value);
+    }
+}
+
+/// The check could not verify what it checks: unreachable, timed out, refused, misconfigured.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[error("{0}")]
+pub struct CheckError(pub String);
+
+impl CheckError {
+    pub fn new(message: impl Into<String>) -> CheckError {
+        CheckError(message.into())
+    }
+}
+
+pub type CheckOutcome = Result<Observation, CheckError>;

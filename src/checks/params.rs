@@ -1,0 +1,101 @@
+//! Parameter types shared by several kinds; each validates itself while it is read.
+
+use std::time::Duration;
+
+use serde::{Deserialize, Deserializer, de};
+
+/// A duration written as text with a unit: `500ms`, `10s`, `26h`, `1m 30s`.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct DurationParam(pub Duration);
+
+impl<'de> Deserialize<'de> for DurationParam {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct V;
+        impl de::Visitor<'_> for V {
+            type Value = DurationParam;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a duration with a unit, such as 500ms, 10s or 26h")
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<DurationParam, E> {
+                parse_duration(v).map(DurationParam).map_err(E::custom)
+            }
+            fn visit_i64<E: de::Error>(self, _: i64) -> Result<DurationParam, E> {
+                Err(E::custom("a duration needs a unit, such as 30s or 500ms"))
+            }
+            fn visit_u64<E: de::Error>(self, _: u64) -> Result<DurationParam, E> {
+                Err(E::custom("a duration needs a unit, such as 30s or 500ms"))
+            }
+        }
+        deserializer.deserialize_any(V)
+    }
+}
+
+pub fn parse_duration(text: &str) -> Result<Duration, String> {
+    humantime::parse_duration(text.trim())
+        .map_err(|e| format!("malformed duration `{text}`: {e} (write e.g. 500ms, 10s, 26h)"))
+}
+
+/// A regular expression, compiled when the configuration is read.
+#[derive(Debug, Clone)]
+pub struct RegexParam(pub regex::Regex);
+
+impl<'de> Deserialize<'de> for RegexParam {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let text = String::deserialize(deserializer)?;
+        regex::Regex::new(&text)
+            .map(RegexParam)
+            .map_err(|e| de::Error::custom(format!("invalid regular expression: {e}")))
+    }
+}
+
+/// One value or a list of them.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(untagged)]
+pub enum OneOrMany<T> {
+    One(T),
+    Many(Vec<T>),
+}
+
+impl<T> OneOrMany<T> {
+    pub fn into_vec(self) -> Vec<T> {
+        match self {
+            OneOrMany::One(v) => vec![v],
+            OneOrMany::Many(v) => v,
+        }
+    }
+}
+
+/// Cuts text to at most `max` bytes on a character boundary, saying how much was left out.
+pub fn truncate(text: &str, max: usize) -> String {
+    if text.len() <= max {
+        return text.to_string();
+    }
+    let mut end = max;
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    format!("{}… ({} more bytes)", &text[..end], text.len() - end)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations_need_units() {
+        assert_eq!(parse_duration("1m 30s").unwrap(), Duration::from_secs(90));
+        assert_eq!(parse_duration("250ms").unwrap(), Duration::from_millis(250));
+        assert!(
+            parse_duration("10")
+                .unwrap_err()
+                .contains("malformed duration `10`")
+        );
+        assert!(parse_duration("fast").is_err());
+    }
+
+    #[test]
+    fn truncation_respects_characters() {
+        assert_eq!(truncate("héllo", 2), "h… (5 more bytes)");
+        assert_eq!(truncate("short", 10), "short");
+    }
+}

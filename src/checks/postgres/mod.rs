@@ -1,0 +1,121 @@
+//! PostgreSQL targets and the kinds that read them.
+//!
+//! Every check runs in its own `READ ONLY` transaction with `statement_timeout` and
+//! `lock_timeout` set for that transaction only; the connection says `application_name = ready`.
+//! The transaction is always rolled back: no code path here commits.
+
+pub mod sql;
+
+use std::str::FromStr;
+use std::time::Duration;
+
+use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
+use sqlx::{Connection, PgConnection, Postgres, Transaction};
+use tokio::sync::OnceCell;
+
+use super::outcome::CheckError;
+use crate::model::PostgresTarget;
+use crate::redact::redact_url;
+
+/// A connection pool for one target, opened lazily.
+pub struct PgHandle {
+    pub target: PostgresTarget,
+    shown_url: String,
+    options: PgConnectOptions,
+    pool: PgPool,
+    /// The first check to use the target learns whether it answers; the others reuse the answer,
+    /// so an unreachable server costs one connect timeout, not one per check.
+    reachable: OnceCell<Result<(), String>>,
+}
+
+impl PgHandle {
+    pub fn new(target: &PostgresTarget, max_connections: usize) -> Result<PgHandle, CheckError> {
+        let shown_url = redact_url(&target.url);
+        let options = PgConnectOptions::from_str(&target.url)
+            .map_err(|e| CheckError::new(format!("invalid PostgreSQL URL {shown_url}: {e}")))?
+            .application_name("ready");
+        let pool = PgPoolOptions::new()
+            .max_connections(max_connections.clamp(1, 64) as u32)
+            .acquire_timeout(target.connect_timeout)
+            .connect_lazy_with(options.clone());
+        Ok(PgHandle {
+            target: target.clone(),
+            shown_url,
+            options,
+            pool,
+            reachable: OnceCell::new(),
+        })
+    }
+
+    async fn ensure_reachable(&self) -> Result<(), CheckError> {
+        let answer = self
+            .reachable
+            .get_or_init(|| async {
+                let attempt = tokio::time::timeout(
+                    self.target.connect_timeout,
+                    PgConnection::connect_with(&self.options),
+                )
+                .await;
+                match attempt {
+                    Ok(Ok(conn)) => {
+                        let _ = conn.close().await;
+                        Ok(())
+                    }
+                    Ok(Err(e)) => Err(format!(
+                        "cannot connect to {}: {}",
+                        self.shown_url,
+                        describe(&e)
+                    )),
+                    Err(_) => Err(format!(
+                        "cannot connect to {}: no answer within {}",
+                        self.shown_url,
+                        super::local::human(self.target.connect_timeout)
+                    )),
+                }
+            })
+            .await;
+        answer.clone().map_err(CheckError)
+    }
+
+    /// Opens the check's read-only transaction with its time limits.
+    pub async fn read_only(
+        &self,
+        timeout: Duration,
+    ) -> Result<Transaction<'static, Postgres>, CheckError> {
+        self.ensure_reachable().await?;
+        let mut tx = self
+            .pool
+            .begin_with("BEGIN TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY")
+            .await
+            .map_err(|e| CheckError::new(format!("{}: {}", self.shown_url, describe(&e))))?;
+        let ms = format!("{}ms", timeout.as_millis().max(1));
+        sqlx::query(
+            "SELECT set_config('statement_timeout', $1, true), set_config('lock_timeout', $1, true)",
+        )
+        .bind(&ms)
+        .execute(&mut *tx)
+        .await
+        .map_err(|e| CheckError::new(describe(&e)))?;
+        Ok(tx)
+    }
+
+    /// Ends the check's transaction. Rolling back also undoes any session setting a query made
+    /// (PostgreSQL reverts `SET` with the transaction), so the pooled connection comes back clean.
+    pub async fn finish(&self, tx: Transaction<'static, Postgres>) {
+        let _ = tx.rollback().await;
+    }
+}
+
+/// A database error as the user needs it: PostgreSQL's own message and SQLSTATE, no URL.
+pub fn describe(e: &sqlx::Error) -> String {
+    match e {
+        sqlx::Error::Database(db) => match db.code() {
+            Some(code) => format!("{} (SQLSTATE {code})", db.message()),
+            None => db.message().to_string(),
+        },
+        sqlx::Error::PoolTimedOut => "no free connection to the database in time".into(),
+        sqlx::Error::Io(io) => io.to_string(),
+        sqlx::Error::Tls(tls) => format!("TLS: {tls}"),
+        other => other.to_string(),
+    }
+}

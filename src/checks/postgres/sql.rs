@@ -1,0 +1,307 @@
+//! `sql`: a read-only query and what its result must look like.
+
+use serde::Deserialize;
+use serde_json::{Map, Value as Json};
+use sqlx::{AssertSqlSafe, Column, Executor, Row, SqlSafeStr};
+
+use super::{PgHandle, describe};
+use crate::checks::outcome::{CheckError, CheckOutcome, Finding, Observation};
+
+/// Beyond this many offending rows the rest are counted, not listed.
+const MAX_ROW_FINDINGS: usize = 200;
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SqlParams {
+    pub query: String,
+    #[serde(default = "no_rows")]
+    pub expect: Expect,
+}
+
+fn no_rows() -> Expect {
+    Expect::Rows(RowCount::Exactly(0))
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "lowercase", deny_unknown_fields)]
+pub enum Expect {
+    Rows(RowCount),
+    Value(Json),
+}
+
+/// `rows: 0` or `rows: { min: 1, max: 5 }`.
+#[derive(Debug, Clone)]
+pub enum RowCount {
+    Exactly(u64),
+    Between { min: Option<u64>, max: Option<u64> },
+}
+
+impl<'de> Deserialize<'de> for RowCount {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        #[derive(Deserialize)]
+        #[serde(deny_unknown_fields)]
+        struct Range {
+            min: Option<u64>,
+            max: Option<u64>,
+        }
+        struct V;
+        impl<'de> serde::de::Visitor<'de> for V {
+            type Value = RowCount;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a row count or { min, max }")
+            }
+            fn visit_u64<E: serde::de::Error>(self, v: u64) -> Result<RowCount, E> {
+                Ok(RowCount::Exactly(v))
+            }
+            fn visit_i64<E: serde::de::Error>(self, v: i64) -> Result<RowCount, E> {
+                u64::try_from(v)
+                    .map(RowCount::Exactly)
+                    .map_err(|_| E::custom("a row count cannot be negative"))
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(self, map: A) -> Result<RowCount, A::Error> {
+                let range = Range::deserialize(serde::de::value::MapAccessDeserializer::new(map))?;
+                if let (Some(min), Some(max)) = (range.min, range.max)
+                    && min > max
+                {
+                    return Err(serde::de::Error::custom(format!(
+                        "min {min} is above max {max}"
+                    )));
+                }
+                Ok(RowCount::Between {
+                    min: range.min,
+                    max: range.max,
+                })
+            }
+        }
+        deserializer.deserialize_any(V)
+    }
+}
+
+pub async fn run(params: &SqlParams, db: &PgHandle, timeout: std::time::Duration) -> CheckOutcome {
+    let mut tx = db.read_only(timeout).await?;
+    let result = query_rows(&mut tx, &params.query).await;
+    db.finish(tx).await;
+    let rows = result?;
+    Ok(judge(&params.expect, rows))
+}
+
+/// A row as column name → text (NULL as null), in column order.
+type TextRow = Map<String, Json>;
+
+async fn query_rows(
+    conn: &mut sqlx::PgConnection,
+    query: &str,
+) -> Result<Vec<TextRow>, CheckError> {
+    let query = query.trim().trim_end_matches(';').trim();
+    // Preparing first rejects a string of several statements: a `COMMIT; DELETE …` must never
+    // get past the read-only transaction.
+    conn.prepare(AssertSqlSafe(query).into_sql_str())
+        .await
+        .map_err(|e| CheckError::new(query_error(&e)))?;
+    // The simple protocol returns every column as text, whatever its type.
+    let rows = sqlx::raw_sql(AssertSqlSafe(query))
+        .fetch_all(&mut *conn)
+        .await
+        .map_err(|e| CheckError::new(query_error(&e)))?;
+    rows.iter()
+        .map(|row| {
+            let mut out = Map::new();
+            for (i, column) in row.columns().iter().enumerate() {
+                let text: Option<String> = row.try_get_unchecked(i).map_err(|e| {
+                    CheckError::new(format!("cannot read column {}: {e}", column.name()))
+                })?;
+                out.insert(
+                    column.name().to_string(),
+                    text.map_or(Json::Null, Json::String),
+                );
+            }
+            Ok(out)
+        })
+        .collect()
+}
+
+fn query_error(e: &sqlx::Error) -> String {
+    let text = describe(e);
+    if text.contains("read-only transaction") {
+        format!("the query tried to write, and checks run in a read-only transaction: {text}")
+    } else {
+        format!("query failed: {text}")
+    }
+}
+
+fn judge(expect: &Expect, rows: Vec<TextRow>) -> Observation {
+    let mut obs = Observation::default();
+    let count = rows.len() as u64;
+    obs.measure("rows", count as f64);
+    match expect {
+        Expect::Rows(RowCount::Exactly(0)) => {
+            for row in rows.iter().take(MAX_ROW_FINDINGS) {
+                let subject = row.values().next().map(cell_text).unwrap_or_default();
+                let details: Vec<String> = row
+                    .iter()
+                    .skip(1)
+                    .map(|(k, v)| format!("{k}={}", cell_text(v)))
+                    .collect();
+                let message = if details.is_empty() {
+                    format!("{subject} returned by the query")
+                } else {
+                    format!("{subject}: {}", details.join(", "))
+                };
+                obs.findings
+                    .push(Finding::fail(subject, message).with_evidence(Json::Object(row.clone())));
+            }
+            if rows.len() > MAX_ROW_FINDINGS {
+                obs.summary = Some(format!("{count} rows, the first {MAX_ROW_FINDINGS} listed"));
+            } else {
+                obs.summary = Some(format!("{count} rows, expected none"));
+            }
+        }
+        Expect::Rows(range) => {
+            let (min, max) = match range {
+                RowCount::Exactly(n) => (Some(*n), Some(*n)),
+                RowCount::Between { min, max } => (*min, *max),
+            };
+            let wanted = match (min, max) {
+                (Some(a), Some(b)) if a == b => format!("exactly {a}"),
+                (Some(a), Some(b)) => format!("between {a} and {b}"),
+                (Some(a), None) => format!("at least {a}"),
+                (None, Some(b)) => format!("at most {b}"),
+                (None, None) => "any number of".to_string(),
+            };
+            let ok = min.is_none_or(|m| count >= m) && max.is_none_or(|m| count <= m);
+            let message = format!("the query returned {count} rows, expected {wanted}");
+            if ok {
+                obs.summary = Some(message);
+            } else {
+                obs.findings.push(Finding::fail("rows", message));
+            }
+        }
+        Expect::Value(expected) => match rows.as_slice() {
+            [row] => {
+                let actual = row.values().next().cloned().unwrap_or(Json::Null);
+                let message = format!(
+                    "the query returned {}, expected {}",
+                    cell_text(&actual),
+                    expected_text(expected)
+                );
+                if same_value(&actual, expected) {
+                    obs.summary = Some(message);
+                } else {
+                    obs.findings.push(
+                        Finding::fail("value", message).with_evidence(Json::Object(row.clone())),
+                    );
+                }
+            }
+            _ => obs.findings.push(Finding::fail(
+                "value",
+                format!("the query returned {count} rows, expected exactly one with the value"),
+            )),
+        },
+    }
+    obs
+}
+
+fn cell_text(v: &Json) -> String {
+    match v {
+        Json::String(s) => s.clone(),
+        Json::Null => "NULL".into(),
+        other => other.to_string(),
+    }
+}
+
+fn expected_text(v: &Json) -> String {
+    match v {
+        Json::Null => "NULL".into(),
+        Json::String(s) => format!("\"{s}\""),
+        other => other.to_string(),
+    }
+}
+
+/// Compares PostgreSQL's text output with the YAML value: numbers as numbers (`1.50` = 1.5),
+/// booleans in PostgreSQL's spelling (`t`), anything else as text.
+fn same_value(actual: &Json, expected: &Json) -> bool {
+    let Json::String(text) = actual else {
+        return expected.is_null() && actual.is_null();
+    };
+    match expected {
+        Json::Null => false,
+        Json::Bool(b) => matches!(
+            (b, text.as_str()),
+            (true, "t" | "true") | (false, "f" | "false")
+        ),
+        Json::Number(n) => match (n.as_f64(), text.trim().parse::<f64>()) {
+            (Some(e), Ok(a)) => (e - a).abs() <= f64::EPSILON * e.abs().max(1.0),
+            _ => false,
+        },
+        Json::String(s) => s == text,
+        // Lists and mappings compare with json/jsonb columns.
+        other => serde_json::from_str::<Json>(text).is_ok_and(|parsed| parsed == *other),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn row(pairs: &[(&str, Option<&str>)]) -> TextRow {
+        pairs
+            .iter()
+            .map(|(k, v)| {
+                (
+                    k.to_string(),
+                    v.map_or(Json::Null, |s| Json::String(s.into())),
+                )
+            })
+            .collect()
+    }
+
+    #[test]
+    fn each_row_is_a_finding_named_by_its_first_column() {
+        let obs = judge(
+            &Expect::Rows(RowCount::Exactly(0)),
+            vec![row(&[("table", Some("public.a")), ("rows", Some("3"))])],
+        );
+        assert_eq!(obs.findings.len(), 1);
+        assert_eq!(obs.findings[0].subject, "public.a");
+        assert_eq!(obs.findings[0].message, "public.a: rows=3");
+        assert_eq!(
+            obs.findings[0].evidence,
+            json!({"table": "public.a", "rows": "3"})
+        );
+    }
+
+    #[test]
+    fn row_ranges() {
+        let two = vec![row(&[("x", Some("1"))]), row(&[("x", Some("2"))])];
+        let obs = judge(
+            &Expect::Rows(RowCount::Between {
+                min: Some(3),
+                max: None,
+            }),
+            two.clone(),
+        );
+        assert_eq!(
+            obs.findings[0].message,
+            "the query returned 2 rows, expected at least 3"
+        );
+        let obs = judge(
+            &Expect::Rows(RowCount::Between {
+                min: Some(1),
+                max: Some(2),
+            }),
+            two,
+        );
+        assert!(obs.findings.is_empty());
+    }
+
+    #[test]
+    fn values_compare_as_numbers_booleans_or_text() {
+        assert!(same_value(&json!("1.50"), &json!(1.5)));
+        assert!(same_value(&json!("t"), &json!(true)));
+        assert!(!same_value(&json!("f"), &json!(true)));
+        assert!(same_value(&json!("on"), &json!("on")));
+        assert!(!same_value(&Json::Null, &json!("x")));
+        assert!(same_value(&Json::Null, &Json::Null));
+    }
+}

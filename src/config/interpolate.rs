@@ -1,0 +1,159 @@
+//! `${VAR}`, `${VAR:-default}`, `${VAR:?message}` and `$$` in configuration strings.
+
+use std::collections::HashMap;
+
+/// A variable that was needed and not set. The string it was in cannot be trusted, so whatever
+/// uses it (a target, a check) becomes `error` naming the variable.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub struct MissingVar {
+    pub name: String,
+    pub message: Option<String>,
+}
+
+impl MissingVar {
+    pub fn describe(&self) -> String {
+        match &self.message {
+            Some(m) => format!("environment variable {} is not set: {m}", self.name),
+            None => format!("environment variable {} is not set", self.name),
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum InterpolationError {
+    Unterminated,
+    BadName(String),
+}
+
+/// What came out of one string: the text, whether environment content went into it, and the
+/// variables it needed that were unset.
+#[derive(Debug, Default, PartialEq)]
+pub struct Interpolated {
+    pub text: String,
+    pub from_env: bool,
+    pub missing: Vec<MissingVar>,
+}
+
+pub fn interpolate(
+    input: &str,
+    env: &HashMap<String, String>,
+) -> Result<Interpolated, InterpolationError> {
+    let mut out = Interpolated::default();
+    let mut rest = input;
+    while let Some(i) = rest.find('$') {
+        out.text.push_str(&rest[..i]);
+        let after = &rest[i + 1..];
+        if let Some(tail) = after.strip_prefix('$') {
+            out.text.push('$');
+            rest = tail;
+            continue;
+        }
+        let Some(body_start) = after.strip_prefix('{') else {
+            out.text.push('$');
+            rest = after;
+            continue;
+        };
+        let end = body_start
+            .find('}')
+            .ok_or(InterpolationError::Unterminated)?;
+        let body = &body_start[..end];
+        rest = &body_start[end + 1..];
+        let (name, op) = match body.find(':') {
+            Some(j) => (&body[..j], Some(&body[j + 1..])),
+            None => (body, None),
+        };
+        if name.is_empty() || !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
+            return Err(InterpolationError::BadName(body.to_string()));
+        }
+        let value = env.get(name).filter(|v| !v.is_empty());
+        match (value, op) {
+            (Some(v), _) => {
+                out.text.push_str(v);
+                out.from_env = true;
+            }
+            (None, Some(op)) if op.starts_with('-') => out.text.push_str(&op[1..]),
+            (None, Some(op)) if op.starts_with('?') => out.missing.push(MissingVar {
+                name: name.to_string(),
+                message: Some(op[1..].to_string()).filter(|m| !m.is_empty()),
+            }),
+            (None, Some(_)) => return Err(InterpolationError::BadName(body.to_string())),
+            (None, None) => out.missing.push(MissingVar {
+                name: name.to_string(),
+                message: None,
+            }),
+        }
+    }
+    out.text.push_str(rest);
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn env() -> HashMap<String, String> {
+        HashMap::from([
+            ("HOST".into(), "db.internal".into()),
+            ("EMPTY".into(), String::new()),
+        ])
+    }
+
+    #[test]
+    fn substitutes_set_variables() {
+        let r = interpolate("postgres://${HOST}:5432", &env()).unwrap();
+        assert_eq!(r.text, "postgres://db.internal:5432");
+        assert!(r.from_env);
+        assert!(r.missing.is_empty());
+    }
+
+    #[test]
+    fn defaults_apply_to_unset_and_empty() {
+        assert_eq!(
+            interpolate("${NOPE:-x}/${EMPTY:-y}", &env()).unwrap().text,
+            "x/y"
+        );
+        assert!(!interpolate("${NOPE:-x}", &env()).unwrap().from_env);
+    }
+
+    #[test]
+    fn unset_variables_are_reported_with_their_message() {
+        let r = interpolate("${A} ${B:?set B to the API key}", &env()).unwrap();
+        assert_eq!(
+            r.missing,
+            vec![
+                MissingVar {
+                    name: "A".into(),
+                    message: None
+                },
+                MissingVar {
+                    name: "B".into(),
+                    message: Some("set B to the API key".into())
+                },
+            ]
+        );
+    }
+
+    #[test]
+    fn dollar_escapes_and_plain_dollars_stay() {
+        assert_eq!(
+            interpolate("$$HOME costs $5", &env()).unwrap().text,
+            "$HOME costs $5"
+        );
+    }
+
+    #[test]
+    fn malformed_references_are_errors() {
+        assert_eq!(
+            interpolate("${HOST", &env()),
+            Err(InterpolationError::Unterminated)
+        );
+        assert!(matches!(
+            interpolate("${A B}", &env()),
+            Err(InterpolationError::BadName(_))
+        ));
+        assert!(matches!(
+            interpolate("${A:x}", &env()),
+            Err(InterpolationError::BadName(_))
+        ));
+    }
+}

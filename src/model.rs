@@ -1,0 +1,247 @@
+//! The validated suite: what `config` builds and the runner executes. Every value here has been
+//! checked; nothing downstream re-validates.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use chrono::NaiveDate;
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+use crate::checks::Kind;
+use crate::selector::Selector;
+
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, JsonSchema,
+)]
+#[serde(rename_all = "lowercase")]
+pub enum Severity {
+    Low,
+    Medium,
+    High,
+    Critical,
+}
+
+impl Severity {
+    pub const ALL: [Severity; 4] = [
+        Severity::Critical,
+        Severity::High,
+        Severity::Medium,
+        Severity::Low,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Severity::Critical => "critical",
+            Severity::High => "high",
+            Severity::Medium => "medium",
+            Severity::Low => "low",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<Severity> {
+        Severity::ALL.into_iter().find(|s| s.as_str() == text)
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct SeverityWeights {
+    pub critical: f64,
+    pub high: f64,
+    pub medium: f64,
+    pub low: f64,
+}
+
+impl Default for SeverityWeights {
+    fn default() -> Self {
+        SeverityWeights {
+            critical: 10.0,
+            high: 7.5,
+            medium: 5.0,
+            low: 2.5,
+        }
+    }
+}
+
+impl SeverityWeights {
+    pub fn of(&self, severity: Severity) -> f64 {
+        match severity {
+            Severity::Critical => self.critical,
+            Severity::High => self.high,
+            Severity::Medium => self.medium,
+            Severity::Low => self.low,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct Category {
+    pub id: String,
+    pub title: String,
+    pub weight: f64,
+}
+
+#[derive(Debug, Clone)]
+pub struct Stage {
+    pub name: String,
+    pub min_score: f64,
+    pub require: Vec<Selector>,
+}
+
+#[derive(Debug, Clone)]
+pub struct Waiver {
+    pub check: String,
+    pub subject: Option<String>,
+    pub reason: String,
+    /// The waiver lapses at the end of this day, UTC.
+    pub expires: NaiveDate,
+    pub approved_by: Option<String>,
+    pub ticket: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy)]
+pub struct Defaults {
+    pub timeout: Duration,
+    pub concurrency: usize,
+}
+
+impl Default for Defaults {
+    fn default() -> Self {
+        Defaults {
+            timeout: Duration::from_secs(10),
+            concurrency: 16,
+        }
+    }
+}
+
+/// Where a target stands before any check runs.
+#[derive(Debug, Clone)]
+pub enum TargetState {
+    Ready(TargetKind),
+    /// Its definition needs an environment variable that is unset: checks using it are `error`.
+    Unresolved(String),
+    /// The built-in suite found no configuration for it: checks using it are `skip`.
+    NotConfigured(String),
+}
+
+#[derive(Debug, Clone)]
+pub struct Target {
+    pub name: String,
+    pub family: TargetFamily,
+    pub state: TargetState,
+    /// How many checks may talk to this target at once.
+    pub concurrency: usize,
+}
+
+#[derive(Debug, Clone)]
+pub enum TargetKind {
+    Postgres(PostgresTarget),
+    Http(HttpTarget),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TargetFamily {
+    Postgres,
+    Http,
+}
+
+impl TargetFamily {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TargetFamily::Postgres => "postgres",
+            TargetFamily::Http => "http",
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct PostgresTarget {
+    /// Holds the password: print only `crate::redact::redact_url` of it.
+    pub url: String,
+    pub api_roles: Option<Vec<String>>,
+    pub exposed_schemas: Vec<String>,
+    pub allow_writes: bool,
+    pub connect_timeout: Duration,
+}
+
+#[derive(Debug, Clone)]
+pub struct HttpTarget {
+    pub base_url: url::Url,
+    /// Values may be secrets (API keys): never printed.
+    pub headers: Vec<(String, String)>,
+    pub insecure_tls: bool,
+}
+
+#[derive(Debug, Clone)]
+pub struct Check {
+    pub id: String,
+    pub title: String,
+    pub description: Option<String>,
+    pub rationale: Option<String>,
+    pub category: String,
+    pub severity: Severity,
+    pub weight: f64,
+    pub blocker: bool,
+    pub tags: Vec<String>,
+    pub target: Option<String>,
+    pub timeout: Duration,
+    pub retries: u32,
+    pub remediation: Option<String>,
+    pub kind_name: &'static str,
+    /// `None` only when unset environment variables kept the parameters from being read.
+    pub kind: Option<Kind>,
+    /// The parameters as written, for `explain` (values from the environment masked).
+    pub params: serde_json::Value,
+    /// Unset environment variables the definition needs: the check is `error`, naming them.
+    pub unresolved: Vec<String>,
+    /// `file:line` of the definition, for `explain`.
+    pub defined_at: String,
+}
+
+#[derive(Debug, Clone)]
+pub struct Suite {
+    pub project: String,
+    /// Where the suite came from: a config path, or "built-in".
+    pub source: String,
+    pub targets: BTreeMap<String, Target>,
+    pub categories: Vec<Category>,
+    pub severity_weights: SeverityWeights,
+    pub stages: Vec<Stage>,
+    pub defaults: Defaults,
+    pub checks: Vec<Check>,
+    pub waivers: Vec<Waiver>,
+    /// Secret values found while loading (passwords, header values): scrubbed from all output.
+    pub secrets: Vec<String>,
+}
+
+pub fn default_categories() -> Vec<Category> {
+    [
+        ("security", "Security", 30.0),
+        ("reliability", "Reliability", 25.0),
+        ("database", "Database", 20.0),
+        ("observability", "Observability", 15.0),
+        ("operations", "Operations", 10.0),
+    ]
+    .into_iter()
+    .map(|(id, title, weight)| Category {
+        id: id.into(),
+        title: title.into(),
+        weight,
+    })
+    .collect()
+}
+
+pub fn default_stages() -> Vec<Stage> {
+    vec![
+        Stage {
+            name: "beta".into(),
+            min_score: 88.0,
+            require: vec![Selector::Blocker],
+        },
+        Stage {
+            name: "production".into(),
+            min_score: 93.0,
+            require: vec![Selector::Blocker, Selector::SeverityAtLeast(Severity::High)],
+        },
+    ]
+}

@@ -1,0 +1,263 @@
+//! The human report: what blocks production and how to fix it, at a glance.
+
+use std::io;
+
+use comfy_table::{Attribute, Cell, CellAlignment, Color, ContentArrangement, Table, presets};
+
+use super::Reporter;
+use crate::result::{CheckResult, RunResult, Status, WaiverState};
+
+pub struct TableReport {
+    pub color: bool,
+}
+
+/// Long messages are cut in the check list; the JSON has them whole.
+const MESSAGE_WIDTH: usize = 90;
+
+impl TableReport {
+    fn paint(&self, text: &str, color: Color, bold: bool) -> Cell {
+        let mut cell = Cell::new(text);
+        if self.color {
+            cell = cell.fg(color);
+            if bold {
+                cell = cell.add_attribute(Attribute::Bold);
+            }
+        }
+        cell
+    }
+
+    fn ansi(&self, text: &str, code: &str) -> String {
+        if self.color {
+            format!("\x1b[{code}m{text}\x1b[0m")
+        } else {
+            text.to_string()
+        }
+    }
+
+    fn table(&self) -> Table {
+        let mut table = Table::new();
+        table
+            .load_style(presets::NOTHING)
+            .set_content_arrangement(ContentArrangement::Disabled);
+        if self.color {
+            table.enforce_styling();
+        } else {
+            table.force_no_tty();
+        }
+        table
+    }
+}
+
+fn status_color(status: Status) -> Color {
+    match status {
+        Status::Pass => Color::Green,
+        Status::Warn => Color::Yellow,
+        Status::Fail | Status::Error => Color::Red,
+        Status::Skip => Color::DarkGrey,
+        Status::Waived => Color::Cyan,
+    }
+}
+
+/// `███████▌░░` for 75: ten cells, a half cell for the remainder.
+pub fn bar(score: f64) -> String {
+    let tenths = (score.clamp(0.0, 100.0) / 5.0).round() as usize; // in half cells
+    let full = tenths / 2;
+    let half = tenths % 2;
+    let mut s = "█".repeat(full);
+    if half == 1 {
+        s.push('▌');
+    }
+    s.push_str(&"░".repeat(10 - full - half));
+    s
+}
+
+fn score_text(score: Option<f64>) -> String {
+    score.map_or("—".into(), |s| format!("{s:.1}"))
+}
+
+fn cut(text: &str, max: usize) -> String {
+    let first_line = text.lines().next().unwrap_or_default();
+    if first_line.chars().count() <= max && first_line.len() == text.len() {
+        return text.to_string();
+    }
+    let kept: String = first_line.chars().take(max.saturating_sub(1)).collect();
+    format!("{kept}…")
+}
+
+impl Reporter for TableReport {
+    fn render(&self, r: &RunResult, out: &mut dyn io::Write) -> io::Result<()> {
+        // Banner.
+        let verdict = if r.decision.go {
+            self.ansi(" GO ", "1;30;42")
+        } else {
+            self.ansi(" NO-GO ", "1;37;41")
+        };
+        writeln!(
+            out,
+            "{verdict} {} for {} · reached: {}",
+            r.project,
+            r.stage,
+            r.decision.reached.as_deref().unwrap_or("none")
+        )?;
+        writeln!(
+            out,
+            "score {} · without waivers {} · coverage {:.1}%{}",
+            score_text(r.score),
+            score_text(r.score_without_waivers),
+            r.coverage,
+            if r.partial {
+                " · partial run (--only/--skip)"
+            } else {
+                ""
+            }
+        )?;
+        for reason in &r.decision.reasons {
+            writeln!(out, "  · {reason}")?;
+        }
+
+        // Categories.
+        let mut categories = self.table();
+        categories.set_header(vec!["category", "weight", "score", ""]);
+        for c in &r.categories {
+            let bar_cell = match c.score {
+                Some(s) => self.paint(
+                    &bar(s),
+                    if s >= 90.0 {
+                        Color::Green
+                    } else if s >= 70.0 {
+                        Color::Yellow
+                    } else {
+                        Color::Red
+                    },
+                    false,
+                ),
+                None => Cell::new("no scored check"),
+            };
+            categories.add_row(vec![
+                Cell::new(&c.id),
+                Cell::new(format!("{}", c.weight)).set_alignment(CellAlignment::Right),
+                Cell::new(score_text(c.score)).set_alignment(CellAlignment::Right),
+                bar_cell,
+            ]);
+        }
+        writeln!(out)?;
+        writeln!(out, "{categories}")?;
+
+        // Checks.
+        let mut checks = self.table();
+        checks.set_header(vec!["status", "check", "severity", "message"]);
+        let unselected = r.checks.iter().filter(|c| !c.selected).count();
+        for c in r.checks.iter().filter(|c| c.selected) {
+            checks.add_row(vec![
+                self.paint(
+                    &c.status.as_str().to_uppercase(),
+                    status_color(c.status),
+                    true,
+                ),
+                Cell::new(if c.blocker {
+                    format!("{} ⛔", c.id)
+                } else {
+                    c.id.clone()
+                }),
+                Cell::new(c.severity.as_str()),
+                Cell::new(cut(&c.message, MESSAGE_WIDTH)),
+            ]);
+        }
+        writeln!(out)?;
+        writeln!(out, "{checks}")?;
+        if unselected > 0 {
+            writeln!(out, "  ({unselected} checks not selected)")?;
+        }
+
+        // Blockers with their remediation.
+        let blockers: Vec<&CheckResult> = r
+            .decision
+            .blockers
+            .iter()
+            .filter_map(|id| r.checks.iter().find(|c| &c.id == id))
+            .collect();
+        if !blockers.is_empty() {
+            writeln!(out)?;
+            writeln!(out, "{}", self.ansi("Blockers", "1"))?;
+            for c in blockers {
+                writeln!(out, "  ✗ {} [{}] {}", c.id, c.status.as_str(), c.title)?;
+                for f in c.findings.iter().filter(|f| !f.waived).take(5) {
+                    writeln!(out, "      - {}", cut(&f.message, MESSAGE_WIDTH))?;
+                }
+                if c.findings.iter().filter(|f| !f.waived).count() > 5 {
+                    writeln!(
+                        out,
+                        "      - … {} more in the JSON result",
+                        c.findings.len() - 5
+                    )?;
+                }
+                if c.findings.is_empty() && c.status != Status::Fail {
+                    writeln!(out, "      - {}", cut(&c.message, MESSAGE_WIDTH))?;
+                }
+                if let Some(fix) = &c.remediation {
+                    writeln!(out, "      fix: {}", fix.trim())?;
+                }
+            }
+        }
+
+        // Waivers.
+        if !r.waivers.is_empty() {
+            writeln!(out)?;
+            writeln!(out, "{}", self.ansi("Waivers", "1"))?;
+            for w in &r.waivers {
+                let state = match w.state {
+                    WaiverState::Active => self.ansi("active", "36"),
+                    WaiverState::Expiring => self.ansi("EXPIRING", "33"),
+                    WaiverState::Expired => self.ansi("EXPIRED (not applied)", "31"),
+                    WaiverState::Unused => self.ansi("unused", "2"),
+                };
+                let mut who = Vec::new();
+                if let Some(a) = &w.approved_by {
+                    who.push(format!("approved by {a}"));
+                }
+                if let Some(t) = &w.ticket {
+                    who.push(t.clone());
+                }
+                let subject = w
+                    .subject
+                    .as_deref()
+                    .map(|s| format!(" {s}"))
+                    .unwrap_or_default();
+                writeln!(
+                    out,
+                    "  {state} {}{subject} until {}{}: {}",
+                    w.check,
+                    w.expires,
+                    if who.is_empty() {
+                        String::new()
+                    } else {
+                        format!(" ({})", who.join(", "))
+                    },
+                    w.reason
+                )?;
+            }
+        }
+
+        let n = &r.counts;
+        writeln!(out)?;
+        writeln!(
+            out,
+            "{} pass · {} warn · {} fail · {} error · {} skip · {} waived",
+            n.pass, n.warn, n.fail, n.error, n.skip, n.waived
+        )?;
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bars_have_ten_cells_with_halves() {
+        assert_eq!(bar(75.0), "███████▌░░");
+        assert_eq!(bar(100.0), "██████████");
+        assert_eq!(bar(0.0), "░░░░░░░░░░");
+        assert_eq!(bar(42.0), "████░░░░░░");
+    }
+}
