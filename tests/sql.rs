@@ -17,13 +17,21 @@ fn project(url: &str, checks: &str) -> Project {
 }
 
 fn sql_check(id: &str, params: &str) -> String {
-    format!("  - id: {id}\n    category: database\n    severity: high\n    target: db\n    sql: {params}\n")
+    format!(
+        "  - id: {id}\n    category: database\n    severity: high\n    target: db\n    sql: {params}\n"
+    )
 }
 
 #[test]
 fn each_returned_row_is_a_finding() {
     let db = postgres().fresh_db(SCHEMA);
-    let p = project(&db.url, &sql_check("neg", "{ query: \"SELECT owner, balance FROM accounts WHERE balance < 0 ORDER BY id\" }"));
+    let p = project(
+        &db.url,
+        &sql_check(
+            "neg",
+            "{ query: \"SELECT owner, balance FROM accounts WHERE balance < 0 ORDER BY id\" }",
+        ),
+    );
     let run = p.ready(&["check", "--format", "json"], &[]);
     assert_eq!(run.code, 1, "{}", run.stderr);
     let result = run.json();
@@ -45,19 +53,42 @@ fn each_returned_row_is_a_finding() {
 fn passing_queries_and_value_comparisons() {
     let db = postgres().fresh_db(SCHEMA);
     let checks = [
-        sql_check("none", "{ query: \"SELECT owner FROM accounts WHERE balance > 1000\" }"),
-        sql_check("range", "{ query: \"SELECT * FROM accounts\", expect: { rows: { min: 1, max: 3 } } }"),
-        sql_check("sum", "{ query: \"SELECT sum(balance) FROM accounts\", expect: { value: 0.25 } }"),
-        sql_check("bool", "{ query: \"SELECT count(*) = 3 FROM accounts\", expect: { value: true } }"),
-        sql_check("text", "{ query: \"SELECT owner FROM accounts WHERE id = 1;\", expect: { value: alice } }"),
+        sql_check(
+            "none",
+            "{ query: \"SELECT owner FROM accounts WHERE balance > 1000\" }",
+        ),
+        sql_check(
+            "range",
+            "{ query: \"SELECT * FROM accounts\", expect: { rows: { min: 1, max: 3 } } }",
+        ),
+        sql_check(
+            "sum",
+            "{ query: \"SELECT sum(balance) FROM accounts\", expect: { value: 0.25 } }",
+        ),
+        sql_check(
+            "bool",
+            "{ query: \"SELECT count(*) = 3 FROM accounts\", expect: { value: true } }",
+        ),
+        sql_check(
+            "text",
+            "{ query: \"SELECT owner FROM accounts WHERE id = 1;\", expect: { value: alice } }",
+        ),
     ]
     .concat();
     let run = project(&db.url, &checks).ready(&["check", "--format", "json"], &[]);
     let result = run.json();
     for id in ["none", "range", "sum", "bool", "text"] {
-        assert_eq!(status_of(&result, id), "pass", "{id}: {}", check_of(&result, id));
+        assert_eq!(
+            status_of(&result, id),
+            "pass",
+            "{id}: {}",
+            check_of(&result, id)
+        );
     }
-    assert_eq!(check_of(&result, "sum")["message"], "the query returned 0.25, expected 0.25");
+    assert_eq!(
+        check_of(&result, "sum")["message"],
+        "the query returned 0.25, expected 0.25"
+    );
     assert_eq!(run.code, 0, "{}", run.stdout);
 }
 
@@ -65,15 +96,35 @@ fn passing_queries_and_value_comparisons() {
 fn wrong_counts_and_values_fail_with_the_numbers() {
     let db = postgres().fresh_db(SCHEMA);
     let checks = [
-        sql_check("few", "{ query: \"SELECT * FROM accounts\", expect: { rows: { max: 2 } } }"),
-        sql_check("val", "{ query: \"SELECT count(*) FROM accounts\", expect: { value: 5 } }"),
-        sql_check("many", "{ query: \"SELECT id FROM accounts\", expect: { value: 1 } }"),
+        sql_check(
+            "few",
+            "{ query: \"SELECT * FROM accounts\", expect: { rows: { max: 2 } } }",
+        ),
+        sql_check(
+            "val",
+            "{ query: \"SELECT count(*) FROM accounts\", expect: { value: 5 } }",
+        ),
+        sql_check(
+            "many",
+            "{ query: \"SELECT id FROM accounts\", expect: { value: 1 } }",
+        ),
     ]
     .concat();
-    let result = project(&db.url, &checks).ready(&["check", "--format", "json"], &[]).json();
-    assert_eq!(check_of(&result, "few")["message"], "the query returned 3 rows, expected at most 2");
-    assert_eq!(check_of(&result, "val")["message"], "the query returned 3, expected 5");
-    assert_eq!(check_of(&result, "many")["message"], "the query returned 3 rows, expected exactly one with the value");
+    let result = project(&db.url, &checks)
+        .ready(&["check", "--format", "json"], &[])
+        .json();
+    assert_eq!(
+        check_of(&result, "few")["message"],
+        "the query returned 3 rows, expected at most 2"
+    );
+    assert_eq!(
+        check_of(&result, "val")["message"],
+        "the query returned 3, expected 5"
+    );
+    assert_eq!(
+        check_of(&result, "many")["message"],
+        "the query returned 3 rows, expected exactly one with the value"
+    );
     for id in ["few", "val", "many"] {
         assert_eq!(status_of(&result, id), "fail");
     }
@@ -83,25 +134,50 @@ fn wrong_counts_and_values_fail_with_the_numbers() {
 fn writes_are_refused_by_the_read_only_transaction() {
     let db = postgres().fresh_db(SCHEMA);
     let checks = [
-        sql_check("insert", "{ query: \"INSERT INTO accounts VALUES (9, 'mallory', 1e9)\" }"),
+        sql_check(
+            "insert",
+            "{ query: \"INSERT INTO accounts VALUES (9, 'mallory', 1e9)\" }",
+        ),
         sql_check("smuggled", "{ query: \"COMMIT; DELETE FROM accounts\" }"),
-        sql_check("cte", "{ query: \"WITH d AS (DELETE FROM accounts RETURNING id) SELECT id FROM d\" }"),
+        sql_check(
+            "cte",
+            "{ query: \"WITH d AS (DELETE FROM accounts RETURNING id) SELECT id FROM d\" }",
+        ),
     ]
     .concat();
-    let result = project(&db.url, &checks).ready(&["check", "--format", "json"], &[]).json();
+    let result = project(&db.url, &checks)
+        .ready(&["check", "--format", "json"], &[])
+        .json();
     let insert = check_of(&result, "insert");
     assert_eq!(insert["status"], "error");
-    assert!(insert["message"].as_str().unwrap().contains("read-only transaction"), "{insert}");
+    assert!(
+        insert["message"]
+            .as_str()
+            .unwrap()
+            .contains("read-only transaction"),
+        "{insert}"
+    );
     assert_eq!(status_of(&result, "smuggled"), "error");
-    assert!(check_of(&result, "smuggled")["message"].as_str().unwrap().contains("cannot insert multiple commands"));
+    assert!(
+        check_of(&result, "smuggled")["message"]
+            .as_str()
+            .unwrap()
+            .contains("cannot insert multiple commands")
+    );
     assert_eq!(status_of(&result, "cte"), "error");
-    assert_eq!(common::query_text(&db.url, "SELECT count(*)::text FROM accounts"), "3");
+    assert_eq!(
+        common::query_text(&db.url, "SELECT count(*)::text FROM accounts"),
+        "3"
+    );
 }
 
 #[test]
 fn sql_errors_timeouts_and_unreachable_servers_are_errors() {
     let db = postgres().fresh_db(SCHEMA);
-    let dead = format!("postgres://postgres:{PG_PASSWORD}@127.0.0.1:{}/nothing", common::free_port());
+    let dead = format!(
+        "postgres://postgres:{PG_PASSWORD}@127.0.0.1:{}/nothing",
+        common::free_port()
+    );
     let config = format!(
         "targets:\n  db: {{ postgres: \"{}\" }}\n  dead: {{ postgres: \"{dead}\", connect_timeout: 2s }}\nchecks:\n{}{}{}",
         db.url,
@@ -113,18 +189,27 @@ fn sql_errors_timeouts_and_unreachable_servers_are_errors() {
     let result = run.json();
     let typo = check_of(&result, "typo");
     assert_eq!(typo["status"], "error");
-    assert_eq!(typo["message"], "query failed: relation \"acounts\" does not exist (SQLSTATE 42P01)");
+    assert_eq!(
+        typo["message"],
+        "query failed: relation \"acounts\" does not exist (SQLSTATE 42P01)"
+    );
     let slow = check_of(&result, "slow");
     assert_eq!(slow["status"], "error");
     assert!(
         slow["message"] == "timed out after 300ms"
-            || slow["message"].as_str().unwrap().contains("canceling statement due to statement timeout"),
+            || slow["message"]
+                .as_str()
+                .unwrap()
+                .contains("canceling statement due to statement timeout"),
         "{slow}"
     );
     let down = check_of(&result, "down");
     assert_eq!(down["status"], "error");
     let message = down["message"].as_str().unwrap();
-    assert!(message.starts_with("cannot connect to postgres://postgres:***@127.0.0.1:"), "{message}");
+    assert!(
+        message.starts_with("cannot connect to postgres://postgres:***@127.0.0.1:"),
+        "{message}"
+    );
     for out in [&run.stdout, &run.stderr] {
         assert!(!out.contains(PG_PASSWORD), "password leaked: {out}");
     }

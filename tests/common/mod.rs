@@ -43,21 +43,37 @@ fn pg_bin(name: &str) -> PathBuf {
         }
     }
     let mut versions: Vec<PathBuf> = std::fs::read_dir("/usr/lib/postgresql")
-        .map(|d| d.filter_map(|e| e.ok().map(|e| e.path().join("bin").join(name))).filter(|p| p.is_file()).collect())
+        .map(|d| {
+            d.filter_map(|e| e.ok().map(|e| e.path().join("bin").join(name)))
+                .filter(|p| p.is_file())
+                .collect()
+        })
         .unwrap_or_default();
     versions.sort();
-    versions.pop().unwrap_or_else(|| panic!("{name} not found on PATH or under /usr/lib/postgresql/*/bin"))
+    versions
+        .pop()
+        .unwrap_or_else(|| panic!("{name} not found on PATH or under /usr/lib/postgresql/*/bin"))
 }
 
 fn is_root() -> bool {
-    Command::new("id").arg("-u").output().map(|o| String::from_utf8_lossy(&o.stdout).trim() == "0").unwrap_or(false)
+    Command::new("id")
+        .arg("-u")
+        .output()
+        .map(|o| String::from_utf8_lossy(&o.stdout).trim() == "0")
+        .unwrap_or(false)
 }
 
 /// initdb refuses root: under root the server runs as the `postgres` user.
 fn as_server_user(program: &Path) -> Command {
     if is_root() {
         let mut c = Command::new("setpriv");
-        c.args(["--reuid=postgres", "--regid=postgres", "--init-groups", "--"]).arg(program);
+        c.args([
+            "--reuid=postgres",
+            "--regid=postgres",
+            "--init-groups",
+            "--",
+        ])
+        .arg(program);
         c
     } else {
         Command::new(program)
@@ -65,34 +81,78 @@ fn as_server_user(program: &Path) -> Command {
 }
 
 pub fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
 }
 
 fn start_postgres() -> Postgres {
-    let data = tempfile::Builder::new().prefix("ready-pg-").tempdir().unwrap();
+    let data = tempfile::Builder::new()
+        .prefix("ready-pg-")
+        .tempdir()
+        .unwrap();
     let dir = data.path().join("data");
     let pwfile = data.path().join("pw");
     std::fs::write(&pwfile, PG_PASSWORD).unwrap();
     if is_root() {
-        let status = Command::new("chown").args(["-R", "postgres:postgres"]).arg(data.path()).status().unwrap();
+        let status = Command::new("chown")
+            .args(["-R", "postgres:postgres"])
+            .arg(data.path())
+            .status()
+            .unwrap();
         assert!(status.success());
-        Command::new("chmod").arg("755").arg(data.path()).status().unwrap();
+        Command::new("chmod")
+            .arg("755")
+            .arg(data.path())
+            .status()
+            .unwrap();
     }
     let out = as_server_user(&pg_bin("initdb"))
         .arg("-D")
         .arg(&dir)
-        .args(["-U", "postgres", "--auth-host=scram-sha-256", "--auth-local=trust", "--no-sync", "-E", "UTF8", "--locale=C"])
+        .args([
+            "-U",
+            "postgres",
+            "--auth-host=scram-sha-256",
+            "--auth-local=trust",
+            "--no-sync",
+            "-E",
+            "UTF8",
+            "--locale=C",
+        ])
         .arg(format!("--pwfile={}", pwfile.display()))
         .output()
         .unwrap();
-    assert!(out.status.success(), "initdb failed: {}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "initdb failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 
     let port = free_port();
     let server: Child = as_server_user(&pg_bin("postgres"))
         .arg("-D")
         .arg(&dir)
-        .args(["-p", &port.to_string(), "-c", "listen_addresses=127.0.0.1", "-c", "unix_socket_directories="])
-        .args(["-c", "fsync=off", "-c", "synchronous_commit=off", "-c", "full_page_writes=off", "-c", "max_connections=200"])
+        .args([
+            "-p",
+            &port.to_string(),
+            "-c",
+            "listen_addresses=127.0.0.1",
+            "-c",
+            "unix_socket_directories=",
+        ])
+        .args([
+            "-c",
+            "fsync=off",
+            "-c",
+            "synchronous_commit=off",
+            "-c",
+            "full_page_writes=off",
+            "-c",
+            "max_connections=200",
+        ])
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()
@@ -111,7 +171,11 @@ fn start_postgres() -> Postgres {
         .spawn()
         .unwrap();
     let deadline = Instant::now() + Duration::from_secs(30);
-    let pg = Postgres { port, _data: data, _watchdog: Mutex::new(watchdog.stdin.unwrap()) };
+    let pg = Postgres {
+        port,
+        _data: data,
+        _watchdog: Mutex::new(watchdog.stdin.unwrap()),
+    };
     while Instant::now() < deadline {
         if pg.exec_admin("SELECT 1").is_ok() {
             return pg;
@@ -123,7 +187,10 @@ fn start_postgres() -> Postgres {
 
 impl Postgres {
     pub fn url(&self, database: &str) -> String {
-        format!("postgres://postgres:{PG_PASSWORD}@127.0.0.1:{}/{database}", self.port)
+        format!(
+            "postgres://postgres:{PG_PASSWORD}@127.0.0.1:{}/{database}",
+            self.port
+        )
     }
 
     fn exec_admin(&self, sql: &str) -> Result<(), String> {
@@ -132,7 +199,11 @@ impl Postgres {
 
     /// A new database, with `schema` (any SQL) applied.
     pub fn fresh_db(&self, schema: &str) -> TestDb {
-        let name = format!("t{}_{}", std::process::id(), NEXT_DB.fetch_add(1, Ordering::SeqCst));
+        let name = format!(
+            "t{}_{}",
+            std::process::id(),
+            NEXT_DB.fetch_add(1, Ordering::SeqCst)
+        );
         self.exec_admin(&format!("CREATE DATABASE {name}")).unwrap();
         let url = self.url(&name);
         if !schema.trim().is_empty() {
@@ -144,22 +215,36 @@ impl Postgres {
 
 /// Runs SQL (several statements allowed) against a database.
 pub fn exec(url: &str, sql: &str) -> Result<(), String> {
-    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
     rt.block_on(async {
         use sqlx::Connection;
-        let mut conn = sqlx::PgConnection::connect(url).await.map_err(|e| e.to_string())?;
-        sqlx::raw_sql(sqlx::AssertSqlSafe(sql.to_string())).execute(&mut conn).await.map_err(|e| e.to_string())?;
+        let mut conn = sqlx::PgConnection::connect(url)
+            .await
+            .map_err(|e| e.to_string())?;
+        sqlx::raw_sql(sqlx::AssertSqlSafe(sql.to_string()))
+            .execute(&mut conn)
+            .await
+            .map_err(|e| e.to_string())?;
         conn.close().await.map_err(|e| e.to_string())
     })
 }
 
 /// Reads one text value.
 pub fn query_text(url: &str, sql: &str) -> String {
-    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
     rt.block_on(async {
         use sqlx::Connection;
         let mut conn = sqlx::PgConnection::connect(url).await.unwrap();
-        let value: String = sqlx::query_scalar(sqlx::AssertSqlSafe(sql.to_string())).fetch_one(&mut conn).await.unwrap();
+        let value: String = sqlx::query_scalar(sqlx::AssertSqlSafe(sql.to_string()))
+            .fetch_one(&mut conn)
+            .await
+            .unwrap();
         value
     })
 }
@@ -174,7 +259,11 @@ pub fn http_server(app: axum::Router) -> HttpServer {
     let (tx, rx) = std::sync::mpsc::channel();
     let (shutdown_tx, shutdown_rx) = tokio::sync::oneshot::channel::<()>();
     std::thread::spawn(move || {
-        let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
+        let rt = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .unwrap();
         rt.block_on(async move {
             let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
             tx.send(listener.local_addr().unwrap()).unwrap();
@@ -187,7 +276,10 @@ pub fn http_server(app: axum::Router) -> HttpServer {
         });
     });
     let addr = rx.recv().unwrap();
-    HttpServer { base: format!("http://{addr}"), _shutdown: shutdown_tx }
+    HttpServer {
+        base: format!("http://{addr}"),
+        _shutdown: shutdown_tx,
+    }
 }
 
 /// A project directory with a `ready.yaml` (and any other files) for CLI tests.
@@ -197,7 +289,10 @@ pub struct Project {
 
 impl Project {
     pub fn new(config: &str) -> Project {
-        let dir = tempfile::Builder::new().prefix("ready-project-").tempdir().unwrap();
+        let dir = tempfile::Builder::new()
+            .prefix("ready-project-")
+            .tempdir()
+            .unwrap();
         std::fs::write(dir.path().join("ready.yaml"), config).unwrap();
         Project { dir }
     }
@@ -205,7 +300,10 @@ impl Project {
     pub fn write(&self, path: &str, text: &str) -> &Project {
         let full = self.dir.path().join(path);
         std::fs::create_dir_all(full.parent().unwrap()).unwrap();
-        std::fs::File::create(full).unwrap().write_all(text.as_bytes()).unwrap();
+        std::fs::File::create(full)
+            .unwrap()
+            .write_all(text.as_bytes())
+            .unwrap();
         self
     }
 
@@ -216,7 +314,10 @@ impl Project {
     /// `ready ARGS…` run in the project directory, with a clean environment plus `env`.
     pub fn ready(&self, args: &[&str], env: &[(&str, &str)]) -> Run {
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_ready"));
-        cmd.args(args).current_dir(self.dir.path()).env_clear().env("PATH", std::env::var("PATH").unwrap_or_default());
+        cmd.args(args)
+            .current_dir(self.dir.path())
+            .env_clear()
+            .env("PATH", std::env::var("PATH").unwrap_or_default());
         for (k, v) in env {
             cmd.env(k, v);
         }
@@ -238,7 +339,8 @@ pub struct Run {
 
 impl Run {
     pub fn json(&self) -> serde_json::Value {
-        serde_json::from_str(&self.stdout).unwrap_or_else(|e| panic!("not JSON ({e}): {}\nstderr: {}", self.stdout, self.stderr))
+        serde_json::from_str(&self.stdout)
+            .unwrap_or_else(|e| panic!("not JSON ({e}): {}\nstderr: {}", self.stdout, self.stderr))
     }
 }
 
@@ -246,8 +348,14 @@ impl Run {
 pub fn assert_valid_result(result: &serde_json::Value) {
     let schema = ready::result::json_schema();
     let validator = jsonschema::validator_for(&schema).expect("the result schema compiles");
-    let errors: Vec<String> = validator.iter_errors(result).map(|e| format!("{} at {}", e, e.instance_path())).collect();
-    assert!(errors.is_empty(), "result does not match its schema: {errors:#?}");
+    let errors: Vec<String> = validator
+        .iter_errors(result)
+        .map(|e| format!("{} at {}", e, e.instance_path()))
+        .collect();
+    assert!(
+        errors.is_empty(),
+        "result does not match its schema: {errors:#?}"
+    );
 }
 
 /// The status of one check in a JSON result.
@@ -256,5 +364,10 @@ pub fn status_of<'a>(result: &'a serde_json::Value, id: &str) -> &'a str {
 }
 
 pub fn check_of<'a>(result: &'a serde_json::Value, id: &str) -> &'a serde_json::Value {
-    result["checks"].as_array().unwrap().iter().find(|c| c["id"] == id).unwrap_or_else(|| panic!("no check {id}"))
+    result["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["id"] == id)
+        .unwrap_or_else(|| panic!("no check {id}"))
 }
