@@ -71,6 +71,14 @@ pub fn bar(score: f64) -> String {
     s
 }
 
+/// Writes a table without the padding comfy-table leaves at the end of lines.
+fn write_table(out: &mut dyn io::Write, table: &Table) -> io::Result<()> {
+    for line in table.to_string().lines() {
+        writeln!(out, "{}", line.trim_end())?;
+    }
+    Ok(())
+}
+
 fn score_text(score: Option<f64>) -> String {
     score.map_or("—".into(), |s| format!("{s:.1}"))
 }
@@ -141,7 +149,7 @@ impl Reporter for TableReport {
             ]);
         }
         writeln!(out)?;
-        writeln!(out, "{categories}")?;
+        write_table(out, &categories)?;
 
         // Checks.
         let mut checks = self.table();
@@ -164,7 +172,7 @@ impl Reporter for TableReport {
             ]);
         }
         writeln!(out)?;
-        writeln!(out, "{checks}")?;
+        write_table(out, &checks)?;
         if unselected > 0 {
             writeln!(out, "  ({unselected} checks not selected)")?;
         }

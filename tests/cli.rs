@@ -1,0 +1,535 @@
+//! The `ready` binary end to end, as a new user runs it.
+
+mod common;
+
+use axum::Router;
+use axum::routing::get;
+use chrono::{Duration as Days, Utc};
+use common::{PG_PASSWORD, Project, check_of, http_server, postgres};
+use serde_json::json;
+
+const LEDGER: &str = "
+CREATE TABLE ledger (entry text PRIMARY KEY, amount numeric NOT NULL);
+INSERT INTO ledger VALUES ('tx-1', 10), ('tx-2', -4), ('tx-3', -9), ('tx-4', 3);
+";
+
+const HEADER_SECRET: &str = "hdr-secret-7Q2xK9";
+
+/// The scenario of issue 2: a sql check finding two rows, an http check against a live server,
+/// a waiver that expired last month, a check against an unreachable database, and a JSON report.
+fn scenario(db_url: &str, replica_url: &str, api: &str) -> String {
+    let expired = (Utc::now() - Days::days(31)).format("%Y-%m-%d");
+    format!(
+        r#"version: 1
+project: Payments
+targets:
+  db: {{ postgres: "{db_url}" }}
+  replica: {{ postgres: "{replica_url}", connect_timeout: 2s }}
+  api:
+    http: "{api}"
+    headers: {{ apikey: "${{API_KEY}}" }}
+waivers:
+  - check: ledger.negative
+    reason: legacy refunds, cleaned up in Q3
+    expires: {expired}
+    approved_by: alice
+    ticket: FIN-12
+include: [checks/*.yaml]
+"#
+    )
+}
+
+const CHECKS: &str = r#"checks:
+  - id: ledger.negative
+    title: No ledger entry is negative
+    category: security
+    severity: critical
+    blocker: true
+    target: db
+    sql: { query: "SELECT entry, amount FROM ledger WHERE amount < 0 ORDER BY entry" }
+    remediation: Reverse the negative entries with compensating transactions.
+  - id: api.health
+    title: The API answers its health endpoint
+    category: reliability
+    severity: high
+    target: api
+    http: { path: /health, expect: { status: 200, json: { /status: up } } }
+  - id: replica.reachable
+    title: The replica answers
+    category: database
+    severity: medium
+    target: replica
+    sql: { query: "SELECT 1", expect: { rows: 1 } }
+  - id: env.app
+    title: APP_ENV is set
+    category: operations
+    severity: low
+    env: { vars: [APP_ENV] }
+"#;
+
+fn api() -> common::HttpServer {
+    http_server(Router::new().route(
+        "/health",
+        get(|| async { axum::Json(json!({"status": "up"})) }),
+    ))
+}
+
+fn dead_url() -> String {
+    format!(
+        "postgres://postgres:{PG_PASSWORD}@127.0.0.1:{}/replica",
+        common::free_port()
+    )
+}
+
+const ENV: &[(&str, &str)] = &[("API_KEY", HEADER_SECRET), ("APP_ENV", "production")];
+
+#[test]
+fn the_issue_scenario_scores_by_hand_and_goes_once_fixed() {
+    let db = postgres().fresh_db(LEDGER);
+    let server = api();
+    let p = Project::new(&scenario(&db.url, &dead_url(), &server.base));
+    p.write("checks/main.yaml", CHECKS);
+
+    let run = p.ready(
+        &[
+            "check",
+            "--color",
+            "never",
+            "--report",
+            "json=out/result.json",
+        ],
+        ENV,
+    );
+    assert_eq!(run.code, 1, "NO-GO exits 1: {}\n{}", run.stdout, run.stderr);
+    let result: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(p.path("out/result.json")).unwrap()).unwrap();
+    common::assert_valid_result(&result);
+
+    let ledger = check_of(&result, "ledger.negative");
+    assert_eq!(
+        ledger["status"], "fail",
+        "the expired waiver is not applied"
+    );
+    let subjects: Vec<&str> = ledger["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["subject"].as_str().unwrap())
+        .collect();
+    assert_eq!(subjects, ["tx-2", "tx-3"]);
+    assert_eq!(ledger["findings"][0]["message"], "tx-2: amount=-4");
+    assert_eq!(check_of(&result, "api.health")["status"], "pass");
+    assert_eq!(check_of(&result, "replica.reachable")["status"], "error");
+    assert_eq!(check_of(&result, "env.app")["status"], "pass");
+
+    // security 0/10 (w30), reliability 7.5/7.5 (w25), database 0/5 (w20), operations 2.5/2.5 (w10)
+    // → (0 + 2500 + 0 + 1000) / 85 = 41.18
+    assert_eq!(result["score"], json!(41.18));
+    assert_eq!(result["score_without_waivers"], json!(41.18));
+    assert_eq!(result["coverage"], json!(75.0));
+    assert_eq!(
+        result["counts"],
+        json!({"pass": 2, "warn": 0, "fail": 1, "error": 1, "skip": 0, "waived": 0})
+    );
+    assert_eq!(result["waivers"][0]["state"], "expired");
+    assert_eq!(result["decision"]["go"], false);
+    assert_eq!(result["decision"]["reached"], serde_json::Value::Null);
+    assert_eq!(result["decision"]["blockers"], json!(["ledger.negative"]));
+    assert_eq!(result["stage"], "production");
+
+    // The table report names the decision, the blocker with its fix, and the expired waiver.
+    assert!(
+        run.stdout
+            .starts_with(" NO-GO  Payments for production · reached: none"),
+        "{}",
+        run.stdout
+    );
+    assert!(run.stdout.contains("fix: Reverse the negative entries"));
+    assert!(
+        run.stdout
+            .contains("EXPIRED (not applied) ledger.negative until")
+    );
+    for text in [
+        &run.stdout,
+        &run.stderr,
+        &std::fs::read_to_string(p.path("out/result.json")).unwrap(),
+    ] {
+        assert!(!text.contains(PG_PASSWORD), "password leaked");
+        assert!(!text.contains(HEADER_SECRET), "header value leaked");
+    }
+
+    // Fix everything: the ledger, and the replica pointed at a live server.
+    common::exec(&db.url, "DELETE FROM ledger WHERE amount < 0").unwrap();
+    std::fs::write(
+        p.path("ready.yaml"),
+        scenario(&db.url, &db.url, &server.base),
+    )
+    .unwrap();
+    let run = p.ready(&["check", "--format", "json"], ENV);
+    assert_eq!(run.code, 0, "GO exits 0: {}", run.stdout);
+    let result = run.json();
+    assert_eq!(result["score"], json!(100.0));
+    assert_eq!(result["decision"]["go"], true);
+    assert_eq!(result["decision"]["reached"], "production");
+}
+
+#[test]
+fn the_table_report_snapshot() {
+    let db = postgres().fresh_db(LEDGER);
+    let server = api();
+    let mut config = scenario(&db.url, &dead_url(), &server.base);
+    let today = Utc::now().date_naive();
+    let soon = (today + Days::days(5)).format("%Y-%m-%d").to_string();
+    config.push_str(&format!(
+        "  - {{ check: replica.*, reason: replica rebuilt this week, expires: 2099-01-01 }}\n  - {{ check: ledger.*, subject: tx-3, reason: disputed, expires: {soon}, ticket: FIN-13 }}\n"
+    ));
+    let config = config
+        .replace("waivers:\n", "waivers:\n")
+        .replace("include: [checks/*.yaml]\n", "");
+    let config = format!("{config}include: [checks/*.yaml]\n");
+    let p = Project::new(&config);
+    p.write("checks/main.yaml", CHECKS);
+    let run = p.ready(&["check", "--color", "never", "--stage", "beta"], ENV);
+    assert_eq!(run.code, 1);
+    let mut settings = insta::Settings::clone_current();
+    settings.add_filter(r"127\.0\.0\.1:\d+", "127.0.0.1:[PORT]");
+    settings.add_filter(&regex_escape(&soon), "[IN-5-DAYS]");
+    settings.add_filter(r"\d{4}-\d{2}-\d{2}", "[DATE]");
+    settings.add_filter(r"in \d+ ms", "in [N] ms");
+    settings.bind(|| insta::assert_snapshot!("table_report", run.stdout));
+}
+
+fn regex_escape(text: &str) -> String {
+    text.replace('-', r"\-")
+}
+
+#[test]
+fn validate_reports_every_mistake_with_line_and_column() {
+    let p = Project::new(
+        "version: 1\ntargets:\n  db: { postgres: \"postgres://u@h/d\" }\nwaivers:\n  - check: nope.*\n    expires: someday\ninclude: [checks/*.yaml]\n",
+    );
+    p.write(
+        "checks/a.yaml",
+        "checks:\n  - id: A.Bad\n    category: securty\n    severity: high\n    target: db\n    sql: { query: select 1, expect: { rows: -1 } }\n  - id: b\n    category: security\n    severity: low\n    timeout: soon\n    env: { vars: [X] }\n    file: { path: x }\n  - id: b\n    category: security\n    severity: low\n    target: db\n    http: { path: / }\n",
+    );
+    let run = p.ready(&["validate"], &[]);
+    assert_eq!(run.code, 2);
+    assert_eq!(run.stdout, "");
+    let lines: Vec<String> = run
+        .stderr
+        .lines()
+        .map(|l| l.replace(&format!("{}/", p.dir.path().display()), ""))
+        .collect();
+    assert_eq!(
+        lines,
+        [
+            "checks/a.yaml:2:9: check id `A.Bad` must match [a-z0-9][a-z0-9._-]* [invalid-value]",
+            "checks/a.yaml:3:15: unknown category `securty`; known: security, reliability, database, observability, operations [unknown-category]",
+            "checks/a.yaml:6:45: a row count cannot be negative (in `sql` of check `A.Bad`) [invalid-value]",
+            "checks/a.yaml:10:14: malformed duration `soon`: expected number at 0 (write e.g. 500ms, 10s, 26h) [invalid-value]",
+            "checks/a.yaml:12:5: check `b` has two kinds (`env` and `file`): a check has exactly one [kind-count]",
+            "checks/a.yaml:13:9: duplicate check id `b` (first defined at checks/a.yaml:7:9) [duplicate-id]",
+            "checks/a.yaml:16:13: target `db` is a postgres target; a `http` check needs a http target [unknown-target]",
+            "ready.yaml:5:5: a waiver needs `reason` [missing-key]",
+            "ready.yaml:5:12: waiver names no existing check: `nope.*` [unknown-check]",
+            "ready.yaml:6:14: `expires` must be a date written YYYY-MM-DD [invalid-value]",
+        ]
+    );
+    // `check` refuses the same file with the same exit code.
+    assert_eq!(p.ready(&["check"], &[]).code, 2);
+}
+
+#[test]
+fn yaml_syntax_errors_have_a_position() {
+    let p = Project::new("version: 1\nchecks:\n  - id: a\n    category: [security\n");
+    let run = p.ready(&["validate"], &[]);
+    assert_eq!(run.code, 2);
+    assert!(
+        run.stderr
+            .starts_with(&format!("{}/ready.yaml:", p.dir.path().display())),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        run.stderr.trim_end().ends_with("[syntax]"),
+        "{}",
+        run.stderr
+    );
+}
+
+#[test]
+fn valid_files_validate_list_and_explain() {
+    let db = postgres().fresh_db(LEDGER);
+    let p = Project::new(&scenario(&db.url, &dead_url(), "https://api.example.com"));
+    p.write("checks/main.yaml", CHECKS);
+    let run = p.ready(&["validate"], ENV);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert!(
+        run.stdout
+            .ends_with("ready.yaml: valid, 4 checks, 3 targets, 1 waivers\n"),
+        "{}",
+        run.stdout
+    );
+
+    let run = p.ready(&["list", "--only", "kind:sql"], ENV);
+    assert_eq!(run.code, 0);
+    let rows: Vec<Vec<&str>> = run
+        .stdout
+        .lines()
+        .map(|l| l.split_whitespace().collect())
+        .collect();
+    assert_eq!(
+        rows,
+        [
+            vec![
+                "id", "kind", "target", "category", "severity", "blocker", "tags"
+            ],
+            vec![
+                "ledger.negative",
+                "sql",
+                "db",
+                "security",
+                "critical",
+                "yes"
+            ],
+            vec![
+                "replica.reachable",
+                "sql",
+                "replica",
+                "database",
+                "medium",
+                "no"
+            ],
+        ]
+    );
+
+    let run = p.ready(&["explain", "ledger.negative"], ENV);
+    assert_eq!(run.code, 0);
+    assert!(
+        run.stdout
+            .starts_with("ledger.negative — No ledger entry is negative\n"),
+        "{}",
+        run.stdout
+    );
+    assert!(run.stdout.contains("severity:    critical (weight 10)"));
+    assert!(run.stdout.contains("Parameters (sql)\n  query: SELECT entry, amount FROM ledger WHERE amount < 0 ORDER BY entry"), "{}", run.stdout);
+    assert!(
+        run.stdout
+            .contains("Remediation\n  Reverse the negative entries")
+    );
+
+    let run = p.ready(&["explain", "ledger"], ENV);
+    assert_eq!(run.code, 2);
+    assert_eq!(
+        run.stderr,
+        "no check with id `ledger` (similar: ledger.negative); `ready list` shows them all\n"
+    );
+}
+
+#[test]
+fn selection_makes_a_partial_run_that_cannot_go_without_its_blockers() {
+    let db = postgres().fresh_db("CREATE TABLE ledger (entry text, amount numeric);");
+    let server = api();
+    let p = Project::new(&scenario(&db.url, &db.url, &server.base));
+    p.write("checks/main.yaml", CHECKS);
+    let run = p.ready(
+        &[
+            "check",
+            "--format",
+            "json",
+            "--only",
+            "tag:none",
+            "--only",
+            "category:reliability",
+            "--skip",
+            "ledger.*",
+        ],
+        ENV,
+    );
+    let result = run.json();
+    assert_eq!(result["partial"], true);
+    assert_eq!(check_of(&result, "api.health")["status"], "pass");
+    let ledger = check_of(&result, "ledger.negative");
+    assert_eq!(
+        (ledger["status"].as_str(), ledger["selected"].as_bool()),
+        (Some("skip"), Some(false))
+    );
+    assert_eq!(result["coverage"], json!(100.0));
+    assert_eq!(result["decision"]["go"], false);
+    assert_eq!(result["decision"]["blockers"], json!(["ledger.negative"]));
+    assert_eq!(run.code, 1);
+
+    // Without the blocker requirement and with a lower bar, the same selection can go.
+    let run = p.ready(
+        &[
+            "check",
+            "--format",
+            "json",
+            "--only",
+            "api.*",
+            "--stage",
+            "beta",
+            "--min-score",
+            "50",
+            "--no-waivers",
+        ],
+        ENV,
+    );
+    assert_eq!(
+        run.json()["decision"]["go"],
+        false,
+        "beta still requires the unselected blocker"
+    );
+    let run = p.ready(&["check", "--only", "x", "--stage", "gamma"], ENV);
+    assert_eq!(run.code, 2);
+    assert_eq!(
+        run.stderr,
+        "unknown stage `gamma`; stages: beta, production\n"
+    );
+    let run = p.ready(&["check", "--only", "severity>=urgent"], ENV);
+    assert_eq!(run.code, 2);
+    assert!(run.stderr.contains("unknown severity `urgent`"));
+}
+
+#[test]
+fn unset_variables_make_checks_error_naming_them() {
+    let p = Project::new(
+        "targets:\n  db: { postgres: \"${DATABASE_URL}\" }\nchecks:\n  - id: q\n    category: database\n    severity: low\n    target: db\n    sql: { query: select 1 }\n  - id: c\n    category: operations\n    severity: low\n    command: { run: [\"${LINTER:?set LINTER to the linter binary}\"] }\n",
+    );
+    let run = p.ready(&["check", "--format", "json"], &[]);
+    assert_eq!(run.code, 1);
+    let result = run.json();
+    assert_eq!(check_of(&result, "q")["status"], "error");
+    assert_eq!(
+        check_of(&result, "q")["message"],
+        "target `db`: environment variable DATABASE_URL is not set"
+    );
+    assert_eq!(
+        check_of(&result, "c")["message"],
+        "cannot run: environment variable LINTER is not set: set LINTER to the linter binary"
+    );
+}
+
+#[test]
+fn secrets_never_appear_in_any_output() {
+    let db = postgres().fresh_db(LEDGER);
+    let server = api();
+    let p = Project::new(&scenario(&db.url, &dead_url(), &server.base));
+    p.write("checks/main.yaml", CHECKS);
+    let runs = [
+        p.ready(&["check", "--color", "always", "-v"], ENV),
+        p.ready(
+            &[
+                "check",
+                "--format",
+                "json",
+                "-v",
+                "--report",
+                "table=t.txt",
+                "--report",
+                "json=r.json",
+            ],
+            ENV,
+        ),
+        p.ready(&["validate", "-v"], ENV),
+        p.ready(&["list"], ENV),
+        p.ready(&["explain", "api.health"], ENV),
+    ];
+    let written = [
+        std::fs::read_to_string(p.path("t.txt")).unwrap(),
+        std::fs::read_to_string(p.path("r.json")).unwrap(),
+    ];
+    assert!(
+        runs[0].stderr.contains("DEBUG"),
+        "-v logs: {}",
+        runs[0].stderr
+    );
+    for text in runs
+        .iter()
+        .flat_map(|r| [&r.stdout, &r.stderr])
+        .chain(written.iter())
+    {
+        assert!(!text.contains(PG_PASSWORD), "password leaked in: {text}");
+        assert!(
+            !text.contains(HEADER_SECRET),
+            "header value leaked in: {text}"
+        );
+    }
+}
+
+#[test]
+fn schema_and_completions() {
+    let p = Project::new("");
+    let run = p.ready(&["schema", "result"], &[]);
+    assert_eq!(run.code, 0);
+    let schema = run.json();
+    assert_eq!(schema["$id"], "ready.result/v1");
+    assert!(jsonschema::validator_for(&schema).is_ok());
+    for shell in ["bash", "zsh", "fish"] {
+        let run = p.ready(&["completions", shell], &[]);
+        assert_eq!(run.code, 0);
+        assert!(run.stdout.contains("ready"));
+    }
+}
+
+#[test]
+fn the_built_in_suite_skips_what_is_not_configured() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = Project { dir };
+    std::fs::remove_file(p.path("ready.yaml")).ok();
+    let run = p.ready(&["check", "--format", "json"], &[]);
+    let result = run.json();
+    common::assert_valid_result(&result);
+    let check = check_of(&result, "postgres.supported-version");
+    assert_eq!(check["status"], "skip");
+    assert_eq!(
+        check["message"],
+        "target `db` is not configured: set DATABASE_URL"
+    );
+    assert_eq!(
+        result["decision"]["go"], false,
+        "nothing verified is never GO"
+    );
+
+    let db = postgres().fresh_db("");
+    let run = p.ready(
+        &["check", "--format", "json", "--only", "kind:sql"],
+        &[("DATABASE_URL", &db.url)],
+    );
+    let result = run.json();
+    for id in [
+        "postgres.supported-version",
+        "postgres.invalid-indexes",
+        "postgres.connection-headroom",
+    ] {
+        assert_eq!(
+            check_of(&result, id)["status"],
+            "pass",
+            "{}",
+            check_of(&result, id)
+        );
+    }
+    assert!(!run.stdout.contains(PG_PASSWORD));
+}
+
+#[test]
+fn exit_codes_in_the_readme_match_the_code() {
+    let readme =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).unwrap();
+    for (code, meaning) in [
+        (0, "GO"),
+        (1, "NO-GO"),
+        (2, "configuration or usage error"),
+        (3, "internal error"),
+    ] {
+        let row = format!("| {code} | {meaning}");
+        assert!(
+            readme.contains(&row),
+            "README lacks the exit code row `{row}`"
+        );
+    }
+    assert_eq!(ready::Exit::Go as u8, 0);
+    assert_eq!(ready::Exit::NoGo as u8, 1);
+    assert_eq!(ready::Exit::Usage as u8, 2);
+    assert_eq!(ready::Exit::Internal as u8, 3);
+}
