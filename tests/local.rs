@@ -134,7 +134,7 @@ fn commands_run_without_a_shell_and_are_judged_by_exit_code_and_output() {
             "command",
             "{ run: [definitely-not-a-command-xyz] }"
         ),
-        check("slow", "command", "{ run: [sleep, \"5\"], timeout: 200ms }"),
+        check("slow", "command", "{ run: [sleep, 5], timeout: 200ms }"),
         check(
             "noshell",
             "command",

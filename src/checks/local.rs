@@ -9,7 +9,7 @@ use serde::Deserialize;
 use serde_json::json;
 
 use super::outcome::{CheckError, CheckOutcome, Finding, Observation};
-use super::params::{DurationParam, OneOrMany, RegexParam, truncate};
+use super::params::{DurationParam, OneOrMany, RegexParam, ScalarText, truncate};
 
 /// At most this much of a command's output goes into evidence.
 const OUTPUT_EVIDENCE_BYTES: usize = 2048;
@@ -131,7 +131,7 @@ pub async fn run_file(params: &FileParams, base_dir: &Path) -> CheckOutcome {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct CommandParams {
-    pub run: Vec<String>,
+    pub run: Vec<ScalarText>,
     #[serde(default)]
     pub expect_exit: i32,
     pub stdout_contains: Option<OneOrMany<String>>,
@@ -141,7 +141,8 @@ pub struct CommandParams {
 
 /// Runs argv directly (no shell) in the project directory.
 pub async fn run_command(params: &CommandParams, base_dir: &Path) -> CheckOutcome {
-    let Some((program, args)) = params.run.split_first() else {
+    let argv: Vec<&str> = params.run.iter().map(|a| a.0.as_str()).collect();
+    let Some((program, args)) = argv.split_first() else {
         return Err(CheckError::new(
             "`run` is empty: give the program and its arguments",
         ));
@@ -176,7 +177,7 @@ pub async fn run_command(params: &CommandParams, base_dir: &Path) -> CheckOutcom
         "stderr": truncate(&stderr, OUTPUT_EVIDENCE_BYTES),
     });
     let mut obs = Observation::default();
-    let subject = program.as_str();
+    let subject = *program;
     match code {
         Some(c) if c == params.expect_exit => {}
         Some(c) => obs.findings.push(

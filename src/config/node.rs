@@ -141,6 +141,8 @@ pub fn parse_document(text: &str) -> Result<Node, (Option<Loc>, String)> {
     // YAML 1.2 booleans only: `no`, `on` or `y` stay text (a title "no", a key `on`).
     let mut options = serde_saphyr::Options::default();
     options.strict_booleans = true;
+    // Comments are not used; not capturing them makes parsing cheaper.
+    options.emit_comments = false;
     serde_saphyr::from_str_with_options::<Node>(text, options).map_err(|e| {
         let loc = e.location().map(Loc::from_saphyr).filter(|l| l.line > 0);
         (loc, plain_yaml_message(&e))
