@@ -34,7 +34,13 @@ pub enum Command {
         #[command(flatten)]
         config: ConfigArgs,
     },
-    /// Print the JSON Schema of the JSON result.
+    /// Re-render a saved JSON result in any format, recomputing the decision; touches no target.
+    Report(ReportArgs),
+    /// Combine shard results (`check --shard I/N`) into one result, score and decision recomputed.
+    Merge(MergeArgs),
+    /// Write a commented ready.yaml and checks/ for a profile.
+    Init(InitArgs),
+    /// Print the JSON Schema of the configuration files or of the JSON result.
     Schema {
         #[arg(value_enum, default_value = "result")]
         which: SchemaKind,
@@ -44,12 +50,90 @@ pub enum Command {
         #[arg(value_enum)]
         shell: clap_complete::Shell,
     },
+    /// Print the man page (roff).
+    Man,
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
 pub enum SchemaKind {
+    /// ready.yaml and check files.
+    Config,
     /// The `ready.result/v1` JSON result.
     Result,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Profile {
+    /// Supabase: PostgreSQL with RLS for anon/authenticated, edge functions over HTTP.
+    Supabase,
+    /// A PostgreSQL database.
+    Postgres,
+    /// HTTP services.
+    Http,
+}
+
+#[derive(Debug, Args, Clone)]
+pub struct InitArgs {
+    #[arg(long, value_enum, default_value = "postgres")]
+    pub profile: Profile,
+    /// Overwrite existing files.
+    #[arg(long)]
+    pub force: bool,
+    /// The directory to write into.
+    #[arg(long, value_name = "DIR", default_value = ".")]
+    pub dir: PathBuf,
+}
+
+/// How the decision is taken.
+#[derive(Debug, Args, Clone, Default)]
+pub struct DecisionArgs {
+    /// The stage to decide for (default: the last stage).
+    #[arg(long, value_name = "NAME")]
+    pub stage: Option<String>,
+    /// Replace the target stage's minimum score.
+    #[arg(long, value_name = "N")]
+    pub min_score: Option<f64>,
+    /// Any regression against the baseline is a NO-GO.
+    #[arg(long)]
+    pub fail_on_regression: bool,
+}
+
+/// Where and how the report is written.
+#[derive(Debug, Args, Clone)]
+pub struct OutputArgs {
+    /// The format of the report on stdout (or --output) [default: table; json for merge].
+    #[arg(long, value_enum)]
+    pub format: Option<Format>,
+    /// Write the report to this file instead of stdout.
+    #[arg(short, long, value_name = "FILE")]
+    pub output: Option<PathBuf>,
+    /// Also write a report in another format, e.g. --report json=result.json (repeatable).
+    #[arg(long, value_name = "FORMAT=PATH")]
+    pub report: Vec<String>,
+    /// When to colour the table report (NO_COLOR is honoured).
+    #[arg(long, value_enum, default_value = "auto")]
+    pub color: ColorChoice,
+}
+
+#[derive(Debug, Args, Clone)]
+pub struct ReportArgs {
+    /// A result written by `ready check --format json`.
+    pub result: PathBuf,
+    #[command(flatten)]
+    pub decision: DecisionArgs,
+    #[command(flatten)]
+    pub output: OutputArgs,
+}
+
+#[derive(Debug, Args, Clone)]
+pub struct MergeArgs {
+    /// The shard results.
+    #[arg(required = true)]
+    pub results: Vec<PathBuf>,
+    #[command(flatten)]
+    pub decision: DecisionArgs,
+    #[command(flatten)]
+    pub output: OutputArgs,
 }
 
 #[derive(Debug, Args, Clone, Default)]
@@ -83,21 +167,16 @@ pub struct CheckArgs {
     pub config: ConfigArgs,
     #[command(flatten)]
     pub select: SelectArgs,
-    /// The stage to decide for (default: the last stage).
-    #[arg(long, value_name = "NAME")]
-    pub stage: Option<String>,
-    /// Replace the target stage's minimum score.
-    #[arg(long, value_name = "N")]
-    pub min_score: Option<f64>,
-    /// The format of the report on stdout (or --output).
-    #[arg(long, value_enum, default_value = "table")]
-    pub format: Format,
-    /// Write the report to this file instead of stdout.
-    #[arg(short, long, value_name = "FILE")]
-    pub output: Option<PathBuf>,
-    /// Also write a report in another format, e.g. --report json=result.json (repeatable).
-    #[arg(long, value_name = "FORMAT=PATH")]
-    pub report: Vec<String>,
+    #[command(flatten)]
+    pub decision: DecisionArgs,
+    #[command(flatten)]
+    pub output: OutputArgs,
+    /// Compare with a saved result: regressions and new findings.
+    #[arg(long, value_name = "RESULT.json")]
+    pub baseline: Option<PathBuf>,
+    /// Run only a deterministic share of the checks, e.g. 2/4 (merge the shards with `ready merge`).
+    #[arg(long, value_name = "I/N")]
+    pub shard: Option<String>,
     /// How many checks run at once (default: defaults.concurrency, 16).
     #[arg(long, value_name = "N")]
     pub concurrency: Option<usize>,
@@ -107,9 +186,6 @@ pub struct CheckArgs {
     /// Ignore every waiver.
     #[arg(long)]
     pub no_waivers: bool,
-    /// When to colour the table report (NO_COLOR is honoured).
-    #[arg(long, value_enum, default_value = "auto")]
-    pub color: ColorChoice,
     /// Never show the progress bar.
     #[arg(long)]
     pub no_progress: bool,

@@ -1,9 +1,11 @@
 //! `ready`: a production-readiness gate. `run` executes one command line and says how it ended;
 //! `main` only maps that to the process exit code.
 
+pub mod baseline;
 pub mod checks;
 pub mod cli;
 pub mod config;
+pub mod merge;
 pub mod model;
 pub mod redact;
 pub mod report;
@@ -13,6 +15,7 @@ pub mod scoring;
 pub mod selector;
 pub mod waivers;
 
+mod init;
 mod logging;
 
 use std::collections::HashMap;
@@ -23,7 +26,10 @@ use std::time::Instant;
 use anyhow::Context as _;
 use comfy_table::{Table, presets};
 
-use cli::{CheckArgs, Cli, ColorChoice, Command, ConfigArgs, SchemaKind, SelectArgs};
+use cli::{
+    CheckArgs, Cli, ColorChoice, Command, ConfigArgs, DecisionArgs, MergeArgs, ReportArgs,
+    SchemaKind, SelectArgs,
+};
 use config::{Loaded, Source};
 use redact::Redactor;
 use report::Format;
@@ -82,10 +88,21 @@ fn dispatch(cli: Cli) -> anyhow::Result<Exit> {
         Command::Validate(args) => validate(&args),
         Command::List(args) => list(&args.config, &args.select),
         Command::Explain { id, config } => explain(&id, &config),
-        Command::Schema {
-            which: SchemaKind::Result,
-        } => {
-            println!("{}", serde_json::to_string_pretty(&result::json_schema())?);
+        Command::Report(args) => report(&args),
+        Command::Merge(args) => merge(&args),
+        Command::Init(args) => init::init(&args),
+        Command::Schema { which } => {
+            let schema = match which {
+                SchemaKind::Result => result::json_schema(),
+                SchemaKind::Config => config::schema::json_schema(),
+            };
+            println!("{}", serde_json::to_string_pretty(&schema)?);
+            Ok(Exit::Go)
+        }
+        Command::Man => {
+            let page = clap_mangen::Man::new(<Cli as clap::CommandFactory>::command());
+            page.render(&mut std::io::stdout())
+                .context("cannot write the man page")?;
             Ok(Exit::Go)
         }
         Command::Completions { shell } => {
@@ -243,44 +260,9 @@ fn check(args: &CheckArgs) -> anyhow::Result<Exit> {
     let env = environment();
     let (_, loaded) = load(&args.config, &env)?;
     let suite = &loaded.suite;
-
-    let stage = match &args.stage {
-        Some(name) if suite.stages.iter().any(|s| &s.name == name) => name.clone(),
-        Some(name) => {
-            let known: Vec<&str> = suite.stages.iter().map(|s| s.name.as_str()).collect();
-            return Err(usage(format!(
-                "unknown stage `{name}`; stages: {}",
-                known.join(", ")
-            )));
-        }
-        None => suite
-            .stages
-            .last()
-            .map(|s| s.name.clone())
-            .unwrap_or_default(),
-    };
-    if let Some(m) = args.min_score
-        && !(0.0..=100.0).contains(&m)
-    {
-        return Err(usage("--min-score must be from 0 to 100"));
-    }
-    let extra_reports = args
-        .report
-        .iter()
-        .map(|spec| {
-            let (format, path) = spec.split_once('=').ok_or_else(|| {
-                usage(format!(
-                    "--report {spec}: write FORMAT=PATH, e.g. json=result.json"
-                ))
-            })?;
-            let format = Format::parse(format).ok_or_else(|| {
-                usage(format!(
-                    "--report {spec}: unknown format `{format}` (table, json)"
-                ))
-            })?;
-            Ok((format, PathBuf::from(path)))
-        })
-        .collect::<anyhow::Result<Vec<_>>>()?;
+    let stage_names: Vec<&str> = suite.stages.iter().map(|s| s.name.as_str()).collect();
+    let goal = goal(&args.decision, &stage_names, None)?;
+    let extra_reports = extra_reports(&args.output.report)?;
     let timeout = match &args.timeout {
         Some(t) => {
             Some(checks::params::parse_duration(t).map_err(|e| usage(format!("--timeout: {e}")))?)
@@ -290,6 +272,13 @@ fn check(args: &CheckArgs) -> anyhow::Result<Exit> {
     if args.concurrency == Some(0) {
         return Err(usage("--concurrency must be at least 1"));
     }
+    let shard = args
+        .shard
+        .as_deref()
+        .map(runner::Shard::parse)
+        .transpose()
+        .map_err(usage)?;
+    let baseline = args.baseline.as_deref().map(read_result).transpose()?;
     let options = RunOptions {
         concurrency: args.concurrency,
         timeout,
@@ -297,6 +286,7 @@ fn check(args: &CheckArgs) -> anyhow::Result<Exit> {
         skip: selectors(&args.select.skip, "--skip")?,
         no_waivers: args.no_waivers,
         progress: !args.no_progress && std::io::stderr().is_terminal() && !env.contains_key("CI"),
+        shard,
     };
 
     let started_at = chrono::Utc::now();
@@ -306,43 +296,150 @@ fn check(args: &CheckArgs) -> anyhow::Result<Exit> {
         .build()
         .context("cannot start the async runtime")?;
     let executed = runtime.block_on(runner::execute(&loaded, &env, &options));
+    // Pools close with the runtime: no connection outlives the run.
+    drop(runtime);
     let redactor = logging::redactor();
     let result = runner::assemble(
         executed,
         &Assembly {
             suite,
             options: &options,
-            goal: scoring::Goal {
-                stage: &stage,
-                min_score: args.min_score,
-                fail_on_regression: false,
-            },
+            goal: goal.clone(),
             started_at,
             duration: clock.elapsed(),
             redactor: &redactor,
+            baseline: baseline.as_ref(),
         },
     );
-    // Pools close with the runtime; drop it here so no connection outlives the run.
-    drop(runtime);
+    emit(&result, &args.output, Format::Table, &extra_reports, &env)
+}
 
-    let color = match args.color {
+fn report(args: &ReportArgs) -> anyhow::Result<Exit> {
+    let env = environment();
+    let mut result = read_result(&args.result)?;
+    let stage_names: Vec<String> = result.stages.iter().map(|s| s.name.clone()).collect();
+    let names: Vec<&str> = stage_names.iter().map(String::as_str).collect();
+    let recorded = result.stage.clone();
+    let goal = goal(&args.decision, &names, Some(&recorded))?;
+    let extra = extra_reports(&args.output.report)?;
+    scoring::rescore(&mut result, &goal)
+        .map_err(|e| usage(format!("{}: {e}", args.result.display())))?;
+    emit(&result, &args.output, Format::Table, &extra, &env)
+}
+
+fn merge(args: &MergeArgs) -> anyhow::Result<Exit> {
+    let env = environment();
+    let results = args
+        .results
+        .iter()
+        .map(|p| read_result(p))
+        .collect::<anyhow::Result<Vec<_>>>()?;
+    let mut merged = merge::merge(results).map_err(usage)?;
+    let stage_names: Vec<String> = merged.stages.iter().map(|s| s.name.clone()).collect();
+    let names: Vec<&str> = stage_names.iter().map(String::as_str).collect();
+    let recorded = merged.stage.clone();
+    let goal = goal(&args.decision, &names, Some(&recorded))?;
+    let extra = extra_reports(&args.output.report)?;
+    scoring::rescore(&mut merged, &goal).map_err(usage)?;
+    emit(&merged, &args.output, Format::Json, &extra, &env)
+}
+
+fn read_result(path: &Path) -> anyhow::Result<result::RunResult> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| usage(format!("{}: cannot read: {e}", path.display())))?;
+    let result: result::RunResult = serde_json::from_str(&text)
+        .map_err(|e| usage(format!("{}: not a ready result: {e}", path.display())))?;
+    if result.schema != result::SCHEMA_ID {
+        return Err(usage(format!(
+            "{}: schema `{}` is not {}",
+            path.display(),
+            result.schema,
+            result::SCHEMA_ID
+        )));
+    }
+    Ok(result)
+}
+
+/// The stage and bar to decide for: `--stage` must name a stage; the default is the recorded
+/// stage of a saved result, else the last stage.
+fn goal<'a>(
+    args: &'a DecisionArgs,
+    stages: &[&'a str],
+    recorded: Option<&'a str>,
+) -> anyhow::Result<scoring::Goal<'a>> {
+    let stage = match (&args.stage, recorded) {
+        (Some(name), _) if stages.contains(&name.as_str()) => name.as_str(),
+        (Some(name), _) => {
+            return Err(usage(format!(
+                "unknown stage `{name}`; stages: {}",
+                stages.join(", ")
+            )));
+        }
+        (None, Some(recorded)) => recorded,
+        (None, None) => stages.last().copied().unwrap_or_default(),
+    };
+    if let Some(m) = args.min_score
+        && !(0.0..=100.0).contains(&m)
+    {
+        return Err(usage("--min-score must be from 0 to 100"));
+    }
+    Ok(scoring::Goal {
+        stage,
+        min_score: args.min_score,
+        fail_on_regression: args.fail_on_regression,
+    })
+}
+
+fn extra_reports(specs: &[String]) -> anyhow::Result<Vec<(Format, PathBuf)>> {
+    specs
+        .iter()
+        .map(|spec| {
+            let (format, path) = spec.split_once('=').ok_or_else(|| usage(format!("--report {spec}: write FORMAT=PATH, e.g. json=result.json")))?;
+            let format = Format::parse(format).ok_or_else(|| usage(format!("--report {spec}: unknown format `{format}` (table, json, markdown, junit, github)")))?;
+            Ok((format, PathBuf::from(path)))
+        })
+        .collect()
+}
+
+/// Writes the main report and the extra ones, appends the markdown report to the GitHub step
+/// summary when a github report is asked for there, and says how the run ended.
+fn emit(
+    result: &result::RunResult,
+    output: &cli::OutputArgs,
+    default_format: Format,
+    extra: &[(Format, PathBuf)],
+    env: &HashMap<String, String>,
+) -> anyhow::Result<Exit> {
+    let format = output.format.unwrap_or(default_format);
+    let color = match output.color {
         ColorChoice::Always => true,
         ColorChoice::Never => false,
         ColorChoice::Auto => {
-            args.output.is_none()
+            output.output.is_none()
                 && std::io::stdout().is_terminal()
                 && env.get("NO_COLOR").is_none_or(|v| v.is_empty())
         }
     };
-    let main = report::render(args.format, color, &result)?;
-    match &args.output {
+    let main = report::render(format, color, result)?;
+    match &output.output {
         Some(path) => write_file(path, &main)?,
         None => std::io::stdout()
             .write_all(&main)
             .context("cannot write the report")?,
     }
-    for (format, path) in &extra_reports {
-        write_file(path, &report::render(*format, false, &result)?)?;
+    for (format, path) in extra {
+        write_file(path, &report::render(*format, false, result)?)?;
+    }
+    let github = format == Format::Github || extra.iter().any(|(f, _)| *f == Format::Github);
+    if github && let Some(summary) = env.get("GITHUB_STEP_SUMMARY").filter(|p| !p.is_empty()) {
+        let markdown = report::render(Format::Markdown, false, result)?;
+        let mut file = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(summary)
+            .with_context(|| format!("cannot open GITHUB_STEP_SUMMARY {summary}"))?;
+        file.write_all(&markdown)
+            .with_context(|| format!("cannot write GITHUB_STEP_SUMMARY {summary}"))?;
     }
     Ok(if result.decision.go {
         Exit::Go

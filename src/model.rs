@@ -212,6 +212,8 @@ pub struct Suite {
     pub waivers: Vec<Waiver>,
     /// Secret values found while loading (passwords, header values): scrubbed from all output.
     pub secrets: Vec<String>,
+    /// sha256 (hex) of the configuration files as read.
+    pub config_hash: String,
 }
 
 pub fn default_categories() -> Vec<Category> {

@@ -72,7 +72,38 @@ pub struct RunResult {
     /// In definition order.
     pub checks: Vec<CheckResult>,
     pub waivers: Vec<WaiverResult>,
+    /// Checks that passed in the baseline and fail or error now (`--baseline`).
     pub regressions: Vec<Regression>,
+    /// Fingerprints of failing or warning findings absent from the baseline.
+    #[serde(default)]
+    pub new_findings: Vec<String>,
+    /// The baseline this run was compared with.
+    #[serde(default)]
+    pub baseline: Option<BaselineSummary>,
+    /// A hash of the configuration files (sha256, hex), to tell runs of the same suite apart.
+    #[serde(default)]
+    pub config_hash: Option<String>,
+    /// The targets by name and family; never their URLs.
+    #[serde(default)]
+    pub targets: Vec<TargetSummary>,
+    /// `I/N` when this result is one shard of a suite (`--shard`).
+    #[serde(default)]
+    pub shard: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct BaselineSummary {
+    pub started_at: DateTime<Utc>,
+    pub score: Option<f64>,
+    pub score_without_waivers: Option<f64>,
+    pub go: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct TargetSummary {
+    pub name: String,
+    /// `postgres` or `http`.
+    pub kind: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]

@@ -32,10 +32,52 @@ pub struct RunOptions {
     pub skip: Vec<Selector>,
     pub no_waivers: bool,
     pub progress: bool,
+    /// Run only this share of the checks: (index from 1, count).
+    pub shard: Option<Shard>,
+}
+
+/// `--shard I/N`: a deterministic share of the checks, by id.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Shard {
+    pub index: u32,
+    pub count: u32,
+}
+
+impl Shard {
+    pub fn parse(text: &str) -> Result<Shard, String> {
+        let parsed = text
+            .split_once('/')
+            .and_then(|(i, n)| Some((i.trim().parse().ok()?, n.trim().parse().ok()?)));
+        match parsed {
+            Some((index, count)) if count >= 1 && (1..=count).contains(&index) => {
+                Ok(Shard { index, count })
+            }
+            _ => Err(format!(
+                "--shard {text}: write I/N with 1 <= I <= N, e.g. 2/4"
+            )),
+        }
+    }
+
+    /// FNV-1a of the id: stable across versions and platforms, unlike std's hasher.
+    pub fn owner_of(&self, id: &str) -> u32 {
+        let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
+        for byte in id.bytes() {
+            hash ^= u64::from(byte);
+            hash = hash.wrapping_mul(0x0100_0000_01b3);
+        }
+        (hash % u64::from(self.count)) as u32 + 1
+    }
+}
+
+impl std::fmt::Display for Shard {
+    fn fmt(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        write!(f, "{}/{}", self.index, self.count)
+    }
 }
 
 impl RunOptions {
-    pub fn selects(&self, check: &Check) -> bool {
+    /// Why the check is left out of this run, if it is.
+    pub fn exclusion(&self, check: &Check) -> Option<String> {
         let facts = crate::selector::CheckFacts {
             id: &check.id,
             kind: check.kind_name,
@@ -44,12 +86,27 @@ impl RunOptions {
             blocker: check.blocker,
             tags: &check.tags,
         };
-        (self.only.is_empty() || self.only.iter().any(|s| s.matches(&facts)))
-            && !self.skip.iter().any(|s| s.matches(&facts))
+        let selected = (self.only.is_empty() || self.only.iter().any(|s| s.matches(&facts)))
+            && !self.skip.iter().any(|s| s.matches(&facts));
+        if !selected {
+            return Some("not selected by --only/--skip".into());
+        }
+        match self.shard {
+            Some(shard) if shard.owner_of(&check.id) != shard.index => Some(format!(
+                "runs in shard {}/{}, not in this one ({shard})",
+                shard.owner_of(&check.id),
+                shard.count
+            )),
+            _ => None,
+        }
+    }
+
+    pub fn selects(&self, check: &Check) -> bool {
+        self.exclusion(check).is_none()
     }
 
     pub fn is_partial(&self) -> bool {
-        !self.only.is_empty() || !self.skip.is_empty()
+        !self.only.is_empty() || !self.skip.is_empty() || self.shard.is_some_and(|s| s.count > 1)
     }
 }
 
@@ -261,6 +318,7 @@ pub struct Assembly<'a> {
     pub started_at: DateTime<Utc>,
     pub duration: Duration,
     pub redactor: &'a Redactor,
+    pub baseline: Option<&'a RunResult>,
 }
 
 /// Applies waivers, scores, decides, and builds the JSON result. Every text passes the redactor.
@@ -365,7 +423,20 @@ pub fn assemble(executed: Vec<Executed>, a: &Assembly) -> RunResult {
         })
         .collect();
 
-    let evaluation = scoring::evaluate(&checks, &suite.categories, &suite.stages, &[], &a.goal);
+    let (regressions, new_findings) = match a.baseline {
+        Some(b) => (
+            crate::baseline::regressions(&checks, b),
+            crate::baseline::new_findings(&checks, b),
+        ),
+        None => (Vec::new(), Vec::new()),
+    };
+    let evaluation = scoring::evaluate(
+        &checks,
+        &suite.categories,
+        &suite.stages,
+        &regressions,
+        &a.goal,
+    );
     RunResult {
         schema: result::SCHEMA_ID.into(),
         ready_version: env!("CARGO_PKG_VERSION").into(),
@@ -383,7 +454,19 @@ pub fn assemble(executed: Vec<Executed>, a: &Assembly) -> RunResult {
         stages: evaluation.stages,
         checks,
         waivers,
-        regressions: Vec::new(),
+        regressions,
+        new_findings,
+        baseline: a.baseline.map(crate::baseline::summary),
+        config_hash: Some(suite.config_hash.clone()),
+        targets: suite
+            .targets
+            .values()
+            .map(|t| crate::result::TargetSummary {
+                name: t.name.clone(),
+                kind: t.family.as_str().into(),
+            })
+            .collect(),
+        shard: a.options.shard.map(|s| s.to_string()),
     }
 }
 

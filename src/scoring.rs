@@ -225,6 +225,56 @@ fn decide(
     }
 }
 
+/// Recomputes the score and the decision of a saved result for another goal, from what the
+/// result records (categories with weights, stages with their selectors, check statuses).
+pub fn rescore(result: &mut crate::result::RunResult, goal: &Goal) -> Result<(), String> {
+    let categories: Vec<Category> = result
+        .categories
+        .iter()
+        .map(|c| Category {
+            id: c.id.clone(),
+            title: c.title.clone(),
+            weight: c.weight,
+        })
+        .collect();
+    let stages = result
+        .stages
+        .iter()
+        .map(|s| {
+            let require = s
+                .require
+                .iter()
+                .map(|text| {
+                    crate::selector::Selector::parse(text)
+                        .map_err(|e| format!("stage {}: {e}", s.name))
+                })
+                .collect::<Result<Vec<_>, _>>()?;
+            // The recorded bar may already be a `--min-score` override; the new goal decides.
+            Ok(Stage {
+                name: s.name.clone(),
+                min_score: s.min_score,
+                require,
+            })
+        })
+        .collect::<Result<Vec<_>, String>>()?;
+    let e = evaluate(
+        &result.checks,
+        &categories,
+        &stages,
+        &result.regressions,
+        goal,
+    );
+    result.stage = goal.stage.to_string();
+    result.decision = e.decision;
+    result.score = e.score;
+    result.score_without_waivers = e.score_without_waivers;
+    result.coverage = e.coverage;
+    result.counts = e.counts;
+    result.categories = e.categories;
+    result.stages = e.stages;
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -57,7 +57,7 @@ fn app() -> Router {
             get(move || {
                 let n = flaky.fetch_add(1, Ordering::SeqCst);
                 async move {
-                    if n % 2 == 0 {
+                    if n.is_multiple_of(2) {
                         StatusCode::OK
                     } else {
                         StatusCode::BAD_GATEWAY

@@ -5,6 +5,7 @@ use std::path::Path;
 use std::process::Stdio;
 use std::time::{Duration, SystemTime};
 
+use schemars::JsonSchema;
 use serde::Deserialize;
 use serde_json::json;
 
@@ -14,7 +15,7 @@ use super::params::{DurationParam, OneOrMany, RegexParam, ScalarText, truncate};
 /// At most this much of a command's output goes into evidence.
 const OUTPUT_EVIDENCE_BYTES: usize = 2048;
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct EnvParams {
     #[serde(default)]
@@ -52,7 +53,7 @@ pub fn run_env(params: &EnvParams, env: &HashMap<String, String>) -> CheckOutcom
     Ok(obs)
 }
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct FileParams {
     pub path: String,
@@ -128,7 +129,7 @@ pub async fn run_file(params: &FileParams, base_dir: &Path) -> CheckOutcome {
     Ok(obs)
 }
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CommandParams {
     pub run: Vec<ScalarText>,

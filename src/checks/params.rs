@@ -2,6 +2,9 @@
 
 use std::time::Duration;
 
+use std::borrow::Cow;
+
+use schemars::{JsonSchema, Schema, SchemaGenerator, json_schema};
 use serde::{Deserialize, Deserializer, de};
 
 /// A duration written as text with a unit: `500ms`, `10s`, `26h`, `1m 30s`.
@@ -81,7 +84,7 @@ impl<'de> Deserialize<'de> for ScalarText {
 }
 
 /// One value or a list of them.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(untagged)]
 pub enum OneOrMany<T> {
     One(T),
@@ -107,6 +110,37 @@ pub fn truncate(text: &str, max: usize) -> String {
         end -= 1;
     }
     format!("{}… ({} more bytes)", &text[..end], text.len() - end)
+}
+
+impl JsonSchema for DurationParam {
+    fn schema_name() -> Cow<'static, str> {
+        "Duration".into()
+    }
+    fn json_schema(_: &mut SchemaGenerator) -> Schema {
+        json_schema!({
+            "type": "string",
+            "description": "A duration with a unit: 500ms, 10s, 5m, 26h, 7d",
+            "pattern": "^\\s*[0-9]"
+        })
+    }
+}
+
+impl JsonSchema for RegexParam {
+    fn schema_name() -> Cow<'static, str> {
+        "Regex".into()
+    }
+    fn json_schema(_: &mut SchemaGenerator) -> Schema {
+        json_schema!({ "type": "string", "format": "regex" })
+    }
+}
+
+impl JsonSchema for ScalarText {
+    fn schema_name() -> Cow<'static, str> {
+        "ScalarText".into()
+    }
+    fn json_schema(_: &mut SchemaGenerator) -> Schema {
+        json_schema!({ "type": ["string", "number", "boolean"] })
+    }
 }
 
 #[cfg(test)]

@@ -4,6 +4,7 @@
 pub mod diagnostic;
 pub mod interpolate;
 pub mod node;
+pub mod schema;
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
@@ -11,6 +12,7 @@ use std::time::Duration;
 
 use chrono::NaiveDate;
 use serde_json::Value as Json;
+use sha2::{Digest, Sha256};
 
 use crate::checks::Kind;
 use crate::checks::params::parse_duration;
@@ -24,10 +26,16 @@ use interpolate::{MissingVar, interpolate};
 use node::{Key, Loc, Node, Value};
 
 /// The built-in suite, embedded at build time.
-pub const BUILTIN_FILES: &[(&str, &str)] = &[(
-    "checks/basics.yaml",
-    include_str!("../../checks/basics.yaml"),
-)];
+pub const BUILTIN_FILES: &[(&str, &str)] = &[
+    (
+        "checks/postgres-basics.yaml",
+        include_str!("../../checks/postgres-basics.yaml"),
+    ),
+    (
+        "checks/http-basics.yaml",
+        include_str!("../../checks/http-basics.yaml"),
+    ),
+];
 
 /// Where the configuration comes from.
 #[derive(Debug, Clone, PartialEq)]
@@ -111,6 +119,7 @@ pub fn load(
         env,
         diags: Diagnostics::default(),
         secrets: Vec::new(),
+        hasher: Sha256::new(),
     };
     let loaded = match source {
         Source::File(path) => loader.project_file(path),
@@ -120,6 +129,7 @@ pub fn load(
     match loaded {
         Some(mut loaded) if diags.is_empty() => {
             loaded.suite.secrets = loader.secrets;
+            loaded.suite.config_hash = format!("{:x}", loader.hasher.finalize());
             Ok(loaded)
         }
         _ => Err(diags),
@@ -137,6 +147,8 @@ struct Loader<'a> {
     env: &'a HashMap<String, String>,
     diags: Diagnostics,
     secrets: Vec<String>,
+    /// Over every file read, in reading order, for `config_hash`.
+    hasher: Sha256,
 }
 
 /// A check as written, with the file it came from.
@@ -160,6 +172,7 @@ impl Loader<'_> {
     }
 
     fn parse(&mut self, file: &str, text: &str) -> Option<Node> {
+        self.hasher.update(text.as_bytes());
         match node::parse_document(text) {
             Ok(root) if root.entries().is_some() => Some(root),
             Ok(root) => {
@@ -255,6 +268,7 @@ impl Loader<'_> {
                 checks,
                 waivers,
                 secrets: Vec::new(),
+                config_hash: String::new(),
             },
             base_dir,
         })
@@ -339,6 +353,7 @@ impl Loader<'_> {
                 checks,
                 waivers: Vec::new(),
                 secrets: Vec::new(),
+                config_hash: String::new(),
             },
             base_dir: cwd.to_path_buf(),
         }

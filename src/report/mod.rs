@@ -1,6 +1,9 @@
 //! Reports: one formatter per output format behind one small trait.
 
+mod github;
 mod json;
+mod junit;
+mod markdown;
 mod table;
 
 use std::io;
@@ -13,6 +16,12 @@ pub enum Format {
     Table,
     /// The `ready.result/v1` document (for machines and `ready report`).
     Json,
+    /// The go/no-go report for release managers.
+    Markdown,
+    /// JUnit XML: a test suite per category, a test case per check.
+    Junit,
+    /// GitHub Actions annotations (and the markdown report in the step summary).
+    Github,
 }
 
 impl Format {
@@ -29,7 +38,32 @@ pub fn reporter(format: Format, color: bool) -> Box<dyn Reporter> {
     match format {
         Format::Table => Box::new(table::TableReport { color }),
         Format::Json => Box::new(json::JsonReport),
+        Format::Markdown => Box::new(markdown::MarkdownReport),
+        Format::Junit => Box::new(junit::JunitReport),
+        Format::Github => Box::new(github::GithubReport),
     }
+}
+
+pub fn score_text(score: Option<f64>) -> String {
+    score.map_or("—".into(), |s| format!("{s:.1}"))
+}
+
+/// "+3.2 since the baseline": how the score moved, when there is a baseline with a score.
+pub fn baseline_delta(result: &RunResult) -> Option<String> {
+    let before = result.baseline.as_ref()?.score?;
+    let now = result.score?;
+    let change = now - before;
+    let arrow = if change > 0.0 {
+        "+"
+    } else if change < 0.0 {
+        "−"
+    } else {
+        "±"
+    };
+    Some(format!(
+        "{arrow}{:.1} since the baseline ({before:.1})",
+        change.abs()
+    ))
 }
 
 /// Renders a report to a string, for writing to a file in one go.

@@ -4,7 +4,7 @@ use std::io;
 
 use comfy_table::{Attribute, Cell, CellAlignment, Color, ContentArrangement, Table, presets};
 
-use super::Reporter;
+use super::{Reporter, baseline_delta, score_text};
 use crate::result::{CheckResult, RunResult, Status, WaiverState};
 
 pub struct TableReport {
@@ -79,10 +79,6 @@ fn write_table(out: &mut dyn io::Write, table: &Table) -> io::Result<()> {
     Ok(())
 }
 
-fn score_text(score: Option<f64>) -> String {
-    score.map_or("—".into(), |s| format!("{s:.1}"))
-}
-
 fn cut(text: &str, max: usize) -> String {
     let first_line = text.lines().next().unwrap_or_default();
     if first_line.chars().count() <= max && first_line.len() == text.len() {
@@ -109,14 +105,17 @@ impl Reporter for TableReport {
         )?;
         writeln!(
             out,
-            "score {} · without waivers {} · coverage {:.1}%{}",
+            "score {} · without waivers {} · coverage {:.1}%{}{}",
             score_text(r.score),
             score_text(r.score_without_waivers),
             r.coverage,
-            if r.partial {
-                " · partial run (--only/--skip)"
-            } else {
-                ""
+            baseline_delta(r)
+                .map(|d| format!(" · {d}"))
+                .unwrap_or_default(),
+            match (&r.shard, r.partial) {
+                (Some(shard), _) => format!(" · partial run (shard {shard})"),
+                (None, true) => " · partial run (--only/--skip)".to_string(),
+                (None, false) => String::new(),
             }
         )?;
         for reason in &r.decision.reasons {
@@ -244,6 +243,29 @@ impl Reporter for TableReport {
                     w.reason
                 )?;
             }
+        }
+
+        if !r.regressions.is_empty() {
+            writeln!(out)?;
+            writeln!(out, "{}", self.ansi("Regressions since the baseline", "1"))?;
+            for g in &r.regressions {
+                writeln!(
+                    out,
+                    "  {} was {}, is {}",
+                    g.check,
+                    g.before.as_str(),
+                    g.now.as_str()
+                )?;
+            }
+        }
+        if !r.new_findings.is_empty() {
+            writeln!(out)?;
+            writeln!(
+                out,
+                "{} new finding(s) since the baseline: {}",
+                r.new_findings.len(),
+                r.new_findings.join(", ")
+            )?;
         }
 
         let n = &r.counts;

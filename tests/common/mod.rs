@@ -88,6 +88,9 @@ pub fn free_port() -> u16 {
         .port()
 }
 
+// The server and its watchdog are never waited for: the watchdog stops the server and removes
+// its files when this process exits, however it exits.
+#[allow(clippy::zombie_processes)]
 fn start_postgres() -> Postgres {
     let data = tempfile::Builder::new()
         .prefix("ready-pg-")

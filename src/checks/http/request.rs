@@ -3,6 +3,7 @@
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
+use schemars::{JsonSchema, Schema, SchemaGenerator, json_schema};
 use serde::Deserialize;
 use serde_json::Value as Json;
 
@@ -14,7 +15,7 @@ use crate::redact::redact_url;
 /// Samples are bounded: this is a probe, not a load test.
 const MAX_SAMPLES: u32 = 1000;
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct HttpParams {
     #[serde(default = "get")]
@@ -38,7 +39,7 @@ fn one() -> u32 {
     1
 }
 
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct HttpExpect {
     #[serde(default)]
@@ -89,6 +90,21 @@ impl std::fmt::Display for StatusExpect {
             })
             .collect();
         f.write_str(&parts.join(" or "))
+    }
+}
+
+impl JsonSchema for StatusExpect {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "StatusExpect".into()
+    }
+    fn json_schema(_: &mut SchemaGenerator) -> Schema {
+        let one = json_schema!({
+            "anyOf": [
+                { "type": "integer", "minimum": 100, "maximum": 599 },
+                { "type": "string", "pattern": "^([1-5]xx|[1-5][0-9][0-9])$" }
+            ]
+        });
+        json_schema!({ "anyOf": [one.clone(), { "type": "array", "items": one, "minItems": 1 }] })
     }
 }
 

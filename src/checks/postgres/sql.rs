@@ -1,5 +1,6 @@
 //! `sql`: a read-only query and what its result must look like.
 
+use schemars::{JsonSchema, Schema, SchemaGenerator, json_schema};
 use serde::Deserialize;
 use serde_json::{Map, Value as Json};
 use sqlx::{AssertSqlSafe, Column, Executor, Row, SqlSafeStr};
@@ -10,7 +11,7 @@ use crate::checks::outcome::{CheckError, CheckOutcome, Finding, Observation};
 /// Beyond this many offending rows the rest are counted, not listed.
 const MAX_ROW_FINDINGS: usize = 200;
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SqlParams {
     pub query: String,
@@ -22,7 +23,7 @@ fn no_rows() -> Expect {
     Expect::Rows(RowCount::Exactly(0))
 }
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(rename_all = "lowercase", deny_unknown_fields)]
 pub enum Expect {
     Rows(RowCount),
@@ -74,6 +75,27 @@ impl<'de> Deserialize<'de> for RowCount {
             }
         }
         deserializer.deserialize_any(V)
+    }
+}
+
+impl JsonSchema for RowCount {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "RowCount".into()
+    }
+    fn json_schema(_: &mut SchemaGenerator) -> Schema {
+        json_schema!({
+            "anyOf": [
+                { "type": "integer", "minimum": 0 },
+                {
+                    "type": "object",
+                    "properties": {
+                        "min": { "type": "integer", "minimum": 0 },
+                        "max": { "type": "integer", "minimum": 0 }
+                    },
+                    "additionalProperties": false
+                }
+            ]
+        })
     }
 }
 

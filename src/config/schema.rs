@@ -1,0 +1,235 @@
+//! The JSON Schema of the configuration files (`ready schema config`), for editors
+//! (`# yaml-language-server: $schema=…`). The loader validates by hand so that it can report every
+//! problem at once; these types describe the same format, and a test keeps the two in step.
+
+use std::collections::BTreeMap;
+
+use schemars::JsonSchema;
+
+use crate::checks::params::DurationParam;
+use crate::checks::{http, local, postgres};
+use crate::model::Severity;
+
+/// `ready.yaml`, or a check file holding only `checks:`.
+#[derive(JsonSchema)]
+#[schemars(deny_unknown_fields, title = "ready configuration")]
+#[allow(dead_code)] // read by schemars only
+pub struct ProjectFile {
+    /// Always 1.
+    version: Option<u32>,
+    /// Shown in reports.
+    project: Option<String>,
+    targets: Option<BTreeMap<String, TargetDef>>,
+    /// Category id → weight (and title). The five defaults exist unless overridden.
+    categories: Option<BTreeMap<String, CategoryDef>>,
+    severity_weights: Option<SeverityWeightsDef>,
+    /// Ordered, lowest first.
+    stages: Option<Vec<StageDef>>,
+    defaults: Option<DefaultsDef>,
+    /// Check files: globs relative to this file; each must match a file.
+    include: Option<Vec<String>>,
+    waivers: Option<Vec<WaiverDef>>,
+    checks: Option<Vec<CheckDef>>,
+}
+
+#[derive(JsonSchema)]
+#[serde(untagged)]
+#[allow(dead_code)]
+enum TargetDef {
+    Postgres(PostgresTargetDef),
+    Http(HttpTargetDef),
+}
+
+#[derive(JsonSchema)]
+#[schemars(deny_unknown_fields)]
+#[allow(dead_code)]
+struct PostgresTargetDef {
+    /// A connection URL, e.g. `${DATABASE_URL}`; its password is never printed.
+    postgres: String,
+    /// Roles that serve untrusted clients (e.g. anon, authenticated).
+    api_roles: Option<Vec<String>>,
+    /// Schemas those roles reach (default: public).
+    exposed_schemas: Option<Vec<String>>,
+    /// Probes that write (always rolled back) need true.
+    allow_writes: Option<bool>,
+    connect_timeout: Option<DurationParam>,
+    /// Checks in flight against this target (default 4).
+    concurrency: Option<u32>,
+}
+
+#[derive(JsonSchema)]
+#[schemars(deny_unknown_fields)]
+#[allow(dead_code)]
+struct HttpTargetDef {
+    /// The base URL; check paths join onto it.
+    http: String,
+    /// Sent with every request; values are secrets and never printed.
+    headers: Option<BTreeMap<String, String>>,
+    /// Turns certificate verification off (reported on every https check).
+    insecure_tls: Option<bool>,
+    /// Checks in flight against this target (default 32).
+    concurrency: Option<u32>,
+}
+
+#[derive(JsonSchema)]
+#[schemars(deny_unknown_fields)]
+#[allow(dead_code)]
+struct CategoryDef {
+    weight: Option<f64>,
+    title: Option<String>,
+}
+
+#[derive(JsonSchema)]
+#[schemars(deny_unknown_fields)]
+#[allow(dead_code)]
+struct SeverityWeightsDef {
+    critical: Option<f64>,
+    high: Option<f64>,
+    medium: Option<f64>,
+    low: Option<f64>,
+}
+
+#[derive(JsonSchema)]
+#[schemars(deny_unknown_fields)]
+#[allow(dead_code)]
+struct StageDef {
+    name: String,
+    min_score: f64,
+    /// Selectors: a glob or id:GLOB, tag:NAME, category:NAME, kind:NAME, severity>=LEVEL, blocker.
+    require: Option<Vec<String>>,
+}
+
+#[derive(JsonSchema)]
+#[schemars(deny_unknown_fields)]
+#[allow(dead_code)]
+struct DefaultsDef {
+    timeout: Option<DurationParam>,
+    concurrency: Option<u32>,
+}
+
+#[derive(JsonSchema)]
+#[schemars(deny_unknown_fields)]
+#[allow(dead_code)]
+struct WaiverDef {
+    /// A check id or glob.
+    check: String,
+    /// A glob over finding subjects.
+    subject: Option<String>,
+    reason: String,
+    /// YYYY-MM-DD; the waiver lapses at the end of that day (UTC).
+    expires: String,
+    approved_by: Option<String>,
+    ticket: Option<String>,
+}
+
+/// A check: the common keys and exactly one kind key.
+#[derive(JsonSchema)]
+#[schemars(deny_unknown_fields)]
+#[allow(dead_code)]
+struct CheckDef {
+    /// Unique; [a-z0-9][a-z0-9._-]*; may hold {{item}} with for_each.
+    id: String,
+    title: Option<String>,
+    description: Option<String>,
+    rationale: Option<String>,
+    category: String,
+    severity: Severity,
+    /// Default: the severity's weight.
+    weight: Option<f64>,
+    blocker: Option<bool>,
+    tags: Option<Vec<String>>,
+    target: Option<String>,
+    timeout: Option<DurationParam>,
+    retries: Option<u32>,
+    remediation: Option<String>,
+    /// One check per item; {{item}} is replaced in every string.
+    for_each: Option<Vec<String>>,
+    #[serde(flatten)]
+    kind: KindDef,
+}
+
+#[derive(JsonSchema)]
+#[serde(rename_all = "snake_case")]
+#[allow(dead_code)]
+enum KindDef {
+    Sql(postgres::sql::SqlParams),
+    Http(http::request::HttpParams),
+    Env(local::EnvParams),
+    File(local::FileParams),
+    Command(local::CommandParams),
+}
+
+pub fn json_schema() -> serde_json::Value {
+    serde_json::to_value(schemars::schema_for!(ProjectFile)).unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::checks::Kind;
+
+    fn keys(v: &serde_json::Value) -> Vec<String> {
+        let mut k: Vec<String> = v["properties"]
+            .as_object()
+            .unwrap()
+            .keys()
+            .cloned()
+            .collect();
+        k.sort();
+        k
+    }
+
+    #[test]
+    fn the_schema_knows_every_key_the_loader_knows() {
+        let schema = json_schema();
+        let mut top: Vec<String> = super::super::TOP_KEYS
+            .iter()
+            .map(|s| s.to_string())
+            .collect();
+        top.sort();
+        assert_eq!(keys(&schema), top);
+
+        let check = &schema["$defs"]["CheckDef"];
+        let mut envelope: Vec<String> = super::super::CHECK_KEYS
+            .iter()
+            .map(|s| s.to_string())
+            .collect();
+        envelope.sort();
+        assert_eq!(keys(check), envelope);
+        let kinds: Vec<String> = check["oneOf"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .flat_map(|v| {
+                v["required"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .map(|k| k.as_str().unwrap().to_string())
+            })
+            .collect();
+        assert_eq!(kinds, Kind::NAMES);
+    }
+
+    #[test]
+    fn the_schema_accepts_a_real_configuration() {
+        let schema = json_schema();
+        let config = serde_json::json!({
+            "version": 1,
+            "targets": { "db": { "postgres": "${DATABASE_URL}", "api_roles": ["anon"] }, "api": { "http": "https://x" } },
+            "checks": [{ "id": "a", "category": "security", "severity": "high", "target": "db", "sql": { "query": "select 1", "expect": { "rows": { "max": 2 } } } }],
+            "waivers": [{ "check": "a", "reason": "r", "expires": "2030-01-01" }]
+        });
+        let validator = jsonschema::validator_for(&schema).unwrap();
+        assert!(
+            validator.is_valid(&config),
+            "{:?}",
+            validator
+                .iter_errors(&config)
+                .map(|e| e.to_string())
+                .collect::<Vec<_>>()
+        );
+        let bad = serde_json::json!({ "checks": [{ "id": "a", "category": "x", "severity": "urgent", "env": {} }] });
+        assert!(!validator.is_valid(&bad));
+    }
+}
