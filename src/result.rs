@@ -62,7 +62,7 @@ pub struct RunResult {
     pub score: Option<f64>,
     /// The score with waived checks counted as failed.
     pub score_without_waivers: Option<f64>,
-    /// 0–100: the share of selected checks that produced evidence (pass, warn or fail).
+    /// 0–100: the share of selected checks that produced evidence (pass, warn, fail or waived).
     pub coverage: f64,
     /// True when `--only` or `--skip` left checks out.
     pub partial: bool,

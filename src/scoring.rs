@@ -104,7 +104,13 @@ pub fn evaluate(
     let selected: Vec<&CheckResult> = checks.iter().filter(|c| c.selected).collect();
     let evidenced = selected
         .iter()
-        .filter(|c| matches!(c.status, Status::Pass | Status::Warn | Status::Fail))
+        // A waived check failed and was looked at: it produced evidence too.
+        .filter(|c| {
+            matches!(
+                c.status,
+                Status::Pass | Status::Warn | Status::Fail | Status::Waived
+            )
+        })
         .count();
     let coverage = if selected.is_empty() {
         0.0

@@ -426,17 +426,26 @@ fn secrets_never_appear_in_any_output() {
                 "table=t.txt",
                 "--report",
                 "json=r.json",
+                "--report",
+                "markdown=m.md",
+                "--report",
+                "junit=j.xml",
+                "--report",
+                "github=g.txt",
             ],
             ENV,
         ),
+        p.ready(
+            &["check", "--format", "github", "--baseline", "r.json"],
+            ENV,
+        ),
+        p.ready(&["report", "r.json", "--format", "markdown"], ENV),
         p.ready(&["validate", "-v"], ENV),
         p.ready(&["list"], ENV),
         p.ready(&["explain", "api.health"], ENV),
     ];
-    let written = [
-        std::fs::read_to_string(p.path("t.txt")).unwrap(),
-        std::fs::read_to_string(p.path("r.json")).unwrap(),
-    ];
+    let written = ["t.txt", "r.json", "m.md", "j.xml", "g.txt"]
+        .map(|f| std::fs::read_to_string(p.path(f)).unwrap());
     assert!(
         runs[0].stderr.contains("DEBUG"),
         "-v logs: {}",

@@ -29,12 +29,17 @@ fn findings(out: &mut dyn io::Write, check: &CheckResult, new: &[String]) -> io:
         } else {
             ""
         };
-        writeln!(
-            out,
-            "- `{}`: {}{level}{mark}",
-            f.subject.replace('`', "'"),
-            f.message.replace('\n', " ")
-        )?;
+        let message = f.message.replace('\n', " ");
+        // Most messages name their subject already; say it only when they do not.
+        if message.contains(&f.subject) {
+            writeln!(out, "- {message}{level}{mark}")?;
+        } else {
+            writeln!(
+                out,
+                "- `{}`: {message}{level}{mark}",
+                f.subject.replace('`', "'")
+            )?;
+        }
     }
     if open.len() > FIRST_FINDINGS {
         writeln!(

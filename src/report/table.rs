@@ -173,7 +173,8 @@ impl Reporter for TableReport {
         writeln!(out)?;
         write_table(out, &checks)?;
         if unselected > 0 {
-            writeln!(out, "  ({unselected} checks not selected)")?;
+            let noun = if unselected == 1 { "check" } else { "checks" };
+            writeln!(out, "  ({unselected} {noun} not selected)")?;
         }
 
         // Blockers with their remediation.
