@@ -154,7 +154,7 @@ fn env_with(missing: &[usize], n: usize) -> Vec<(String, String)> {
         .collect()
 }
 
-fn run_env<'a>(pairs: &'a [(String, String)]) -> Vec<(&'a str, &'a str)> {
+fn run_env(pairs: &[(String, String)]) -> Vec<(&str, &str)> {
     pairs
         .iter()
         .map(|(k, v)| (k.as_str(), v.as_str()))
