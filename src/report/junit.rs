@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use quick_junit::{NonSuccessKind, Report, TestCase, TestCaseStatus, TestSuite};
 
-use super::Reporter;
+use super::{Reporter, baseline_delta, score_text};
 use crate::checks::outcome::Level;
 use crate::result::{CheckResult, RunResult, Status};
 
@@ -29,7 +29,15 @@ fn details(check: &CheckResult) -> String {
 
 impl Reporter for JunitReport {
     fn render(&self, r: &RunResult, out: &mut dyn io::Write) -> io::Result<()> {
-        let mut report = Report::new(format!("ready: {}", r.project));
+        // The run's verdict and score (and its change) in the name every JUnit viewer shows.
+        let verdict = if r.decision.go { "GO" } else { "NO-GO" };
+        let delta = baseline_delta(r).map(|d| format!(", {d}")).unwrap_or_default();
+        let mut report = Report::new(format!(
+            "ready: {} — {verdict} for {}, score {}{delta}",
+            r.project,
+            r.stage,
+            score_text(r.score)
+        ));
         report.set_timestamp(r.started_at.fixed_offset());
         report.set_time(Duration::from_millis(r.duration_ms));
         for category in &r.categories {
