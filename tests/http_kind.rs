@@ -3,7 +3,7 @@
 mod common;
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::atomic::{AtomicU32, AtomicUsize, Ordering};
 use std::time::Duration;
 
 use axum::Router;
@@ -230,4 +230,38 @@ fn unreachable_and_hanging_services_are_errors_and_retries_apply() {
     );
     assert!(!run.stderr.contains("k-live-123456") && !run.stdout.contains("k-live-123456"));
     assert_eq!(run.code, 1);
+}
+
+#[test]
+fn a_target_never_sees_more_checks_at_once_than_its_limit() {
+    let in_flight = Arc::new(AtomicUsize::new(0));
+    let peak = Arc::new(AtomicUsize::new(0));
+    let (now, max) = (in_flight.clone(), peak.clone());
+    let app = Router::new().route(
+        "/work",
+        get(move || {
+            let (now, max) = (now.clone(), max.clone());
+            async move {
+                let current = now.fetch_add(1, Ordering::SeqCst) + 1;
+                max.fetch_max(current, Ordering::SeqCst);
+                tokio::time::sleep(Duration::from_millis(60)).await;
+                now.fetch_sub(1, Ordering::SeqCst);
+                "done"
+            }
+        }),
+    );
+    let server = http_server(app);
+    let config = format!(
+        "targets:\n  api: {{ http: \"{}\", concurrency: 3 }}\nchecks:\n  - id: w.{{{{item}}}}\n    for_each: [a, b, c, d, e, f, g, h, i, j, k, l]\n    category: reliability\n    severity: low\n    target: api\n    http: {{ path: /work }}\n",
+        server.base
+    );
+    let run =
+        Project::new(&config).ready(&["check", "--format", "json", "--concurrency", "16"], &[]);
+    let result = run.json();
+    assert_eq!(result["counts"]["pass"], 12, "{}", run.stdout);
+    assert_eq!(
+        peak.load(Ordering::SeqCst),
+        3,
+        "the target's limit of 3 is reached and never passed"
+    );
 }

@@ -215,3 +215,22 @@ fn sql_errors_timeouts_and_unreachable_servers_are_errors() {
     }
     assert_eq!(run.code, 1);
 }
+
+#[test]
+fn every_check_runs_read_only_with_its_limits_and_name() {
+    let db = postgres().fresh_db("");
+    let query = "SELECT current_setting('application_name') || ',' || current_setting('transaction_read_only') || ',' || current_setting('statement_timeout') || ',' || current_setting('lock_timeout')";
+    let config = format!(
+        "targets:\n  db: {{ postgres: \"{}\" }}\nchecks:\n  - id: session\n    category: database\n    severity: low\n    target: db\n    timeout: 7s\n    sql: {{ query: \"{query}\", expect: {{ value: \"ready,on,7s,7s\" }} }}\n",
+        db.url
+    );
+    let result = Project::new(&config)
+        .ready(&["check", "--format", "json"], &[])
+        .json();
+    assert_eq!(
+        check_of(&result, "session")["status"],
+        "pass",
+        "{}",
+        check_of(&result, "session")
+    );
+}

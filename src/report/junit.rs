@@ -31,7 +31,9 @@ impl Reporter for JunitReport {
     fn render(&self, r: &RunResult, out: &mut dyn io::Write) -> io::Result<()> {
         // The run's verdict and score (and its change) in the name every JUnit viewer shows.
         let verdict = if r.decision.go { "GO" } else { "NO-GO" };
-        let delta = baseline_delta(r).map(|d| format!(", {d}")).unwrap_or_default();
+        let delta = baseline_delta(r)
+            .map(|d| format!(", {d}"))
+            .unwrap_or_default();
         let mut report = Report::new(format!(
             "ready: {} — {verdict} for {}, score {}{delta}",
             r.project,
