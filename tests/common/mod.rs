@@ -30,7 +30,13 @@ static SERVER: OnceLock<Postgres> = OnceLock::new();
 static NEXT_DB: AtomicU32 = AtomicU32::new(0);
 
 pub fn postgres() -> &'static Postgres {
-    SERVER.get_or_init(start_postgres)
+    SERVER.get_or_init(|| start_postgres(&[]))
+}
+
+/// The server started with extra `-c NAME=VALUE` settings (such as `shared_preload_libraries`);
+/// the first call in a test binary decides them.
+pub fn postgres_with(settings: &[&str]) -> &'static Postgres {
+    SERVER.get_or_init(|| start_postgres(settings))
 }
 
 fn pg_bin(name: &str) -> PathBuf {
@@ -68,7 +74,7 @@ pub fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
 }
 
-fn start_postgres() -> Postgres {
+fn start_postgres(settings: &[&str]) -> Postgres {
     let data = tempfile::Builder::new().prefix("ready-pg-").tempdir().unwrap();
     let dir = data.path().join("data");
     let pwfile = data.path().join("pw");
@@ -93,6 +99,7 @@ fn start_postgres() -> Postgres {
         .arg(&dir)
         .args(["-p", &port.to_string(), "-c", "listen_addresses=127.0.0.1", "-c", "unix_socket_directories="])
         .args(["-c", "fsync=off", "-c", "synchronous_commit=off", "-c", "full_page_writes=off", "-c", "max_connections=200"])
+        .args(settings.iter().flat_map(|s| ["-c", s]))
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()
