@@ -451,7 +451,7 @@ async fn audit(params: &RlsAuditParams, db: &PgHandle, conn: &mut PgConnection) 
                             "policy {subject} trusts user_metadata, which every user can edit about themselves (use app_metadata or a table)"
                         ),
                     )
-                    .with_evidence(p.evidence()),
+                    .with_evidence(with_rule(p.evidence(), Rule::UserMetadataInPolicy)),
                 );
             }
         }
