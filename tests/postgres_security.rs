@@ -254,6 +254,7 @@ fn rls_audit_without_api_roles_checks_public_and_says_so() {
     assert_eq!(
         messages(&result, "rls"),
         [
+            "no api_roles configured, so only PUBLIC grants were checked, yet this server has the API roles anon and authenticated: set api_roles: [anon, authenticated] on the target",
             "public.profiles has row level security disabled: PUBLIC can SELECT (no api_roles configured: PUBLIC grants checked)",
             "public.profiles exposes sensitive column password_hash to PUBLIC without row level security (no api_roles configured: PUBLIC grants checked)",
             "SECURITY DEFINER function public.admin_set_balance(p_wallet bigint, p_balance numeric) is executable by PUBLIC and has no fixed search_path: a caller can hijack the objects it resolves (no api_roles configured: PUBLIC grants checked)",

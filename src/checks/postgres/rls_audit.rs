@@ -208,7 +208,14 @@ async fn audit(params: &RlsAuditParams, db: &PgHandle, conn: &mut PgConnection) 
             .collect(),
     };
 
-    let role_flags = read_role_flags(conn, &roles).await?;
+    // Without api_roles only PUBLIC is checked; on a Supabase server that misses the roles that
+    // matter, so the same query asks whether the well-known ones exist, to say so.
+    let (role_flags, unconfigured_supabase) = if roles.configured() {
+        (read_role_flags(conn, &roles.names).await?, Vec::new())
+    } else {
+        let found = read_role_flags(conn, &SUPABASE_API_ROLES.map(String::from)).await?;
+        (BTreeMap::new(), found.into_keys().collect::<Vec<_>>())
+    };
     let relations = read_relations(conn, &schemas, &roles).await?;
     let policies = read_policies(conn, &schemas, &roles).await?;
     let functions = read_definer_functions(conn, &schemas, &roles).await?;
@@ -233,6 +240,20 @@ async fn audit(params: &RlsAuditParams, db: &PgHandle, conn: &mut PgConnection) 
     let mut findings = Vec::new();
     let on = |rule: Rule| rules.contains(&rule);
 
+    if !unconfigured_supabase.is_empty() {
+        findings.push(
+            Finding::warn(
+                "api_roles",
+                format!(
+                    "no api_roles configured, so only PUBLIC grants were checked, yet this server has the API role{} {}: set api_roles: [{}] on the target",
+                    if unconfigured_supabase.len() == 1 { "" } else { "s" },
+                    list(&unconfigured_supabase),
+                    unconfigured_supabase.join(", ")
+                ),
+            )
+            .with_evidence(json!({"rule": "api_roles"})),
+        );
+    }
     if on(Rule::RoleBypass) {
         for (role, (superuser, bypass)) in &role_flags {
             if *superuser {
@@ -587,15 +608,18 @@ fn with_rule(mut evidence: serde_json::Value, rule: Rule) -> serde_json::Value {
     evidence
 }
 
+/// Roles that serve Supabase's Data API.
+const SUPABASE_API_ROLES: [&str; 2] = ["anon", "authenticated"];
+
 async fn read_role_flags(
     conn: &mut PgConnection,
-    roles: &ApiRoles,
+    roles: &[String],
 ) -> Result<BTreeMap<String, (bool, bool)>, CheckError> {
     let rows = sqlx::query(
         "SELECT rolname::text AS name, rolsuper AS superuser, rolbypassrls AS bypass
          FROM pg_roles WHERE rolname = ANY($1::text[])",
     )
-    .bind(&roles.names)
+    .bind(roles)
     .fetch_all(&mut *conn)
     .await
     .map_err(|e| catalog_error(&e))?;
