@@ -349,8 +349,8 @@ mod tests {
         assert_eq!(e.categories[1].score, None);
         assert_eq!(e.score, Some(64.29));
         assert_eq!(e.score_without_waivers, Some(56.67));
-        // a, b, d produced evidence out of 6 selected.
-        assert_eq!(e.coverage, 50.0);
+        // a, b, c (failed, then waived) and d produced evidence out of 6 selected.
+        assert_eq!(e.coverage, 66.67);
         assert_eq!(
             e.counts,
             Counts {

@@ -16,6 +16,12 @@ use outcome::{CheckError, CheckOutcome};
 #[derive(Debug, Clone)]
 pub enum Kind {
     Sql(postgres::sql::SqlParams),
+    RlsAudit(postgres::rls_audit::RlsAuditParams),
+    RlsProbe(postgres::rls_probe::RlsProbeParams),
+    AuditLog(postgres::audit_log::AuditLogParams),
+    Schema(postgres::schema::SchemaParams),
+    Migrations(postgres::migrations::MigrationsParams),
+    CronJob(postgres::cron_job::CronJobParams),
     Http(http::request::HttpParams),
     Env(local::EnvParams),
     File(local::FileParams),
@@ -24,12 +30,30 @@ pub enum Kind {
 
 impl Kind {
     /// Every kind key a check may hold.
-    pub const NAMES: &[&str] = &["sql", "http", "env", "file", "command"];
+    pub const NAMES: &[&str] = &[
+        "sql",
+        "rls_audit",
+        "rls_probe",
+        "audit_log",
+        "schema",
+        "migrations",
+        "cron_job",
+        "http",
+        "env",
+        "file",
+        "command",
+    ];
 
     /// Reads the parameters under a kind key; `None` when `name` is not a kind.
     pub fn parse(name: &str, params: &Node) -> Option<Result<Kind, NodeError>> {
         Some(match name {
             "sql" => params.parse().map(Kind::Sql),
+            "rls_audit" => params.parse().map(Kind::RlsAudit),
+            "rls_probe" => params.parse().map(Kind::RlsProbe),
+            "audit_log" => params.parse().map(Kind::AuditLog),
+            "schema" => params.parse().map(Kind::Schema),
+            "migrations" => params.parse().map(Kind::Migrations),
+            "cron_job" => params.parse().map(Kind::CronJob),
             "http" => params.parse().map(Kind::Http),
             "env" => params.parse().map(Kind::Env),
             "file" => params.parse().map(Kind::File),
@@ -41,6 +65,12 @@ impl Kind {
     pub fn name(&self) -> &'static str {
         match self {
             Kind::Sql(_) => "sql",
+            Kind::RlsAudit(_) => "rls_audit",
+            Kind::RlsProbe(_) => "rls_probe",
+            Kind::AuditLog(_) => "audit_log",
+            Kind::Schema(_) => "schema",
+            Kind::Migrations(_) => "migrations",
+            Kind::CronJob(_) => "cron_job",
             Kind::Http(_) => "http",
             Kind::Env(_) => "env",
             Kind::File(_) => "file",
@@ -51,7 +81,13 @@ impl Kind {
     /// The family of target the kind needs; `None` for local kinds.
     pub fn family(&self) -> Option<TargetFamily> {
         match self {
-            Kind::Sql(_) => Some(TargetFamily::Postgres),
+            Kind::Sql(_)
+            | Kind::RlsAudit(_)
+            | Kind::RlsProbe(_)
+            | Kind::AuditLog(_)
+            | Kind::Schema(_)
+            | Kind::Migrations(_)
+            | Kind::CronJob(_) => Some(TargetFamily::Postgres),
             Kind::Http(_) => Some(TargetFamily::Http),
             Kind::Env(_) | Kind::File(_) | Kind::Command(_) => None,
         }
@@ -95,6 +131,24 @@ pub async fn run(
 ) -> CheckOutcome {
     match (kind, connection) {
         (Kind::Sql(p), Some(Connection::Postgres(db))) => postgres::sql::run(p, db, timeout).await,
+        (Kind::RlsAudit(p), Some(Connection::Postgres(db))) => {
+            postgres::rls_audit::run(p, db, timeout).await
+        }
+        (Kind::RlsProbe(p), Some(Connection::Postgres(db))) => {
+            postgres::rls_probe::run(p, db, timeout).await
+        }
+        (Kind::AuditLog(p), Some(Connection::Postgres(db))) => {
+            postgres::audit_log::run(p, db, timeout).await
+        }
+        (Kind::Schema(p), Some(Connection::Postgres(db))) => {
+            postgres::schema::run(p, db, timeout).await
+        }
+        (Kind::Migrations(p), Some(Connection::Postgres(db))) => {
+            postgres::migrations::run(p, db, &context.base_dir, timeout).await
+        }
+        (Kind::CronJob(p), Some(Connection::Postgres(db))) => {
+            postgres::cron_job::run(p, db, timeout).await
+        }
         (Kind::Http(p), Some(Connection::Http(client))) => http::request::run(p, client).await,
         (Kind::Http(p), None) => http::request::run(p, &context.standalone_http).await,
         (Kind::Env(p), _) => local::run_env(p, &context.env),

@@ -143,6 +143,21 @@ impl JsonSchema for ScalarText {
     }
 }
 
+/// The JSON Schema of a parameter type written as one string (a table name, a glob, …).
+macro_rules! text_schema {
+    ($ty:ty, $name:literal, $description:literal) => {
+        impl schemars::JsonSchema for $ty {
+            fn schema_name() -> std::borrow::Cow<'static, str> {
+                $name.into()
+            }
+            fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+                schemars::json_schema!({ "type": "string", "description": $description })
+            }
+        }
+    };
+}
+pub(crate) use text_schema;
+
 #[cfg(test)]
 mod tests {
     use super::*;

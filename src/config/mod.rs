@@ -32,6 +32,14 @@ pub const BUILTIN_FILES: &[(&str, &str)] = &[
         include_str!("../../checks/postgres-basics.yaml"),
     ),
     (
+        "checks/postgres-security.yaml",
+        include_str!("../../checks/postgres-security.yaml"),
+    ),
+    (
+        "checks/postgres-database.yaml",
+        include_str!("../../checks/postgres-database.yaml"),
+    ),
+    (
         "checks/http-basics.yaml",
         include_str!("../../checks/http-basics.yaml"),
     ),
@@ -1663,7 +1671,7 @@ checks:
                 "7:12 waiver names no existing check: `nothing.*`",
                 "10:5 a waiver needs `expires` (YYYY-MM-DD): waivers do not last forever",
                 "10:5 a waiver needs `reason`",
-                "15:5 unknown key `sevrity` in a check (did you mean `severity`?); expected one of: id, title, description, rationale, category, severity, weight, blocker, tags, target, timeout, retries, remediation, for_each, sql, http, env, file, command",
+                "15:5 unknown key `sevrity` in a check (did you mean `severity`?); expected one of: id, title, description, rationale, category, severity, weight, blocker, tags, target, timeout, retries, remediation, for_each, sql, rls_audit, rls_probe, audit_log, schema, migrations, cron_job, http, env, file, command",
                 "18:9 duplicate check id `a.one` (first defined at FILE:12:9)",
                 "19:15 unknown category `secrity`; known: security, reliability, database, observability, operations",
                 "26:5 check `a.two` has two kinds (`sql` and `http`): a check has exactly one",

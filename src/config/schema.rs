@@ -153,6 +153,12 @@ struct CheckDef {
 #[allow(dead_code)]
 enum KindDef {
     Sql(postgres::sql::SqlParams),
+    RlsAudit(postgres::rls_audit::RlsAuditParams),
+    RlsProbe(postgres::rls_probe::RlsProbeParams),
+    AuditLog(postgres::audit_log::AuditLogParams),
+    Schema(postgres::schema::SchemaParams),
+    Migrations(postgres::migrations::MigrationsParams),
+    CronJob(postgres::cron_job::CronJobParams),
     Http(http::request::HttpParams),
     Env(local::EnvParams),
     File(local::FileParams),

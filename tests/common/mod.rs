@@ -30,7 +30,13 @@ static SERVER: OnceLock<Postgres> = OnceLock::new();
 static NEXT_DB: AtomicU32 = AtomicU32::new(0);
 
 pub fn postgres() -> &'static Postgres {
-    SERVER.get_or_init(start_postgres)
+    SERVER.get_or_init(|| start_postgres(&[]))
+}
+
+/// The server started with extra `-c NAME=VALUE` settings (such as `shared_preload_libraries`);
+/// the first call in a test binary decides them.
+pub fn postgres_with(settings: &[&str]) -> &'static Postgres {
+    SERVER.get_or_init(|| start_postgres(settings))
 }
 
 fn pg_bin(name: &str) -> PathBuf {
@@ -91,7 +97,7 @@ pub fn free_port() -> u16 {
 // The server and its watchdog are never waited for: the watchdog stops the server and removes
 // its files when this process exits, however it exits.
 #[allow(clippy::zombie_processes)]
-fn start_postgres() -> Postgres {
+fn start_postgres(settings: &[&str]) -> Postgres {
     let data = tempfile::Builder::new()
         .prefix("ready-pg-")
         .tempdir()
@@ -156,6 +162,7 @@ fn start_postgres() -> Postgres {
             "-c",
             "max_connections=200",
         ])
+        .args(settings.iter().flat_map(|s| ["-c", s]))
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()

@@ -4,6 +4,13 @@
 //! `lock_timeout` set for that transaction only; the connection says `application_name = ready`.
 //! The transaction is always rolled back: no code path here commits.
 
+pub mod audit_log;
+pub mod catalog;
+pub mod cron_job;
+pub mod migrations;
+pub mod rls_audit;
+pub mod rls_probe;
+pub mod schema;
 pub mod sql;
 
 use std::str::FromStr;
@@ -86,6 +93,35 @@ impl PgHandle {
         let mut tx = self
             .pool
             .begin_with("BEGIN TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY")
+            .await
+            .map_err(|e| CheckError::new(format!("{}: {}", self.shown_url, describe(&e))))?;
+        let ms = format!("{}ms", timeout.as_millis().max(1));
+        sqlx::query(
+            "SELECT set_config('statement_timeout', $1, true), set_config('lock_timeout', $1, true)",
+        )
+        .bind(&ms)
+        .execute(&mut *tx)
+        .await
+        .map_err(|e| CheckError::new(describe(&e)))?;
+        Ok(tx)
+    }
+
+    /// Opens a transaction that may write, for probes that must (`rls_probe`, `audit_log`'s fire
+    /// test). Only a target with `allow_writes: true` offers one, and `finish` always rolls it back:
+    /// there is no path that commits.
+    pub async fn rolled_back_writes(
+        &self,
+        timeout: Duration,
+    ) -> Result<Transaction<'static, Postgres>, CheckError> {
+        if !self.target.allow_writes {
+            return Err(CheckError::new(
+                "this probe writes (always rolled back) and the target does not set allow_writes: true",
+            ));
+        }
+        self.ensure_reachable().await?;
+        let mut tx = self
+            .pool
+            .begin_with("BEGIN TRANSACTION ISOLATION LEVEL READ COMMITTED READ WRITE")
             .await
             .map_err(|e| CheckError::new(format!("{}: {}", self.shown_url, describe(&e))))?;
         let ms = format!("{}ms", timeout.as_millis().max(1));

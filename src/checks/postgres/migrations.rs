@@ -1,0 +1,432 @@
+//! `migrations`: every migration file in a folder is applied, none is dirty or failed, and no
+//! applied version lacks its file.
+
+use std::cmp::Ordering;
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use serde::Deserialize;
+use serde_json::json;
+use sqlx::PgConnection;
+
+use super::PgHandle;
+use super::catalog::{catalog_error, get};
+use crate::checks::outcome::{CheckError, CheckOutcome, Finding, Observation};
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, schemars::JsonSchema)]
+#[serde(rename_all = "kebab-case")]
+pub enum Tool {
+    #[default]
+    Auto,
+    Supabase,
+    GolangMigrate,
+    Sqlx,
+    Flyway,
+    Prisma,
+    Dbmate,
+}
+
+impl Tool {
+    /// In the order `auto` looks for their history tables.
+    const DETECTED: [Tool; 6] = [
+        Tool::Supabase,
+        Tool::Sqlx,
+        Tool::Flyway,
+        Tool::Prisma,
+        Tool::GolangMigrate,
+        Tool::Dbmate,
+    ];
+
+    fn name(self) -> &'static str {
+        match self {
+            Tool::Auto => "auto",
+            Tool::Supabase => "supabase",
+            Tool::GolangMigrate => "golang-migrate",
+            Tool::Sqlx => "sqlx",
+            Tool::Flyway => "flyway",
+            Tool::Prisma => "prisma",
+            Tool::Dbmate => "dbmate",
+        }
+    }
+
+    fn history_table(self) -> &'static str {
+        match self {
+            Tool::Supabase => "supabase_migrations.schema_migrations",
+            Tool::Sqlx => "_sqlx_migrations",
+            Tool::Flyway => "flyway_schema_history",
+            Tool::Prisma => "_prisma_migrations",
+            Tool::GolangMigrate | Tool::Dbmate | Tool::Auto => "schema_migrations",
+        }
+    }
+
+    fn default_dir(self) -> &'static str {
+        match self {
+            Tool::Supabase => "supabase/migrations",
+            Tool::Flyway => "db/migration",
+            Tool::Prisma => "prisma/migrations",
+            Tool::Dbmate => "db/migrations",
+            Tool::GolangMigrate | Tool::Sqlx | Tool::Auto => "migrations",
+        }
+    }
+
+    /// The version a migration file stands for; `None` for files that are not migrations (down
+    /// migrations, repeatable Flyway scripts, notes).
+    fn version_of(self, file_name: &str, is_dir: bool) -> Option<String> {
+        if self == Tool::Prisma {
+            return is_dir.then(|| file_name.to_string());
+        }
+        if is_dir {
+            return None;
+        }
+        if self == Tool::Flyway {
+            let rest = file_name.strip_prefix('V')?;
+            let (version, _) = rest.split_once("__")?;
+            return (!version.is_empty()).then(|| normalise(&version.replace('_', ".")));
+        }
+        let ok_suffix = match self {
+            Tool::GolangMigrate => file_name.contains(".up."),
+            Tool::Sqlx => file_name.ends_with(".sql") && !file_name.ends_with(".down.sql"),
+            _ => file_name.ends_with(".sql"),
+        };
+        let digits: String = file_name.chars().take_while(char::is_ascii_digit).collect();
+        (ok_suffix && !digits.is_empty()).then(|| normalise(&digits))
+    }
+}
+
+#[derive(Debug, Clone, Deserialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct MigrationsParams {
+    /// Relative to the configuration file. Default: the tool's usual folder.
+    pub dir: Option<String>,
+    #[serde(default)]
+    pub tool: Tool,
+}
+
+/// `000123` and `123` are one version; so are Flyway's `1.01` and `1.1`.
+fn normalise(version: &str) -> String {
+    version
+        .split('.')
+        .map(|part| {
+            let trimmed = part.trim_start_matches('0');
+            if trimmed.is_empty() && !part.is_empty() {
+                "0"
+            } else {
+                trimmed
+            }
+        })
+        .collect::<Vec<_>>()
+        .join(".")
+}
+
+/// Versions in order: numerically segment by segment, then as text.
+fn compare(a: &str, b: &str) -> Ordering {
+    let parts = |v: &str| -> Vec<Option<u128>> { v.split('.').map(|p| p.parse().ok()).collect() };
+    match (parts(a), parts(b)) {
+        (pa, pb) if pa.iter().chain(&pb).all(Option::is_some) => pa.cmp(&pb),
+        _ => a.cmp(b),
+    }
+}
+
+/// What the history table says about one version.
+#[derive(Debug, Clone, PartialEq)]
+enum Applied {
+    Ok,
+    Failed(String),
+    Dirty,
+}
+
+pub async fn run(
+    params: &MigrationsParams,
+    db: &PgHandle,
+    base_dir: &Path,
+    timeout: std::time::Duration,
+) -> CheckOutcome {
+    let mut tx = db.read_only(timeout).await?;
+    let result = inspect(params, &mut tx, base_dir).await;
+    db.finish(tx).await;
+    result
+}
+
+async fn inspect(
+    params: &MigrationsParams,
+    conn: &mut PgConnection,
+    base_dir: &Path,
+) -> CheckOutcome {
+    let present = sqlx::query(
+        "SELECT to_regclass('supabase_migrations.schema_migrations') IS NOT NULL AS supabase,
+                to_regclass('_sqlx_migrations') IS NOT NULL AS sqlx,
+                to_regclass('flyway_schema_history') IS NOT NULL AS flyway,
+                to_regclass('_prisma_migrations') IS NOT NULL AS prisma,
+                EXISTS (SELECT 1 FROM pg_attribute
+                        WHERE attrelid = to_regclass('schema_migrations') AND attname = 'dirty') AS golang_migrate,
+                to_regclass('schema_migrations') IS NOT NULL AS dbmate",
+    )
+    .fetch_one(&mut *conn)
+    .await
+    .map_err(|e| catalog_error(&e))?;
+    let has_table = |tool: Tool| -> Result<bool, CheckError> {
+        match tool {
+            Tool::Supabase => get(&present, "supabase"),
+            Tool::Sqlx => get(&present, "sqlx"),
+            Tool::Flyway => get(&present, "flyway"),
+            Tool::Prisma => get(&present, "prisma"),
+            Tool::GolangMigrate => get(&present, "golang_migrate"),
+            Tool::Dbmate => {
+                Ok(get::<bool>(&present, "dbmate")? && !get::<bool>(&present, "golang_migrate")?)
+            }
+            Tool::Auto => Ok(false),
+        }
+    };
+    let tool = match params.tool {
+        Tool::Auto => {
+            let mut found = None;
+            for t in Tool::DETECTED {
+                if has_table(t)? {
+                    found = Some(t);
+                    break;
+                }
+            }
+            found.ok_or_else(|| {
+                CheckError::new(format!(
+                    "cannot tell which migration tool is used: none of {} exists; set `tool`",
+                    Tool::DETECTED
+                        .iter()
+                        .map(|t| t.history_table())
+                        .collect::<std::collections::BTreeSet<_>>()
+                        .into_iter()
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ))
+            })?
+        }
+        t => t,
+    };
+    let dir_text = params
+        .dir
+        .clone()
+        .unwrap_or_else(|| tool.default_dir().to_string());
+    let files = read_files(tool, &base_dir.join(&dir_text), &dir_text)?;
+
+    let history_exists = has_table(tool)?;
+    let (history, baseline) = if history_exists {
+        read_history(tool, conn).await?
+    } else {
+        (BTreeMap::new(), None)
+    };
+    let mut obs = Observation::default();
+    let table = tool.history_table();
+
+    // golang-migrate keeps only the current version: everything before it counts as applied.
+    let current = (tool == Tool::GolangMigrate)
+        .then(|| history.keys().max_by(|a, b| compare(a, b)).cloned())
+        .flatten();
+    let baseline_covers = |version: &str| {
+        baseline
+            .as_deref()
+            .is_some_and(|b| compare(version, b) != Ordering::Greater)
+    };
+    for (version, file) in &files {
+        let state = match &current {
+            Some(cur) if compare(version, cur) == Ordering::Less => Some(&Applied::Ok),
+            _ if baseline_covers(version) => Some(&Applied::Ok),
+            _ => history.get(version),
+        };
+        match state {
+            None => obs.findings.push(
+                Finding::fail(
+                    file,
+                    if history_exists {
+                        format!("migration {file} is not applied (version {version} is not in {table})")
+                    } else {
+                        format!("migration {file} is not applied: {table} does not exist")
+                    },
+                )
+                .with_evidence(json!({"version": version, "tool": tool.name()})),
+            ),
+            Some(Applied::Ok) => {}
+            Some(Applied::Dirty) => obs.findings.push(
+                Finding::fail(
+                    file,
+                    format!("migration {file} is dirty: it failed part-way and the database is in an unknown state"),
+                )
+                .with_evidence(json!({"version": version, "tool": tool.name()})),
+            ),
+            Some(Applied::Failed(detail)) => obs.findings.push(
+                Finding::fail(file, format!("migration {file} failed{detail}"))
+                    .with_evidence(json!({"version": version, "tool": tool.name()})),
+            ),
+        }
+    }
+    for (version, state) in &history {
+        if files.contains_key(version) {
+            continue;
+        }
+        let subject = format!("version {version}");
+        match state {
+            Applied::Ok => obs.findings.push(Finding::warn(
+                &subject,
+                format!(
+                    "version {version} is applied (in {table}) but no file in {dir_text} has it"
+                ),
+            )),
+            Applied::Dirty => obs.findings.push(Finding::fail(
+                &subject,
+                format!("version {version} is dirty in {table} and no file in {dir_text} has it"),
+            )),
+            Applied::Failed(detail) => obs.findings.push(Finding::fail(
+                &subject,
+                format!("version {version} failed{detail}, and no file in {dir_text} has it"),
+            )),
+        }
+    }
+    obs.measure("files", files.len() as f64);
+    obs.measure("applied", history.len() as f64);
+    obs.summary = Some(format!(
+        "{} migration files in {dir_text}, all applied ({}: {table})",
+        files.len(),
+        tool.name()
+    ));
+    Ok(obs)
+}
+
+/// version → file name, for the migration files of the folder.
+fn read_files(tool: Tool, dir: &Path, shown: &str) -> Result<BTreeMap<String, String>, CheckError> {
+    let entries = std::fs::read_dir(dir)
+        .map_err(|e| CheckError::new(format!("cannot read the migration folder {shown}: {e}")))?;
+    let mut files = BTreeMap::new();
+    for entry in entries {
+        let entry = entry.map_err(|e| CheckError::new(format!("cannot read {shown}: {e}")))?;
+        let name = entry.file_name().to_string_lossy().into_owned();
+        let is_dir = entry.file_type().is_ok_and(|t| t.is_dir());
+        if tool == Tool::Prisma && is_dir && !entry.path().join("migration.sql").is_file() {
+            continue;
+        }
+        if let Some(version) = tool.version_of(&name, is_dir) {
+            files.insert(version, name);
+        }
+    }
+    if files.is_empty() {
+        return Err(CheckError::new(format!(
+            "no {} migration files in {shown}",
+            tool.name()
+        )));
+    }
+    Ok(files)
+}
+
+/// The applied versions, and Flyway's baseline (every version up to it counts as applied).
+async fn read_history(
+    tool: Tool,
+    conn: &mut PgConnection,
+) -> Result<(BTreeMap<String, Applied>, Option<String>), CheckError> {
+    let sql = match tool {
+        Tool::Supabase => {
+            "SELECT version::text AS version, 'ok' AS state, '' AS detail FROM supabase_migrations.schema_migrations"
+        }
+        Tool::GolangMigrate => {
+            "SELECT version::text AS version, CASE WHEN dirty THEN 'dirty' ELSE 'ok' END AS state, '' AS detail
+             FROM schema_migrations"
+        }
+        Tool::Dbmate => "SELECT version::text AS version, 'ok' AS state, '' AS detail FROM schema_migrations",
+        Tool::Sqlx => {
+            "SELECT version::text AS version, CASE WHEN success THEN 'ok' ELSE 'failed' END AS state,
+                    coalesce(description, '') AS detail
+             FROM _sqlx_migrations"
+        }
+        Tool::Flyway => {
+            "SELECT version AS version,
+                    CASE WHEN success THEN CASE WHEN type = 'BASELINE' THEN 'baseline' ELSE 'ok' END ELSE 'failed' END AS state,
+                    coalesce(script, '') AS detail
+             FROM flyway_schema_history WHERE version IS NOT NULL ORDER BY installed_rank"
+        }
+        Tool::Prisma => {
+            "SELECT migration_name AS version,
+                    CASE WHEN rolled_back_at IS NOT NULL THEN 'rolled_back'
+                         WHEN finished_at IS NULL THEN 'failed' ELSE 'ok' END AS state,
+                    coalesce(left(logs, 300), '') AS detail
+             FROM _prisma_migrations ORDER BY started_at"
+        }
+        Tool::Auto => return Ok((BTreeMap::new(), None)),
+    };
+    let rows = sqlx::query(sql).fetch_all(&mut *conn).await.map_err(|e| {
+        CheckError::new(format!(
+            "cannot read {}: {}",
+            tool.history_table(),
+            super::describe(&e)
+        ))
+    })?;
+    let mut out = BTreeMap::new();
+    let mut baseline: Option<String> = None;
+    for row in &rows {
+        let version: String = get(row, "version")?;
+        let state: String = get(row, "state")?;
+        let detail: String = get(row, "detail")?;
+        let version = if tool == Tool::Prisma {
+            version
+        } else {
+            normalise(&version)
+        };
+        let applied = match state.as_str() {
+            "ok" => Applied::Ok,
+            "dirty" => Applied::Dirty,
+            "baseline" => {
+                baseline = Some(version);
+                continue;
+            }
+            // A rolled-back Prisma attempt is no verdict; a later attempt may have succeeded.
+            "rolled_back" => continue,
+            _ => Applied::Failed(if detail.is_empty() {
+                String::new()
+            } else {
+                format!(" ({detail})")
+            }),
+        };
+        // Later rows win: a retried migration that succeeded is applied.
+        out.insert(version, applied);
+    }
+    Ok((out, baseline))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn file_versions_per_tool() {
+        assert_eq!(
+            Tool::Supabase
+                .version_of("20240101120000_init.sql", false)
+                .as_deref(),
+            Some("20240101120000")
+        );
+        assert_eq!(
+            Tool::GolangMigrate
+                .version_of("000002_users.up.sql", false)
+                .as_deref(),
+            Some("2")
+        );
+        assert_eq!(
+            Tool::GolangMigrate.version_of("000002_users.down.sql", false),
+            None
+        );
+        assert_eq!(Tool::Sqlx.version_of("3_x.down.sql", false), None);
+        assert_eq!(
+            Tool::Flyway.version_of("V1_1__add.sql", false).as_deref(),
+            Some("1.1")
+        );
+        assert_eq!(Tool::Flyway.version_of("R__views.sql", false), None);
+        assert_eq!(
+            Tool::Prisma.version_of("20240101_init", true).as_deref(),
+            Some("20240101_init")
+        );
+        assert_eq!(Tool::Dbmate.version_of("README.md", false), None);
+    }
+
+    #[test]
+    fn versions_compare_numerically() {
+        assert_eq!(compare("9", "10"), Ordering::Less);
+        assert_eq!(compare("1.10", "1.9"), Ordering::Greater);
+        assert_eq!(normalise("0001.01"), "1.1");
+        assert_eq!(normalise("0"), "0");
+    }
+}

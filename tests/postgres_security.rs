@@ -1,0 +1,589 @@
+//! `rls_audit`, `rls_probe` and `audit_log` against the Supabase-like fixtures on a real server.
+
+mod common;
+
+use common::{Project, TestDb, check_of, exec, postgres, query_text};
+use serde_json::Value;
+
+const BASE: &str = include_str!("../fixtures/supabase-base.sql");
+const GOOD: &str = include_str!("../fixtures/supabase-good.sql");
+const BAD: &str = include_str!("../fixtures/supabase-bad.sql");
+
+const ALICE: &str = "00000000-0000-4000-8000-00000000a11c";
+const BOB: &str = "00000000-0000-4000-8000-000000000b0b";
+
+fn fixture(variant: &str) -> TestDb {
+    postgres().fresh_db(&format!("{BASE}\n{variant}"))
+}
+
+/// A project with target `db` (`target_extra` adds lines under it) and the given checks.
+fn project(url: &str, target_extra: &str, checks: &[String]) -> Project {
+    Project::new(&format!(
+        "version: 1\nproject: pg-security\ntargets:\n  db:\n    postgres: \"{url}\"\n{target_extra}checks:\n{}",
+        checks.concat()
+    ))
+}
+
+fn check(id: &str, kind: &str) -> String {
+    format!(
+        "  - id: {id}\n    category: security\n    severity: critical\n    target: db\n    {kind}\n"
+    )
+}
+
+const API_ROLES: &str = "    api_roles: [anon, authenticated]\n";
+const WRITABLE: &str = "    api_roles: [anon, authenticated]\n    allow_writes: true\n";
+
+fn run(p: &Project) -> Value {
+    let run = p.ready(&["check", "--format", "json"], &[]);
+    assert!(
+        run.code == 0 || run.code == 1,
+        "exit {}: {}\n{}",
+        run.code,
+        run.stdout,
+        run.stderr
+    );
+    assert!(!run.stdout.contains(common::PG_PASSWORD) && !run.stderr.contains(common::PG_PASSWORD));
+    let result = run.json();
+    common::assert_valid_result(&result);
+    result
+}
+
+/// (level, subject, rule) of each finding, in report order.
+fn findings(result: &Value, id: &str) -> Vec<(String, String, String)> {
+    check_of(result, id)["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| {
+            (
+                f["level"].as_str().unwrap().to_string(),
+                f["subject"].as_str().unwrap().to_string(),
+                f["evidence"]["rule"].as_str().unwrap_or("").to_string(),
+            )
+        })
+        .collect()
+}
+
+fn messages(result: &Value, id: &str) -> Vec<String> {
+    check_of(result, id)["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["message"].as_str().unwrap().to_string())
+        .collect()
+}
+
+fn triples(expected: &[(&str, &str, &str)]) -> Vec<(String, String, String)> {
+    expected
+        .iter()
+        .map(|(a, b, c)| (a.to_string(), b.to_string(), c.to_string()))
+        .collect()
+}
+
+/// The rows a probe might touch, to prove nothing was committed.
+fn snapshot(url: &str) -> String {
+    query_text(
+        url,
+        "SELECT (SELECT string_agg(id || ':' || owner_id || ':' || balance, ',' ORDER BY id) FROM public.wallets)
+             || '|' || (SELECT count(*) FROM public.payments)
+             || '|' || (SELECT count(*) FROM public.profiles)",
+    )
+}
+
+#[test]
+fn rls_audit_names_every_mistake_of_the_bad_schema() {
+    let db = fixture(BAD);
+    let p = project(
+        &db.url,
+        "    api_roles: [anon, authenticated, api_bypass]\n",
+        &[check("rls", "rls_audit: {}")],
+    );
+    let result = run(&p);
+    assert_eq!(check_of(&result, "rls")["status"], "fail");
+    assert_eq!(
+        findings(&result, "rls"),
+        triples(&[
+            ("fail", "api_bypass", "role_bypass"),
+            ("fail", "public.api_owned", "role_bypass"),
+            ("fail", "public.audit_log", "rls_disabled"),
+            ("warn", "public.audit_notes", "rls_no_policy"),
+            ("warn", "public.daily_totals", "unprotected_relation"),
+            ("fail", "public.orders/orders_insert", "permissive_write"),
+            ("fail", "public.payments", "rls_disabled"),
+            ("fail", "public.payments", "policy_without_rls"),
+            ("fail", "public.payments", "force_rls"),
+            ("fail", "public.profiles", "rls_disabled"),
+            ("fail", "public.profiles", "sensitive_columns_exposed"),
+            ("fail", "public.wallet_summary", "security_definer_view"),
+            ("fail", "public.wallets", "force_rls"),
+            ("fail", "public.wallets/wallets_insert", "permissive_write"),
+            ("warn", "public.wallets/wallets_read_all", "permissive_read"),
+            ("fail", "public.wallets/wallets_update", "permissive_write"),
+            (
+                "fail",
+                "public.orders/orders_admin",
+                "user_metadata_in_policy"
+            ),
+            (
+                "fail",
+                "public.admin_set_balance(p_wallet bigint, p_balance numeric)",
+                "exposed_definer_function"
+            ),
+            (
+                "warn",
+                "public.current_wallet()",
+                "exposed_definer_function"
+            ),
+        ])
+    );
+    let m = messages(&result, "rls");
+    assert_eq!(
+        m[0],
+        "API role api_bypass has BYPASSRLS: no policy applies to it"
+    );
+    assert_eq!(
+        m[1],
+        "API role authenticated owns public.api_owned (owner authenticated), so it bypasses its row level security and can alter or drop it"
+    );
+    assert_eq!(
+        m[9],
+        "public.profiles has row level security disabled: anon can SELECT, INSERT, UPDATE, DELETE; authenticated can SELECT, INSERT, UPDATE, DELETE"
+    );
+    assert_eq!(
+        m[7],
+        "public.payments has 1 policy (payments_owner) but row level security is disabled, so they do nothing"
+    );
+    assert_eq!(
+        m[10],
+        "public.profiles exposes sensitive column password_hash to anon and authenticated without row level security"
+    );
+    assert_eq!(
+        m[12],
+        "sensitive table public.wallets has row level security enabled but not forced, so its owner bypasses it (needs ENABLE and FORCE)"
+    );
+    assert_eq!(
+        m[15],
+        "permissive UPDATE policy public.wallets/wallets_update for authenticated: USING is always true and there is no WITH CHECK, so any row can be written"
+    );
+    assert_eq!(
+        m[5],
+        "permissive INSERT policy public.orders/orders_insert for anon: WITH CHECK is always true, so any row can be written"
+    );
+    assert!(
+        m[16].starts_with("policy public.orders/orders_admin trusts user_metadata"),
+        "{}",
+        m[16]
+    );
+    assert!(
+        m[17].contains(
+            "is executable by anon, authenticated and api_bypass and has no fixed search_path"
+        ),
+        "{}",
+        m[17]
+    );
+    let measurements = &check_of(&result, "rls")["measurements"];
+    assert_eq!(measurements["catalog_queries"], 5.0);
+    assert_eq!(measurements["relations"], 9.0);
+}
+
+#[test]
+fn rls_audit_finds_nothing_in_the_good_schema() {
+    let db = fixture(GOOD);
+    let p = project(
+        &db.url,
+        API_ROLES,
+        &[
+            check("rls", "rls_audit: { public_read: [countries] }"),
+            check("rls-strict", "rls_audit: { rules: [permissive_read] }"),
+        ],
+    );
+    let result = run(&p);
+    let rls = check_of(&result, "rls");
+    assert_eq!(rls["status"], "pass", "{rls}");
+    assert_eq!(
+        rls["message"],
+        "5 relations, 6 policies and 0 SECURITY DEFINER functions in public audited against 12 rules"
+    );
+    // Without public_read, the deliberately public reference table is a warning, nothing else.
+    assert_eq!(
+        findings(&result, "rls-strict"),
+        triples(&[(
+            "warn",
+            "public.countries/countries_public_read",
+            "permissive_read"
+        )])
+    );
+    assert_eq!(check_of(&result, "rls-strict")["status"], "warn");
+}
+
+#[test]
+fn rls_audit_selects_rules_schemas_and_sensitive_tables() {
+    let db = fixture(BAD);
+    let p = project(
+        &db.url,
+        API_ROLES,
+        &[
+            check(
+                "only-force",
+                "rls_audit: { rules: [force_rls], sensitive: [orders] }",
+            ),
+            check("other-schema", "rls_audit: { schemas: [auth] }"),
+        ],
+    );
+    let result = run(&p);
+    assert_eq!(
+        findings(&result, "only-force"),
+        triples(&[("fail", "public.orders", "force_rls")])
+    );
+    assert_eq!(check_of(&result, "other-schema")["status"], "pass");
+}
+
+#[test]
+fn rls_audit_without_api_roles_checks_public_and_says_so() {
+    let db = fixture(BAD);
+    exec(&db.url, "GRANT SELECT ON public.profiles TO PUBLIC").unwrap();
+    let p = project(
+        &db.url,
+        "",
+        &[check(
+            "rls",
+            "rls_audit: { rules: [rls_disabled, sensitive_columns_exposed, exposed_definer_function] }",
+        )],
+    );
+    let result = run(&p);
+    assert_eq!(
+        messages(&result, "rls"),
+        [
+            "no api_roles configured, so only PUBLIC grants were checked, yet this server has the API roles anon and authenticated: set api_roles: [anon, authenticated] on the target",
+            "public.profiles has row level security disabled: PUBLIC can SELECT (no api_roles configured: PUBLIC grants checked)",
+            "public.profiles exposes sensitive column password_hash to PUBLIC without row level security (no api_roles configured: PUBLIC grants checked)",
+            "SECURITY DEFINER function public.admin_set_balance(p_wallet bigint, p_balance numeric) is executable by PUBLIC and has no fixed search_path: a caller can hijack the objects it resolves (no api_roles configured: PUBLIC grants checked)",
+            "SECURITY DEFINER function public.current_wallet() is executable by PUBLIC: it runs with its owner's rights (no api_roles configured: PUBLIC grants checked)",
+        ]
+    );
+}
+
+#[test]
+fn a_missing_api_role_is_an_error_never_a_pass() {
+    let db = fixture(GOOD);
+    let p = project(
+        &db.url,
+        "    api_roles: [anon, ghost_role]\n    allow_writes: true\n",
+        &[
+            check("rls", "rls_audit: {}"),
+            check("audit", "audit_log: {}"),
+            check(
+                "probe",
+                &format!(
+                    "rls_probe: {{ table: wallets, owner_column: owner_id, role: authenticated, claims: {{ sub: {ALICE} }} }}"
+                ),
+            ),
+        ],
+    );
+    let result = run(&p);
+    for id in ["rls", "audit", "probe"] {
+        let c = check_of(&result, id);
+        assert_eq!(c["status"], "error", "{c}");
+        assert_eq!(
+            c["message"],
+            "API role `ghost_role` (from api_roles) does not exist on the server"
+        );
+    }
+}
+
+#[test]
+fn unknown_rules_and_bad_parameters_are_located_configuration_errors() {
+    let p = project(
+        "postgres://u@127.0.0.1:1/x",
+        "",
+        &[
+            check("a", "rls_audit: { rules: [rls_disabled, rls_everywhere] }"),
+            check(
+                "b",
+                "rls_probe: { table: wallets, owner_column: owner_id, claims: { role: x } }",
+            ),
+            check("c", "audit_log: { operations: [insert, upsert] }"),
+        ],
+    );
+    let run = p.ready(&["validate"], &[]);
+    assert_eq!(run.code, 2, "{}", run.stdout);
+    let out = format!("{}{}", run.stdout, run.stderr);
+    for expected in [
+        "ready.yaml:11:40: unknown variant `rls_everywhere`",
+        "ready.yaml:16:66: claims need a `sub`: the subject whose rows the probe may see",
+        "ready.yaml:21:39: unknown variant `upsert`",
+    ] {
+        assert!(out.contains(expected), "{expected} in {out}");
+    }
+}
+
+#[test]
+fn rls_probe_passes_the_good_schema_and_commits_nothing() {
+    let db = fixture(GOOD);
+    let before = snapshot(&db.url);
+    let probe = format!(
+        "rls_probe: {{ table: wallets, owner_column: owner_id, role: authenticated, claims: {{ sub: {ALICE}, role: authenticated }}, other_subject: {BOB} }}"
+    );
+    let result = run(&project(&db.url, WRITABLE, &[check("probe", &probe)]));
+    let c = check_of(&result, "probe");
+    assert_eq!(c["status"], "pass", "{c}");
+    assert_eq!(
+        c["message"],
+        "public.wallets: authenticated sees 1 rows, none foreign; anon sees 0 rows; UPDATE of foreign rows affects none; foreign INSERT refused (new row violates row-level security policy for table \"wallets\")"
+    );
+    assert_eq!(snapshot(&db.url), before);
+}
+
+#[test]
+fn rls_probe_catches_foreign_reads_updates_and_inserts_and_commits_nothing() {
+    let db = fixture(BAD);
+    let before = snapshot(&db.url);
+    let probe = format!(
+        "rls_probe: {{ table: wallets, owner_column: owner_id, role: authenticated, claims: {{ sub: {ALICE}, role: authenticated }}, other_subject: {BOB} }}"
+    );
+    let anon_probe =
+        format!("rls_probe: {{ table: profiles, owner_column: id, claims: {{ sub: {ALICE} }} }}");
+    let result = run(&project(
+        &db.url,
+        WRITABLE,
+        &[check("probe", &probe), check("profiles", &anon_probe)],
+    ));
+    assert_eq!(
+        messages(&result, "probe"),
+        [
+            format!(
+                "as authenticated with sub {ALICE}, 1 of 2 visible rows of public.wallets belong to another owner_id"
+            ),
+            format!(
+                "as authenticated with sub {ALICE}, an UPDATE changed 1 rows of public.wallets owned by others"
+            ),
+            format!(
+                "as authenticated with sub {ALICE}, an INSERT of a row with owner_id = {BOB} was accepted"
+            ),
+        ]
+    );
+    // Default role: the first API role (anon); RLS is off, so everything is visible.
+    let profiles = messages(&result, "profiles");
+    assert_eq!(
+        profiles[0],
+        format!(
+            "as anon with sub {ALICE}, 1 of 2 visible rows of public.profiles belong to another id"
+        )
+    );
+    assert_eq!(snapshot(&db.url), before);
+}
+
+#[test]
+fn rls_probe_needs_foreign_rows_and_seeds_one_only_with_allow_writes() {
+    let db = fixture(GOOD);
+    exec(
+        &db.url,
+        &format!(
+            "DELETE FROM public.payments; DELETE FROM public.wallets WHERE owner_id = '{BOB}'"
+        ),
+    )
+    .unwrap();
+    let before = snapshot(&db.url);
+    let probe = format!(
+        "rls_probe: {{ table: wallets, owner_column: owner_id, role: authenticated, claims: {{ sub: {ALICE} }}, other_subject: {BOB} }}"
+    );
+    let read_only = run(&project(&db.url, API_ROLES, &[check("probe", &probe)]));
+    let c = check_of(&read_only, "probe");
+    assert_eq!(c["status"], "error");
+    assert_eq!(
+        c["message"],
+        format!(
+            "cannot verify: no foreign rows in public.wallets (none whose owner_id is not {ALICE}); set allow_writes: true on the target to let the probe insert one (always rolled back)"
+        )
+    );
+    let writable = run(&project(&db.url, WRITABLE, &[check("probe", &probe)]));
+    let c = check_of(&writable, "probe");
+    assert_eq!(c["status"], "pass", "{c}");
+    assert_eq!(c["measurements"]["foreign_rows"], 1.0);
+    assert_eq!(snapshot(&db.url), before);
+}
+
+#[test]
+fn rls_probe_errors_name_what_is_missing() {
+    let db = fixture(GOOD);
+    let p = project(
+        &db.url,
+        API_ROLES,
+        &[
+            check(
+                "table",
+                &format!(
+                    "rls_probe: {{ table: nowhere, owner_column: id, claims: {{ sub: {ALICE} }} }}"
+                ),
+            ),
+            check(
+                "column",
+                &format!(
+                    "rls_probe: {{ table: wallets, owner_column: owner, claims: {{ sub: {ALICE} }} }}"
+                ),
+            ),
+            check(
+                "role",
+                &format!(
+                    "rls_probe: {{ table: wallets, owner_column: owner_id, role: nobody_here, claims: {{ sub: {ALICE} }} }}"
+                ),
+            ),
+        ],
+    );
+    let result = run(&p);
+    assert_eq!(
+        check_of(&result, "table")["message"],
+        "table public.nowhere does not exist"
+    );
+    assert_eq!(
+        check_of(&result, "column")["message"],
+        "public.wallets has no column `owner`"
+    );
+    assert_eq!(
+        check_of(&result, "role")["message"],
+        "role `nobody_here` does not exist on the server"
+    );
+}
+
+#[test]
+fn audit_log_passes_the_good_schema_with_a_fire_test_that_commits_nothing() {
+    let db = fixture(GOOD);
+    let audit_rows = query_text(&db.url, "SELECT count(*)::text FROM audit.logged_actions");
+    let before = snapshot(&db.url);
+    let result = run(&project(
+        &db.url,
+        WRITABLE,
+        &[check(
+            "audit",
+            "audit_log: { tables: [wallets, payments, \"ledger*\"], fire_test: true }",
+        )],
+    ));
+    let c = check_of(&result, "audit");
+    assert_eq!(c["status"], "pass", "{c}");
+    assert_eq!(
+        c["message"],
+        "audit table audit.logged_actions; 2 table(s) covered for INSERT, UPDATE, DELETE and TRUNCATE; immutable"
+    );
+    assert_eq!(c["measurements"]["fire_tested_tables"], 2.0);
+    assert_eq!(
+        query_text(&db.url, "SELECT count(*)::text FROM audit.logged_actions"),
+        audit_rows
+    );
+    assert_eq!(snapshot(&db.url), before);
+}
+
+#[test]
+fn audit_log_names_every_hole_of_the_bad_schema() {
+    let db = fixture(BAD);
+    let before = snapshot(&db.url);
+    let result = run(&project(
+        &db.url,
+        WRITABLE,
+        &[check(
+            "audit",
+            "audit_log: { tables: [wallets, payments, ledger_entries], fire_test: true }",
+        )],
+    ));
+    assert_eq!(
+        messages(&result, "audit"),
+        [
+            "anon can INSERT forged entries, UPDATE, DELETE and TRUNCATE (row level security does not stop TRUNCATE) on the audit table public.audit_log",
+            "authenticated can INSERT forged entries, UPDATE, DELETE and TRUNCATE (row level security does not stop TRUNCATE) on the audit table public.audit_log",
+            "audited table ledger_entries does not exist in public",
+            "public.payments is not audited for INSERT, UPDATE and DELETE: it has no enabled AFTER row trigger for INSERT, UPDATE and DELETE",
+            "trigger payments_audit on public.payments is disabled",
+            "public.wallets is not audited for DELETE and TRUNCATE: it has no enabled AFTER row trigger for DELETE and no enabled TRUNCATE statement trigger",
+            "fire test: an UPDATE of one row of public.payments added no row to public.audit_log",
+            "fire test: an UPDATE of one row of public.wallets added no row to public.audit_log",
+        ]
+    );
+    assert_eq!(snapshot(&db.url), before);
+}
+
+#[test]
+fn audit_log_immutability_does_not_trust_unforced_rls() {
+    let db = fixture(GOOD);
+    exec(
+        &db.url,
+        "DO $$ BEGIN CREATE ROLE ready_test_auditor LOGIN; EXCEPTION WHEN duplicate_object OR unique_violation THEN NULL; END $$;
+         GRANT USAGE ON SCHEMA audit TO ready_test_auditor;
+         GRANT SELECT, UPDATE, DELETE ON audit.logged_actions TO ready_test_auditor;
+         ALTER TABLE audit.logged_actions ENABLE ROW LEVEL SECURITY;",
+    )
+    .unwrap();
+    let result = run(&project(
+        &db.url,
+        API_ROLES,
+        &[check("audit", "audit_log: {}")],
+    ));
+    assert_eq!(
+        messages(&result, "audit"),
+        [
+            "ready_test_auditor holds UPDATE and DELETE on the audit table audit.logged_actions, held back only by row level security that is not forced: the owner and BYPASSRLS roles skip it (revoke the grants or FORCE ROW LEVEL SECURITY)"
+        ]
+    );
+    exec(
+        &db.url,
+        "ALTER TABLE audit.logged_actions FORCE ROW LEVEL SECURITY",
+    )
+    .unwrap();
+    let forced = run(&project(
+        &db.url,
+        API_ROLES,
+        &[check("audit", "audit_log: {}")],
+    ));
+    assert_eq!(
+        check_of(&forced, "audit")["status"],
+        "pass",
+        "{}",
+        check_of(&forced, "audit")
+    );
+    exec(&db.url, "CREATE POLICY audit_fix ON audit.logged_actions FOR UPDATE TO ready_test_auditor USING (true)").unwrap();
+    let with_policy = run(&project(
+        &db.url,
+        API_ROLES,
+        &[check("audit", "audit_log: {}")],
+    ));
+    assert_eq!(
+        messages(&with_policy, "audit"),
+        [
+            "ready_test_auditor can UPDATE (a policy allows it) on the audit table audit.logged_actions"
+        ]
+    );
+}
+
+#[test]
+fn audit_log_missing_table_fails_and_fire_test_needs_allow_writes() {
+    let db = postgres().fresh_db(BASE);
+    let result = run(&project(
+        &db.url,
+        API_ROLES,
+        &[
+            check("audit", "audit_log: {}"),
+            check("named", "audit_log: { table: audit.events }"),
+        ],
+    ));
+    assert_eq!(
+        messages(&result, "audit"),
+        ["no audit table: none of audit_log, audit.record_version and audit.logged_actions exists"]
+    );
+    assert_eq!(
+        messages(&result, "named"),
+        ["the audit table audit.events does not exist"]
+    );
+    let good = fixture(GOOD);
+    let result = run(&project(
+        &good.url,
+        API_ROLES,
+        &[check(
+            "fire",
+            "audit_log: { tables: [wallets], fire_test: true }",
+        )],
+    ));
+    let c = check_of(&result, "fire");
+    assert_eq!(c["status"], "error");
+    assert_eq!(
+        c["message"],
+        "this probe writes (always rolled back) and the target does not set allow_writes: true"
+    );
+}
