@@ -1,10 +1,12 @@
 //! The check kinds: a closed set, dispatched with `match`.
 
+pub mod coverage;
 pub mod http;
 pub mod local;
 pub mod outcome;
 pub mod params;
 pub mod postgres;
+pub mod secrets;
 
 use std::collections::HashMap;
 use std::path::PathBuf;
@@ -20,11 +22,15 @@ pub enum Kind {
     Env(local::EnvParams),
     File(local::FileParams),
     Command(local::CommandParams),
+    Secret(secrets::SecretParams),
+    Coverage(coverage::CoverageParams),
 }
 
 impl Kind {
     /// Every kind key a check may hold.
-    pub const NAMES: &[&str] = &["sql", "http", "env", "file", "command"];
+    pub const NAMES: &[&str] = &[
+        "sql", "http", "env", "file", "command", "secret", "coverage",
+    ];
 
     /// Reads the parameters under a kind key; `None` when `name` is not a kind.
     pub fn parse(name: &str, params: &Node) -> Option<Result<Kind, NodeError>> {
@@ -34,6 +40,8 @@ impl Kind {
             "env" => params.parse().map(Kind::Env),
             "file" => params.parse().map(Kind::File),
             "command" => params.parse().map(Kind::Command),
+            "secret" => params.parse().map(Kind::Secret),
+            "coverage" => params.parse().map(Kind::Coverage),
             _ => return None,
         })
     }
@@ -45,6 +53,8 @@ impl Kind {
             Kind::Env(_) => "env",
             Kind::File(_) => "file",
             Kind::Command(_) => "command",
+            Kind::Secret(_) => "secret",
+            Kind::Coverage(_) => "coverage",
         }
     }
 
@@ -53,7 +63,11 @@ impl Kind {
         match self {
             Kind::Sql(_) => Some(TargetFamily::Postgres),
             Kind::Http(_) => Some(TargetFamily::Http),
-            Kind::Env(_) | Kind::File(_) | Kind::Command(_) => None,
+            Kind::Env(_)
+            | Kind::File(_)
+            | Kind::Command(_)
+            | Kind::Secret(_)
+            | Kind::Coverage(_) => None,
         }
     }
 
@@ -100,6 +114,8 @@ pub async fn run(
         (Kind::Env(p), _) => local::run_env(p, &context.env),
         (Kind::File(p), _) => local::run_file(p, &context.base_dir).await,
         (Kind::Command(p), _) => local::run_command(p, &context.base_dir).await,
+        (Kind::Secret(p), _) => secrets::run(p, &context.env, &context.base_dir),
+        (Kind::Coverage(p), _) => coverage::run(p, &context.base_dir).await,
         (kind, _) => Err(CheckError::new(format!(
             "a `{}` check needs a {} target",
             kind.name(),
