@@ -271,3 +271,313 @@ fn coverage_parameters_are_validated_with_their_position() {
     );
     assert!(run.stderr.contains("jacoco"), "{}", run.stderr);
 }
+
+/// A database with some rows, dumped by the real pg_dump in `format` (custom `c` or plain `p`).
+fn pg_dump(url: &str, format: &str) -> Vec<u8> {
+    let out_dir = tempfile::tempdir().unwrap();
+    let file = out_dir.path().join("dump");
+    let status = std::process::Command::new("pg_dump")
+        .args([&format!("--format={format}"), "--no-owner", "-f"])
+        .arg(&file)
+        .args(["-d", url])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    std::fs::read(&file).unwrap()
+}
+
+fn dumps_db() -> common::TestDb {
+    common::postgres().fresh_db(
+        "CREATE TABLE ledger (id int PRIMARY KEY, memo text);
+         INSERT INTO ledger SELECT g, repeat(md5(g::text), 20) FROM generate_series(1, 3000) g;",
+    )
+}
+
+fn gzip(bytes: &[u8]) -> Vec<u8> {
+    use std::io::Write;
+    let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    encoder.write_all(bytes).unwrap();
+    encoder.finish().unwrap()
+}
+
+/// `db-2026-11-20T0230.dump`: a backup name carrying the time `days` days ago.
+fn stamped(days: i64, ext: &str) -> String {
+    let t = chrono::Utc::now() - chrono::Duration::days(days) - chrono::Duration::minutes(5);
+    format!("db-{}.{ext}", t.format("%Y-%m-%dT%H%M"))
+}
+
+fn put(p: &Project, path: &str, bytes: &[u8]) {
+    let full = p.path(path);
+    std::fs::create_dir_all(full.parent().unwrap()).unwrap();
+    std::fs::write(full, bytes).unwrap();
+}
+
+#[test]
+fn backup_files_recent_retained_and_restorable() {
+    let db = dumps_db();
+    let custom = pg_dump(&db.url, "c");
+    let plain = pg_dump(&db.url, "p");
+    let p = Project::new(&format!(
+        "checks:\n{}{}{}{}",
+        check(
+            "nightly",
+            "backup",
+            "{ dir: nightly, pattern: \"*.dump\", min_size: 10kB, retention: { daily: 7, weekly: 2 }, verify: pg_restore }"
+        ),
+        check("plain", "backup", "{ dir: plain, verify: pg_restore }"),
+        check(
+            "plain-gz",
+            "backup",
+            "{ dir: plain-gz, pattern: \"*.sql.gz\", verify: pg_restore }"
+        ),
+        check(
+            "directory",
+            "backup",
+            "{ dir: directory, verify: pg_restore }"
+        ),
+    ));
+    for day in 0..15 {
+        put(&p, &format!("nightly/{}", stamped(day, "dump")), &custom);
+    }
+    put(&p, "nightly/notes.txt", b"not a backup");
+    put(&p, &format!("plain/{}", stamped(0, "sql")), &plain);
+    put(
+        &p,
+        &format!("plain-gz/{}", stamped(1, "sql.gz")),
+        &gzip(&plain),
+    );
+    put(
+        &p,
+        &format!("plain-gz/{}", stamped(0, "sql.gz")),
+        &gzip(&plain),
+    );
+    let dir_dump = p.path(&format!("directory/{}", stamped(0, "d")));
+    std::fs::create_dir_all(p.path("directory")).unwrap();
+    let status = std::process::Command::new("pg_dump")
+        .args(["--format=d", "-f"])
+        .arg(&dir_dump)
+        .args(["-d", &db.url])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let result = run(&p);
+    for id in ["nightly", "plain", "plain-gz", "directory"] {
+        assert_eq!(
+            check_of(&result, id)["status"],
+            "pass",
+            "{id}: {}",
+            check_of(&result, id)
+        );
+    }
+    let nightly = check_of(&result, "nightly");
+    assert_eq!(nightly["measurements"]["backups"], 15.0);
+    assert_eq!(
+        nightly["measurements"]["newest_size_bytes"],
+        custom.len() as f64
+    );
+    let message = nightly["message"].as_str().unwrap();
+    assert!(
+        message.starts_with(&format!(
+            "15 backup(s) in nightly; the newest, {}, is ",
+            stamped(0, "dump")
+        )),
+        "{message}"
+    );
+}
+
+#[test]
+fn truncated_and_corrupted_dumps_are_named() {
+    let db = dumps_db();
+    let custom = pg_dump(&db.url, "c");
+    let plain = pg_dump(&db.url, "p");
+    let p = Project::new(&format!(
+        "checks:\n{}{}{}{}{}",
+        check(
+            "custom-cut",
+            "backup",
+            "{ dir: custom-cut, verify: pg_restore }"
+        ),
+        check(
+            "custom-flipped",
+            "backup",
+            "{ dir: custom-flipped, verify: pg_restore, shrink_ratio: 0 }"
+        ),
+        check(
+            "plain-cut",
+            "backup",
+            "{ dir: plain-cut, verify: pg_restore, shrink_ratio: 0.9 }"
+        ),
+        check("gz-cut", "backup", "{ dir: gz-cut, verify: pg_restore }"),
+        check(
+            "gz-flipped",
+            "backup",
+            "{ dir: gz-flipped, verify: pg_restore }"
+        ),
+    ));
+    // custom-cut: yesterday's dump is whole, today's is cut in half.
+    put(&p, &format!("custom-cut/{}", stamped(1, "dump")), &custom);
+    let today = stamped(0, "dump");
+    put(
+        &p,
+        &format!("custom-cut/{today}"),
+        &custom[..custom.len() / 3],
+    );
+    let mut flipped = custom.clone();
+    let middle = flipped.len() * 3 / 4;
+    for b in &mut flipped[middle..middle + 64] {
+        *b ^= 0x5a;
+    }
+    put(&p, &format!("custom-flipped/{today}"), &flipped);
+    let sql = stamped(0, "sql");
+    put(&p, &format!("plain-cut/{sql}"), &plain[..plain.len() - 200]);
+    let gz = stamped(0, "sql.gz");
+    let compressed = gzip(&plain);
+    put(
+        &p,
+        &format!("gz-cut/{gz}"),
+        &compressed[..compressed.len() - 100],
+    );
+    let mut gz_flipped = compressed.clone();
+    let middle = gz_flipped.len() / 2;
+    for b in &mut gz_flipped[middle..middle + 16] {
+        *b ^= 0xff;
+    }
+    put(&p, &format!("gz-flipped/{gz}"), &gz_flipped);
+    let result = run(&p);
+    let messages = |id: &str| -> Vec<String> {
+        let c = check_of(&result, id);
+        assert_eq!(c["status"], "fail", "{id}: {c}");
+        c["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|f| f["message"].as_str().unwrap().to_string())
+            .collect()
+    };
+    let cut = messages("custom-cut");
+    assert_eq!(cut.len(), 2, "{cut:?}");
+    assert!(
+        cut[0].starts_with(&format!("the newest backup, {today}, is ")),
+        "{cut:?}"
+    );
+    assert!(
+        cut[0].ends_with(&format!(
+            "less than 50% of the one before ({}, {}): truncated?",
+            stamped(1, "dump"),
+            human_size(custom.len())
+        )),
+        "{cut:?}"
+    );
+    assert!(
+        cut[1].starts_with(&format!("pg_restore cannot read {today} end to end: ")),
+        "{cut:?}"
+    );
+    let flipped = messages("custom-flipped");
+    assert_eq!(flipped.len(), 1, "{flipped:?}");
+    assert!(
+        flipped[0].starts_with(&format!("pg_restore cannot read {today} end to end: ")),
+        "{flipped:?}"
+    );
+    assert_eq!(
+        messages("plain-cut"),
+        [format!(
+            "{sql} is incomplete: the closing \"-- PostgreSQL database dump complete\" line is missing"
+        )]
+    );
+    for id in ["gz-cut", "gz-flipped"] {
+        let found = messages(id);
+        assert_eq!(found.len(), 1, "{found:?}");
+        assert!(
+            found[0].starts_with(&format!("{gz}: the gzip stream is damaged or cut short: ")),
+            "{found:?}"
+        );
+    }
+    assert!(
+        check_of(&result, "custom-cut")["findings"][1]["evidence"]["stderr"]
+            .as_str()
+            .unwrap()
+            .contains("pg_restore")
+    );
+}
+
+fn human_size(bytes: usize) -> String {
+    format!("{:.1} kB", bytes as f64 / 1000.0)
+}
+
+#[test]
+fn stale_small_missing_and_gapped_backups_fail() {
+    let p = Project::new(&format!(
+        "checks:\n{}{}{}{}{}",
+        check("stale", "backup", "{ dir: stale, max_age: 2h }"),
+        check("small", "backup", "{ dir: small, min_size: 1MB }"),
+        check("empty-dir", "backup", "{ dir: empty, pattern: \"*.dump\" }"),
+        check("no-dir", "backup", "{ dir: absent }"),
+        check(
+            "gaps",
+            "backup",
+            "{ dir: gaps, retention: { daily: 5, weekly: 3 } }"
+        ),
+    ));
+    put(&p, &format!("stale/{}", stamped(1, "dump")), b"x");
+    put(&p, &format!("small/{}", stamped(0, "dump")), &[1u8; 2000]);
+    std::fs::create_dir_all(p.path("empty")).unwrap();
+    for day in [0, 1, 3, 4, 5, 6] {
+        put(&p, &format!("gaps/{}", stamped(day, "dump")), b"backup");
+    }
+    let result = run(&p);
+    let stale = check_of(&result, "stale");
+    assert_eq!(stale["status"], "fail");
+    let message = stale["message"].as_str().unwrap();
+    assert!(
+        message.starts_with(&format!(
+            "the newest backup, {}, is 1day 5m",
+            stamped(1, "dump")
+        )),
+        "{message}"
+    );
+    assert!(message.ends_with(" old, more than max_age 2h"), "{message}");
+    assert_eq!(
+        check_of(&result, "small")["message"],
+        format!(
+            "the newest backup, {}, is 2.0 kB, smaller than min_size 1.0 MB",
+            stamped(0, "dump")
+        )
+    );
+    assert_eq!(
+        check_of(&result, "empty-dir")["message"],
+        "no backup in empty matches `*.dump`"
+    );
+    assert_eq!(check_of(&result, "empty-dir")["status"], "fail");
+    let absent = check_of(&result, "no-dir");
+    assert_eq!(absent["status"], "error");
+    assert_eq!(
+        absent["message"],
+        "cannot read the backup folder absent: No such file or directory (os error 2)"
+    );
+    let gaps = check_of(&result, "gaps");
+    let day2 = (chrono::Utc::now() - chrono::Duration::days(2) - chrono::Duration::minutes(5))
+        .date_naive();
+    let subjects: Vec<&str> = gaps["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["subject"].as_str().unwrap())
+        .collect();
+    assert!(
+        subjects.contains(&format!("daily:{day2}").as_str()),
+        "{gaps}"
+    );
+    assert!(
+        subjects
+            .iter()
+            .all(|s| s.starts_with("daily:") || s.starts_with("weekly:")),
+        "{gaps}"
+    );
+    assert!(
+        gaps["findings"][0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("(retention: 5 daily)"),
+        "{gaps}"
+    );
+}

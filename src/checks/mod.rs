@@ -1,5 +1,6 @@
 //! The check kinds: a closed set, dispatched with `match`.
 
+pub mod backup;
 pub mod coverage;
 pub mod http;
 pub mod local;
@@ -24,12 +25,13 @@ pub enum Kind {
     Command(local::CommandParams),
     Secret(secrets::SecretParams),
     Coverage(coverage::CoverageParams),
+    Backup(backup::BackupParams),
 }
 
 impl Kind {
     /// Every kind key a check may hold.
     pub const NAMES: &[&str] = &[
-        "sql", "http", "env", "file", "command", "secret", "coverage",
+        "sql", "http", "env", "file", "command", "secret", "coverage", "backup",
     ];
 
     /// Reads the parameters under a kind key; `None` when `name` is not a kind.
@@ -42,6 +44,7 @@ impl Kind {
             "command" => params.parse().map(Kind::Command),
             "secret" => params.parse().map(Kind::Secret),
             "coverage" => params.parse().map(Kind::Coverage),
+            "backup" => params.parse().map(Kind::Backup),
             _ => return None,
         })
     }
@@ -55,6 +58,7 @@ impl Kind {
             Kind::Command(_) => "command",
             Kind::Secret(_) => "secret",
             Kind::Coverage(_) => "coverage",
+            Kind::Backup(_) => "backup",
         }
     }
 
@@ -62,6 +66,9 @@ impl Kind {
     pub fn family(&self) -> Option<TargetFamily> {
         match self {
             Kind::Sql(_) => Some(TargetFamily::Postgres),
+            // Only the `wal_archiving` source reads a server; the others are local artefacts.
+            Kind::Backup(p) => matches!(p.source, backup::Source::WalArchiving(_))
+                .then_some(TargetFamily::Postgres),
             Kind::Http(_) => Some(TargetFamily::Http),
             Kind::Env(_)
             | Kind::File(_)
@@ -116,6 +123,7 @@ pub async fn run(
         (Kind::Command(p), _) => local::run_command(p, &context.base_dir).await,
         (Kind::Secret(p), _) => secrets::run(p, &context.env, &context.base_dir),
         (Kind::Coverage(p), _) => coverage::run(p, &context.base_dir).await,
+        (Kind::Backup(p), connection) => backup::run(p, connection, context, timeout).await,
         (kind, _) => Err(CheckError::new(format!(
             "a `{}` check needs a {} target",
             kind.name(),
