@@ -581,3 +581,217 @@ fn stale_small_missing_and_gapped_backups_fail() {
         "{gaps}"
     );
 }
+
+/// One stanza of `pgbackrest info --output=json`, as the pgBackRest user guide documents it.
+fn pgbackrest_stanza(
+    name: &str,
+    status: (i64, &str),
+    backups: &[(&str, &str, i64, bool)],
+) -> serde_json::Value {
+    let now = chrono::Utc::now().timestamp();
+    let backups: Vec<serde_json::Value> = backups
+        .iter()
+        .map(|(label, kind, hours_ago, error)| {
+            let stop = now - hours_ago * 3600;
+            json!({
+                "archive": {"start": "000000010000000000000004", "stop": "000000010000000000000004"},
+                "backrest": {"format": 5, "version": "2.54.0"},
+                "database": {"id": 1, "repo-key": 1},
+                "error": error,
+                "info": {"delta": 24_000_000, "repository": {"delta": 3_000_000, "size": 3_000_000}, "size": 24_000_000},
+                "label": label,
+                "lsn": {"start": "0/4000028", "stop": "0/4000100"},
+                "prior": null,
+                "reference": null,
+                "timestamp": {"start": stop - 120, "stop": stop},
+                "type": kind
+            })
+        })
+        .collect();
+    json!({
+        "archive": [{"database": {"id": 1, "repo-key": 1}, "id": "16-1", "max": "000000010000000000000004", "min": "000000010000000000000001"}],
+        "backup": backups,
+        "cipher": "none",
+        "db": [{"id": 1, "repo-key": 1, "system-id": 7_300_000_000_000_000_000u64, "version": "16"}],
+        "name": name,
+        "repo": [{"cipher": "none", "key": 1, "status": {"code": status.0, "message": status.1}}],
+        "status": {"code": status.0, "lock": {"backup": {"held": false}, "restore": {"held": false}}, "message": status.1}
+    })
+}
+
+/// One entry of `wal-g backup-list --detail --json`, as the WAL-G docs show it.
+fn wal_g_backup(name: &str, hours_ago: i64) -> serde_json::Value {
+    let finish = chrono::Utc::now() - chrono::Duration::hours(hours_ago);
+    let start = finish - chrono::Duration::minutes(3);
+    json!({
+        "backup_name": name,
+        "time": finish.to_rfc3339(),
+        "wal_file_name": "000000010000000000000005",
+        "start_time": start.to_rfc3339_opts(chrono::SecondsFormat::Nanos, true),
+        "finish_time": finish.to_rfc3339_opts(chrono::SecondsFormat::Nanos, true),
+        "date_fmt": "%Y-%m-%dT%H:%M:%S.%fZ",
+        "hostname": "db-1",
+        "data_dir": "/var/lib/postgresql/16/main",
+        "pg_version": 160004,
+        "start_lsn": 83886120,
+        "finish_lsn": 83886392,
+        "is_permanent": false,
+        "system_identifier": 7_300_000_000_000_000_000u64,
+        "uncompressed_size": 24_000_000,
+        "compressed_size": 3_100_000
+    })
+}
+
+#[test]
+fn pgbackrest_and_wal_g_reports() {
+    let p = Project::new(&format!(
+        "checks:\n{}{}{}{}{}{}{}",
+        check(
+            "pgbr-ok",
+            "backup",
+            "{ pgbackrest: { stanza: main, json_file: reports/pgbackrest.json } }"
+        ),
+        check(
+            "pgbr-bad",
+            "backup",
+            "{ max_age: 12h, pgbackrest: { stanza: legacy, json_file: reports/pgbackrest.json, min_full: 2 } }"
+        ),
+        check(
+            "pgbr-absent",
+            "backup",
+            "{ pgbackrest: { stanza: nope, json_file: reports/pgbackrest.json } }"
+        ),
+        check(
+            "pgbr-command",
+            "backup",
+            "{ pgbackrest: { stanza: main, command: [cat, reports/pgbackrest.json] } }"
+        ),
+        check(
+            "walg-ok",
+            "backup",
+            "{ wal_g: { json_file: reports/wal-g.json } }"
+        ),
+        check(
+            "walg-stale",
+            "backup",
+            "{ max_age: 1h, wal_g: { command: [cat, reports/wal-g.json], min_full: 3 } }"
+        ),
+        check(
+            "walg-broken-command",
+            "backup",
+            "{ wal_g: { command: [sh, -c, \"echo 'connection refused' >&2; exit 1\"] } }"
+        ),
+    ));
+    let report = json!([
+        pgbackrest_stanza(
+            "main",
+            (0, "ok"),
+            &[
+                ("20261120-020000F", "full", 30, false),
+                ("20261121-020000F_20261121-020000I", "incr", 6, false)
+            ]
+        ),
+        pgbackrest_stanza(
+            "legacy",
+            (2, "no valid backups"),
+            &[("20261101-020000F", "full", 480, true)]
+        ),
+    ]);
+    p.write("reports/pgbackrest.json", &report.to_string());
+    let walg = json!([
+        wal_g_backup("base_000000010000000000000002", 30),
+        wal_g_backup(
+            "base_000000010000000000000004_D_000000010000000000000002",
+            5
+        ),
+    ]);
+    p.write(
+        "reports/wal-g.json",
+        &serde_json::to_string_pretty(&walg).unwrap(),
+    );
+    let result = run(&p);
+    let ok = check_of(&result, "pgbr-ok");
+    assert_eq!(
+        (ok["status"].as_str(), ok["message"].as_str()),
+        (Some("pass"), Some("stanza `main`: 2 backup(s), 1 full"))
+    );
+    assert_eq!(ok["measurements"]["full_backups"], 1.0);
+    let bad: Vec<&str> = check_of(&result, "pgbr-bad")["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["message"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        bad[0],
+        "stanza `legacy` status is \"no valid backups\" (code 2)"
+    );
+    assert_eq!(
+        bad[1],
+        "backup 20261101-020000F of stanza `legacy` is flagged with errors (page checksum or copy errors)"
+    );
+    assert_eq!(
+        bad[2],
+        "the newest backup of stanza `legacy`, 20261101-020000F, finished 20days ago, more than max_age 12h"
+    );
+    assert_eq!(
+        bad[3],
+        "stanza `legacy` has 1 full backup(s), fewer than min_full 2"
+    );
+    assert_eq!(
+        check_of(&result, "pgbr-absent")["message"],
+        "stanza `nope` is not in the pgBackRest report"
+    );
+    assert_eq!(check_of(&result, "pgbr-command")["status"], "pass");
+    assert_eq!(
+        check_of(&result, "walg-ok")["message"],
+        "WAL-G: 2 backup(s), 1 full"
+    );
+    let stale: Vec<&str> = check_of(&result, "walg-stale")["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["message"].as_str().unwrap())
+        .collect();
+    assert_eq!(stale.len(), 2);
+    assert!(stale[0].starts_with("the newest WAL-G backup, base_000000010000000000000004_D_000000010000000000000002, finished 5h"), "{stale:?}");
+    assert_eq!(
+        stale[1],
+        "WAL-G lists 1 full backup(s), fewer than min_full 3"
+    );
+    let broken = check_of(&result, "walg-broken-command");
+    assert_eq!(broken["status"], "error");
+    assert_eq!(
+        broken["message"],
+        "`sh -c echo 'connection refused' >&2; exit 1` exited with 1: connection refused"
+    );
+}
+
+#[test]
+fn backup_sources_are_exclusive_and_validated() {
+    let p = Project::new(&format!(
+        "targets:\n  db: {{ postgres: \"postgres://u@127.0.0.1:1/x\" }}\nchecks:\n{}{}{}{}",
+        check("two", "backup", "{ dir: a, wal_g: { json_file: x.json } }"),
+        check(
+            "orphan",
+            "backup",
+            "{ wal_g: { json_file: x.json }, retention: { daily: 7 } }"
+        ),
+        check(
+            "both",
+            "backup",
+            "{ pgbackrest: { command: [pgbackrest, info], json_file: x.json } }"
+        ),
+        "  - id: wal\n    category: reliability\n    severity: high\n    backup: { wal_archiving: true }\n",
+    ));
+    let run = p.ready(&["validate"], &[]);
+    assert_eq!(run.code, 2, "{}", run.stdout);
+    for expected in [
+        "give exactly one source: `dir` (backup files), `wal_archiving`, `pgbackrest` or `wal_g`",
+        "`retention` applies to backup files: it needs `dir`",
+        "`pgbackrest` needs exactly one of `command` (argv list) or `json_file`",
+        "check `wal` needs a `target` naming a postgres target",
+    ] {
+        assert!(run.stderr.contains(expected), "{expected}: {}", run.stderr);
+    }
+}
