@@ -136,3 +136,227 @@ fn secrets_are_checked_from_env_dotenv_and_files() {
         );
     }
 }
+
+/// A real redis-server on a free loopback port, stopped when dropped.
+struct Redis {
+    port: u16,
+    child: std::process::Child,
+    _dir: tempfile::TempDir,
+}
+
+impl Drop for Redis {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn redis(args: &[&str]) -> Redis {
+    let dir = tempfile::tempdir().unwrap();
+    let port = common::free_port();
+    let child = std::process::Command::new("redis-server")
+        .args([
+            "--port",
+            &port.to_string(),
+            "--bind",
+            "127.0.0.1",
+            "--save",
+            "",
+            "--appendonly",
+            "no",
+        ])
+        .arg("--dir")
+        .arg(dir.path())
+        .args(args)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("redis-server is installed (.ci/run installs it)");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "redis-server did not start"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    Redis {
+        port,
+        child,
+        _dir: dir,
+    }
+}
+
+const REDIS_PASSWORD: &str = "Rd-9c1f-unguessable-7Qx";
+
+#[test]
+fn redis_open_default_and_protected() {
+    let open = redis(&["--protected-mode", "no"]);
+    let default = redis(&["--requirepass", "foobared"]);
+    let protected = redis(&["--requirepass", REDIS_PASSWORD]);
+    let custom = redis(&["--requirepass", "Winter2024!"]);
+    let p = project(&[
+        check(
+            "open",
+            "default_credentials",
+            &format!("{{ redis: \"127.0.0.1:{}\" }}", open.port),
+        ),
+        check(
+            "default",
+            "default_credentials",
+            &format!("{{ redis: \"127.0.0.1:{}\" }}", default.port),
+        ),
+        check(
+            "protected",
+            "default_credentials",
+            &format!("{{ redis: \"127.0.0.1:{}\" }}", protected.port),
+        ),
+        check(
+            "custom-list",
+            "default_credentials",
+            &format!(
+                "{{ redis: \"127.0.0.1:{}\", passwords: [\"Summer2024!\", \"Winter2024!\"] }}",
+                custom.port
+            ),
+        ),
+        check(
+            "down",
+            "default_credentials",
+            &format!("{{ redis: \"127.0.0.1:{}\" }}", common::free_port()),
+        ),
+    ]);
+    let run = p.ready(&["check", "--format", "json"], &[]);
+    let result = run.json();
+    common::assert_valid_result(&result);
+    let expect = |id: &str, status: &str, message: String| {
+        let c = check_of(&result, id);
+        assert_eq!(
+            (
+                c["status"].as_str().unwrap(),
+                c["message"].as_str().unwrap()
+            ),
+            (status, message.as_str()),
+            "{id}"
+        );
+    };
+    expect(
+        "open",
+        "fail",
+        format!(
+            "Redis at 127.0.0.1:{} answers PING without a password: anyone who reaches it can read and change every key",
+            open.port
+        ),
+    );
+    expect(
+        "default",
+        "fail",
+        format!(
+            "Redis at 127.0.0.1:{} accepts a well-known password (#1 of the 7 tried; value not shown)",
+            default.port
+        ),
+    );
+    expect(
+        "protected",
+        "pass",
+        format!(
+            "Redis at 127.0.0.1:{} requires a password and refused 7 well-known one(s)",
+            protected.port
+        ),
+    );
+    expect(
+        "custom-list",
+        "fail",
+        format!(
+            "Redis at 127.0.0.1:{} accepts a well-known password (#2 of the 2 tried; value not shown)",
+            custom.port
+        ),
+    );
+    let down = check_of(&result, "down");
+    assert_eq!(down["status"], "error");
+    assert!(
+        down["message"]
+            .as_str()
+            .unwrap()
+            .starts_with("cannot connect to Redis at 127.0.0.1:"),
+        "{down}"
+    );
+    for secret in ["Winter2024!", "foobared", REDIS_PASSWORD] {
+        assert!(
+            !run.stdout.contains(secret) && !run.stderr.contains(secret),
+            "{secret} shown"
+        );
+    }
+}
+
+#[test]
+fn postgres_logins_with_default_passwords_are_named() {
+    let pg = common::postgres();
+    let role = format!("app_{}", std::process::id());
+    common::exec(&pg.url("postgres"), &format!("CREATE ROLE {role} LOGIN PASSWORD 'postgres'; CREATE ROLE {role}_ok LOGIN PASSWORD 'Zq8-long-and-random-4f2'")).unwrap();
+    let address = format!("127.0.0.1:{}", pg.port);
+    let p = project(&[
+        check(
+            "superuser",
+            "default_credentials",
+            &format!("{{ postgres: \"{address}\" }}"),
+        ),
+        check(
+            "app",
+            "default_credentials",
+            &format!("{{ postgres: \"{address}\", users: [{role}_ok, {role}] }}"),
+        ),
+        check(
+            "down",
+            "default_credentials",
+            &format!("{{ postgres: \"127.0.0.1:{}\" }}", common::free_port()),
+        ),
+    ]);
+    let run = p.ready(&["check", "--format", "json"], &[]);
+    let result = run.json();
+    common::assert_valid_result(&result);
+    let superuser = check_of(&result, "superuser");
+    assert_eq!(superuser["status"], "pass", "{superuser}");
+    assert_eq!(
+        superuser["message"],
+        format!(
+            "PostgreSQL at {address} refused `postgres` without a password and with 5 well-known password(s)"
+        )
+    );
+    assert_eq!(superuser["measurements"]["attempts"], 6.0);
+    let app = check_of(&result, "app");
+    assert_eq!(app["status"], "fail");
+    assert_eq!(
+        app["findings"],
+        serde_json::json!([{
+            "subject": format!("postgres:{address}/{role}"),
+            "message": format!("PostgreSQL at {address} lets `{role}` log in with a well-known password (#1 of the 5 tried; value not shown)"),
+            "level": "fail", "fingerprint": format!("app:postgres:{address}/{role}"), "waived": false, "evidence": null
+        }])
+    );
+    let down = check_of(&result, "down");
+    assert_eq!(down["status"], "error");
+    assert!(
+        down["message"]
+            .as_str()
+            .unwrap()
+            .starts_with("cannot connect to PostgreSQL at 127.0.0.1:"),
+        "{down}"
+    );
+}
+
+#[test]
+fn attempts_are_bounded_at_validation() {
+    let p = project(&[check(
+        "many",
+        "default_credentials",
+        "{ postgres: \"db:5432\", users: [a, b, c], passwords: [p1, p2, p3, p4] }",
+    )]);
+    let run = p.ready(&["validate"], &[]);
+    assert_eq!(run.code, 2);
+    assert!(
+        run.stderr
+            .contains("15 login attempts: at most 12 are allowed"),
+        "{}",
+        run.stderr
+    );
+}

@@ -2,6 +2,7 @@
 
 pub mod backup;
 pub mod coverage;
+pub mod credentials;
 pub mod http;
 pub mod local;
 pub mod outcome;
@@ -26,12 +27,21 @@ pub enum Kind {
     Secret(secrets::SecretParams),
     Coverage(coverage::CoverageParams),
     Backup(backup::BackupParams),
+    DefaultCredentials(credentials::CredentialsParams),
 }
 
 impl Kind {
     /// Every kind key a check may hold.
     pub const NAMES: &[&str] = &[
-        "sql", "http", "env", "file", "command", "secret", "coverage", "backup",
+        "sql",
+        "http",
+        "env",
+        "file",
+        "command",
+        "secret",
+        "coverage",
+        "backup",
+        "default_credentials",
     ];
 
     /// Reads the parameters under a kind key; `None` when `name` is not a kind.
@@ -45,6 +55,7 @@ impl Kind {
             "secret" => params.parse().map(Kind::Secret),
             "coverage" => params.parse().map(Kind::Coverage),
             "backup" => params.parse().map(Kind::Backup),
+            "default_credentials" => params.parse().map(Kind::DefaultCredentials),
             _ => return None,
         })
     }
@@ -59,6 +70,7 @@ impl Kind {
             Kind::Secret(_) => "secret",
             Kind::Coverage(_) => "coverage",
             Kind::Backup(_) => "backup",
+            Kind::DefaultCredentials(_) => "default_credentials",
         }
     }
 
@@ -74,7 +86,8 @@ impl Kind {
             | Kind::File(_)
             | Kind::Command(_)
             | Kind::Secret(_)
-            | Kind::Coverage(_) => None,
+            | Kind::Coverage(_)
+            | Kind::DefaultCredentials(_) => None,
         }
     }
 
@@ -123,6 +136,7 @@ pub async fn run(
         (Kind::Command(p), _) => local::run_command(p, &context.base_dir).await,
         (Kind::Secret(p), _) => secrets::run(p, &context.env, &context.base_dir),
         (Kind::Coverage(p), _) => coverage::run(p, &context.base_dir).await,
+        (Kind::DefaultCredentials(p), _) => credentials::run(p).await,
         (Kind::Backup(p), connection) => backup::run(p, connection, context, timeout).await,
         (kind, _) => Err(CheckError::new(format!(
             "a `{}` check needs a {} target",

@@ -1,0 +1,309 @@
+//! `default_credentials`: a Redis or PostgreSQL endpoint refuses clients without a password and
+//! with well-known ones. A handful of login attempts at most; the passwords tried are never shown.
+
+use std::str::FromStr;
+use std::time::Duration;
+
+use serde::Deserialize;
+use sqlx::Connection;
+use sqlx::postgres::{PgConnectOptions, PgSslMode};
+use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+use tokio::net::TcpStream;
+
+use super::outcome::{CheckError, CheckOutcome, Finding, Observation};
+use super::postgres::describe;
+
+/// Passwords Redis deployments are left with: `foobared` is the example in redis.conf.
+const REDIS_DEFAULTS: &[&str] = &[
+    "foobared", "redis", "password", "changeme", "admin", "secret", "123456",
+];
+const POSTGRES_DEFAULTS: &[&str] = &["postgres", "password", "admin", "changeme", "root"];
+/// More attempts than this look like an attack and may lock accounts out.
+const MAX_ATTEMPTS: usize = 12;
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(try_from = "RawCredentialsParams")]
+pub struct CredentialsParams {
+    pub service: Service,
+    pub passwords: Vec<String>,
+}
+
+#[derive(Debug, Clone)]
+pub enum Service {
+    Redis {
+        address: String,
+    },
+    Postgres {
+        address: String,
+        users: Vec<String>,
+        database: String,
+    },
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawCredentialsParams {
+    redis: Option<String>,
+    postgres: Option<String>,
+    users: Option<Vec<String>>,
+    database: Option<String>,
+    passwords: Option<Vec<String>>,
+}
+
+impl TryFrom<RawCredentialsParams> for CredentialsParams {
+    type Error = String;
+    fn try_from(raw: RawCredentialsParams) -> Result<Self, String> {
+        let (service, defaults) = match (raw.redis, raw.postgres) {
+            (Some(address), None) => {
+                if raw.users.is_some() || raw.database.is_some() {
+                    return Err("`users` and `database` apply to `postgres` only".into());
+                }
+                (Service::Redis { address }, REDIS_DEFAULTS)
+            }
+            (None, Some(address)) => {
+                let users = raw.users.unwrap_or_else(|| vec!["postgres".into()]);
+                if users.is_empty() {
+                    return Err("`users` is empty: name at least one role to try".into());
+                }
+                let database = raw.database.unwrap_or_else(|| "postgres".into());
+                (
+                    Service::Postgres {
+                        address,
+                        users,
+                        database,
+                    },
+                    POSTGRES_DEFAULTS,
+                )
+            }
+            _ => return Err("give exactly one of `redis` or `postgres` (host:port)".into()),
+        };
+        let passwords = raw
+            .passwords
+            .unwrap_or_else(|| defaults.iter().map(|p| p.to_string()).collect());
+        let attempts = match &service {
+            Service::Redis { .. } => 1 + passwords.len(),
+            Service::Postgres { users, .. } => users.len() * (1 + passwords.len()),
+        };
+        if attempts > MAX_ATTEMPTS {
+            return Err(format!(
+                "{attempts} login attempts: at most {MAX_ATTEMPTS} are allowed (attempts can lock accounts); list fewer users or passwords"
+            ));
+        }
+        Ok(CredentialsParams { service, passwords })
+    }
+}
+
+pub async fn run(params: &CredentialsParams) -> CheckOutcome {
+    match &params.service {
+        Service::Redis { address } => redis(address, &params.passwords).await,
+        Service::Postgres {
+            address,
+            users,
+            database,
+        } => postgres(address, users, database, &params.passwords).await,
+    }
+}
+
+/// `host:port`, with `port` defaulted.
+fn split_address(address: &str, default_port: u16) -> Result<(String, u16), CheckError> {
+    let trimmed = address
+        .trim()
+        .trim_start_matches("redis://")
+        .trim_start_matches("postgres://")
+        .trim_end_matches('/');
+    match trimmed.rsplit_once(':') {
+        Some((host, port)) if !host.ends_with(':') => {
+            let port = port.parse().map_err(|_| {
+                CheckError::new(format!("`{address}` is not host:port (port `{port}`)"))
+            })?;
+            Ok((host.trim_matches(['[', ']']).to_string(), port))
+        }
+        _ => Ok((trimmed.to_string(), default_port)),
+    }
+}
+
+/// The first line of a RESP reply (`+PONG`, `-NOAUTH …`).
+async fn resp_command(
+    stream: &mut BufReader<TcpStream>,
+    args: &[&str],
+    shown: &str,
+) -> Result<String, CheckError> {
+    let mut request = format!("*{}\r\n", args.len());
+    for arg in args {
+        request.push_str(&format!("${}\r\n{arg}\r\n", arg.len()));
+    }
+    let exchange = async {
+        stream.get_mut().write_all(request.as_bytes()).await?;
+        let mut line = String::new();
+        stream.read_line(&mut line).await?;
+        Ok::<String, std::io::Error>(line)
+    };
+    let line = tokio::time::timeout(CONNECT_TIMEOUT, exchange)
+        .await
+        .map_err(|_| CheckError::new(format!("Redis at {shown} did not answer within 5s")))?
+        .map_err(|e| CheckError::new(format!("Redis at {shown}: {e}")))?;
+    if line.is_empty() {
+        return Err(CheckError::new(format!(
+            "Redis at {shown} closed the connection"
+        )));
+    }
+    Ok(line.trim_end().to_string())
+}
+
+async fn redis(address: &str, passwords: &[String]) -> CheckOutcome {
+    let (host, port) = split_address(address, 6379)?;
+    let shown = format!("{host}:{port}");
+    let subject = format!("redis:{shown}");
+    let stream = tokio::time::timeout(CONNECT_TIMEOUT, TcpStream::connect((host.as_str(), port)))
+        .await
+        .map_err(|_| {
+            CheckError::new(format!(
+                "cannot connect to Redis at {shown}: no answer within 5s"
+            ))
+        })?
+        .map_err(|e| CheckError::new(format!("cannot connect to Redis at {shown}: {e}")))?;
+    let mut stream = BufReader::new(stream);
+    let mut obs = Observation::default();
+    let reply = resp_command(&mut stream, &["PING"], &shown).await?;
+    if reply.starts_with("+PONG") {
+        obs.findings.push(Finding::fail(
+            &subject,
+            format!("Redis at {shown} answers PING without a password: anyone who reaches it can read and change every key"),
+        ));
+        return Ok(obs);
+    }
+    if reply.starts_with("-DENIED") {
+        obs.findings.push(Finding::warn(
+            &subject,
+            format!("Redis at {shown} has no password; only its protected mode turns remote clients away"),
+        ));
+        return Ok(obs);
+    }
+    if !reply.starts_with("-NOAUTH") {
+        return Err(CheckError::new(format!(
+            "Redis at {shown} answered PING with `{}`, neither +PONG nor -NOAUTH",
+            super::params::truncate(&reply, 120)
+        )));
+    }
+    for (index, password) in passwords.iter().enumerate() {
+        let reply = resp_command(&mut stream, &["AUTH", password], &shown).await?;
+        if reply.starts_with("+OK") {
+            obs.findings.push(Finding::fail(
+                &subject,
+                format!(
+                    "Redis at {shown} accepts a well-known password (#{} of the {} tried; value not shown)",
+                    index + 1,
+                    passwords.len()
+                ),
+            ));
+            break;
+        }
+        if !reply.starts_with('-') {
+            return Err(CheckError::new(format!(
+                "Redis at {shown} answered AUTH with `{}`",
+                super::params::truncate(&reply, 120)
+            )));
+        }
+    }
+    obs.measure("attempts", (1 + passwords.len()) as f64);
+    obs.summary = Some(format!(
+        "Redis at {shown} requires a password and refused {} well-known one(s)",
+        passwords.len()
+    ));
+    Ok(obs)
+}
+
+/// How a login attempt ended.
+enum Login {
+    Accepted,
+    Refused,
+}
+
+async fn try_login(options: PgConnectOptions, shown: &str) -> Result<Login, CheckError> {
+    let attempt = tokio::time::timeout(CONNECT_TIMEOUT, sqlx::PgConnection::connect_with(&options))
+        .await
+        .map_err(|_| {
+            CheckError::new(format!(
+                "cannot connect to PostgreSQL at {shown}: no answer within 5s"
+            ))
+        })?;
+    match attempt {
+        Ok(conn) => {
+            let _ = conn.close().await;
+            Ok(Login::Accepted)
+        }
+        Err(sqlx::Error::Database(db)) => match db.code().as_deref() {
+            // invalid_password, invalid_authorization_specification (no pg_hba entry / role)
+            Some("28P01") | Some("28000") => Ok(Login::Refused),
+            // The database is checked after authentication: the login itself succeeded.
+            Some("3D000") => Ok(Login::Accepted),
+            _ => Err(CheckError::new(format!(
+                "PostgreSQL at {shown}: {}",
+                describe(&sqlx::Error::Database(db))
+            ))),
+        },
+        // sqlx refuses to answer a password request when it has no password to send.
+        Err(sqlx::Error::Protocol(message)) if message.contains("password") => Ok(Login::Refused),
+        Err(e) => Err(CheckError::new(format!(
+            "cannot connect to PostgreSQL at {shown}: {}",
+            describe(&e)
+        ))),
+    }
+}
+
+async fn postgres(
+    address: &str,
+    users: &[String],
+    database: &str,
+    passwords: &[String],
+) -> CheckOutcome {
+    let (host, port) = split_address(address, 5432)?;
+    let shown = format!("{host}:{port}");
+    let base = PgConnectOptions::from_str("postgres://localhost")
+        .map_err(|e| CheckError::new(e.to_string()))?
+        .host(&host)
+        .port(port)
+        .database(database)
+        .ssl_mode(PgSslMode::Prefer)
+        .application_name("ready");
+    let mut obs = Observation::default();
+    let mut attempts = 0;
+    for user in users {
+        let subject = format!("postgres:{shown}/{user}");
+        attempts += 1;
+        if let Login::Accepted = try_login(base.clone().username(user), &shown).await? {
+            obs.findings.push(Finding::fail(
+                &subject,
+                format!("PostgreSQL at {shown} lets `{user}` log in without a password"),
+            ));
+            continue;
+        }
+        for (index, password) in passwords.iter().enumerate() {
+            attempts += 1;
+            let options = base.clone().username(user).password(password);
+            if let Login::Accepted = try_login(options, &shown).await? {
+                obs.findings.push(Finding::fail(
+                    &subject,
+                    format!(
+                        "PostgreSQL at {shown} lets `{user}` log in with a well-known password (#{} of the {} tried; value not shown)",
+                        index + 1,
+                        passwords.len()
+                    ),
+                ));
+                break;
+            }
+        }
+    }
+    obs.measure("attempts", attempts as f64);
+    obs.summary = Some(format!(
+        "PostgreSQL at {shown} refused {} without a password and with {} well-known password(s)",
+        users
+            .iter()
+            .map(|u| format!("`{u}`"))
+            .collect::<Vec<_>>()
+            .join(", "),
+        passwords.len()
+    ));
+    Ok(obs)
+}
