@@ -795,3 +795,130 @@ fn backup_sources_are_exclusive_and_validated() {
         assert!(run.stderr.contains(expected), "{expected}: {}", run.stderr);
     }
 }
+
+/// Waits until `sql` (a boolean query) is true on the server.
+fn wait_for(url: &str, sql: &str) {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    while common::query_text(url, &format!("SELECT ({sql})::text")) != "true" {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "timed out waiting for {sql}"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+}
+
+fn wal_check(id: &str, target: &str, params: &str) -> String {
+    format!(
+        "  - id: {id}\n    category: reliability\n    severity: high\n    target: {target}\n    backup: {params}\n"
+    )
+}
+
+#[test]
+fn wal_archiving_to_a_folder_failing_and_off() {
+    // archive_command runs in the data directory; its parent belongs to the server's user.
+    let archiving = common::start_cluster(&[
+        "archive_mode=on",
+        "archive_command=mkdir -p ../archive && cp %p ../archive/%f",
+    ]);
+    let failing = common::start_cluster(&["archive_mode=on", "archive_command=false"]);
+    let off = common::start_cluster(&[]);
+    for server in [&archiving, &failing] {
+        common::exec(&server.url("postgres"), "CREATE TABLE churn AS SELECT g FROM generate_series(1, 1000) g; SELECT pg_switch_wal();").unwrap();
+    }
+    wait_for(
+        &archiving.url("postgres"),
+        "SELECT archived_count > 0 FROM pg_stat_archiver",
+    );
+    wait_for(
+        &failing.url("postgres"),
+        "SELECT failed_count > 0 FROM pg_stat_archiver",
+    );
+    common::exec(
+        &archiving.url("postgres"),
+        "CREATE ROLE watcher LOGIN PASSWORD 'watcher-pw-1234'",
+    )
+    .unwrap();
+    let watcher_url = archiving.url("postgres").replace(
+        &format!("postgres:{}", common::PG_PASSWORD),
+        "watcher:watcher-pw-1234",
+    );
+    let p = Project::new(&format!(
+        "targets:\n  archiving: {{ postgres: \"{}\" }}\n  failing: {{ postgres: \"{}\" }}\n  off: {{ postgres: \"{}\" }}\n  unprivileged: {{ postgres: \"{watcher_url}\" }}\nchecks:\n{}{}{}{}{}",
+        archiving.url("postgres"),
+        failing.url("postgres"),
+        off.url("postgres"),
+        wal_check(
+            "archiving",
+            "archiving",
+            "{ wal_archiving: true, max_age: 1h }"
+        ),
+        wal_check(
+            "strict",
+            "archiving",
+            "{ wal_archiving: { max_backlog: 0 }, max_age: 1s }"
+        ),
+        wal_check("failing", "failing", "{ wal_archiving: true }"),
+        wal_check("off", "off", "{ wal_archiving: true }"),
+        wal_check("unprivileged", "unprivileged", "{ wal_archiving: true }"),
+    ));
+    std::thread::sleep(std::time::Duration::from_millis(1100));
+    let result = run(&p);
+    let archiving_check = check_of(&result, "archiving");
+    assert_eq!(archiving_check["status"], "pass", "{archiving_check}");
+    assert!(
+        archiving_check["message"]
+            .as_str()
+            .unwrap()
+            .starts_with("WAL archiving on: "),
+        "{archiving_check}"
+    );
+    assert!(
+        archiving_check["measurements"]["archived_count"]
+            .as_f64()
+            .unwrap()
+            >= 1.0
+    );
+    assert_eq!(archiving_check["measurements"]["backlog_segments"], 0.0);
+    let strict = check_of(&result, "strict");
+    assert_eq!(strict["status"], "fail");
+    let message = strict["message"].as_str().unwrap();
+    assert!(
+        message
+            .starts_with("the last WAL segment archived, 000000010000000000000001, was archived "),
+        "{message}"
+    );
+    assert!(message.ends_with(" ago, more than max_age 1s"), "{message}");
+    let failing_check = check_of(&result, "failing");
+    assert_eq!(failing_check["status"], "fail");
+    let messages: Vec<&str> = failing_check["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["message"].as_str().unwrap())
+        .collect();
+    assert!(
+        messages[0]
+            .starts_with("archiving is failing: the last attempt, for 0000000100000000000000"),
+        "{messages:?}"
+    );
+    assert_eq!(
+        messages[1],
+        "no WAL segment has been archived since the statistics were reset"
+    );
+    let off_check = check_of(&result, "off");
+    assert_eq!(
+        (off_check["status"].as_str(), off_check["message"].as_str()),
+        (
+            Some("fail"),
+            Some("archive_mode is off: WAL is not archived, point-in-time recovery is impossible")
+        )
+    );
+    let unprivileged = check_of(&result, "unprivileged");
+    assert_eq!(unprivileged["status"], "error", "{unprivileged}");
+    assert_eq!(
+        unprivileged["message"],
+        "cannot count the WAL segments waiting to be archived: permission denied for function pg_ls_archive_statusdir \
+         (SQLSTATE 42501); grant the role pg_monitor (or EXECUTE on pg_ls_archive_statusdir())"
+    );
+}

@@ -69,6 +69,12 @@ pub fn free_port() -> u16 {
 }
 
 fn start_postgres() -> Postgres {
+    start_cluster(&[])
+}
+
+/// A server of its own, with extra `name=value` settings (e.g. WAL archiving); stopped when the
+/// returned value is dropped.
+pub fn start_cluster(settings: &[&str]) -> Postgres {
     let data = tempfile::Builder::new().prefix("ready-pg-").tempdir().unwrap();
     let dir = data.path().join("data");
     let pwfile = data.path().join("pw");
@@ -93,6 +99,7 @@ fn start_postgres() -> Postgres {
         .arg(&dir)
         .args(["-p", &port.to_string(), "-c", "listen_addresses=127.0.0.1", "-c", "unix_socket_directories="])
         .args(["-c", "fsync=off", "-c", "synchronous_commit=off", "-c", "full_page_writes=off", "-c", "max_connections=200"])
+        .args(settings.iter().flat_map(|s| ["-c", s]))
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()
