@@ -292,9 +292,10 @@ fn redis_open_default_and_protected() {
 fn postgres_logins_with_default_passwords_are_named() {
     let pg = common::postgres();
     let role = format!("app_{}", std::process::id());
-    common::exec(&pg.url("postgres"), &format!("CREATE ROLE {role} LOGIN PASSWORD 'postgres'; CREATE ROLE {role}_ok LOGIN PASSWORD 'Zq8-long-and-random-4f2'")).unwrap();
+    common::exec(&pg.url("postgres"), &format!("CREATE ROLE {role} LOGIN PASSWORD 'postgres'; CREATE ROLE {role}_ok LOGIN PASSWORD 'Zq8-long-and-random-4f2'; CREATE ROLE {role}_cm LOGIN PASSWORD 'changeme'")).unwrap();
     let address = format!("127.0.0.1:{}", pg.port);
-    let p = project(&[
+    let p = Project::new(&format!(
+        "version: 1\ntargets:\n  db: {{ postgres: \"postgres://{role}_cm:changeme@{address}/postgres\" }}\nchecks:\n{}{}{}{}",
         check(
             "superuser",
             "default_credentials",
@@ -310,10 +311,20 @@ fn postgres_logins_with_default_passwords_are_named() {
             "default_credentials",
             &format!("{{ postgres: \"127.0.0.1:{}\" }}", common::free_port()),
         ),
-    ]);
+        "  - id: target\n    category: security\n    severity: critical\n    target: db\n    default_credentials: { postgres: true }\n",
+    ));
     let run = p.ready(&["check", "--format", "json"], &[]);
     let result = run.json();
     common::assert_valid_result(&result);
+    let target = check_of(&result, "target");
+    assert_eq!(target["status"], "fail", "{target}");
+    assert_eq!(
+        target["message"],
+        format!(
+            "PostgreSQL at {address} lets `{role}_cm` log in with a well-known password (#4 of the 5 tried; value not shown)"
+        )
+    );
+    assert!(!run.stdout.contains("changeme"));
     let superuser = check_of(&result, "superuser");
     assert_eq!(superuser["status"], "pass", "{superuser}");
     assert_eq!(

@@ -11,7 +11,8 @@ use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 use tokio::net::TcpStream;
 
 use super::outcome::{CheckError, CheckOutcome, Finding, Observation};
-use super::postgres::describe;
+use super::postgres::{PgHandle, describe};
+use crate::redact::redact_url;
 
 /// Passwords Redis deployments are left with: `foobared` is the example in redis.conf.
 const REDIS_DEFAULTS: &[&str] = &[
@@ -34,18 +35,34 @@ pub enum Service {
     Redis {
         address: String,
     },
+    /// `address: None` probes the server of the check's own postgres `target`.
     Postgres {
-        address: String,
+        address: Option<String>,
         users: Vec<String>,
-        database: String,
+        database: Option<String>,
     },
+}
+
+impl CredentialsParams {
+    /// Whether the check probes its postgres target (`postgres: true`) rather than an address.
+    pub fn uses_target(&self) -> bool {
+        matches!(self.service, Service::Postgres { address: None, .. })
+    }
+}
+
+/// `postgres: host:port` (or a URL), or `postgres: true` for the check's own target.
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum PostgresAddress {
+    Target(bool),
+    Address(String),
 }
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct RawCredentialsParams {
     redis: Option<String>,
-    postgres: Option<String>,
+    postgres: Option<PostgresAddress>,
     users: Option<Vec<String>>,
     database: Option<String>,
     passwords: Option<Vec<String>>,
@@ -62,11 +79,21 @@ impl TryFrom<RawCredentialsParams> for CredentialsParams {
                 (Service::Redis { address }, REDIS_DEFAULTS)
             }
             (None, Some(address)) => {
+                let address = match address {
+                    PostgresAddress::Address(a) => Some(a),
+                    PostgresAddress::Target(true) => None,
+                    PostgresAddress::Target(false) => {
+                        return Err(
+                            "`postgres` is host:port, a URL, or `true` for the check's target"
+                                .into(),
+                        );
+                    }
+                };
                 let users = raw.users.unwrap_or_else(|| vec!["postgres".into()]);
                 if users.is_empty() {
                     return Err("`users` is empty: name at least one role to try".into());
                 }
-                let database = raw.database.unwrap_or_else(|| "postgres".into());
+                let database = raw.database;
                 (
                     Service::Postgres {
                         address,
@@ -94,32 +121,80 @@ impl TryFrom<RawCredentialsParams> for CredentialsParams {
     }
 }
 
-pub async fn run(params: &CredentialsParams) -> CheckOutcome {
-    match &params.service {
-        Service::Redis { address } => redis(address, &params.passwords).await,
-        Service::Postgres {
-            address,
-            users,
-            database,
-        } => postgres(address, users, database, &params.passwords).await,
+pub async fn run(params: &CredentialsParams, target: Option<&PgHandle>) -> CheckOutcome {
+    match (&params.service, target) {
+        (Service::Redis { address }, _) => redis(address, &params.passwords).await,
+        (
+            Service::Postgres {
+                address: Some(address),
+                users,
+                database,
+            },
+            _,
+        ) => {
+            let (host, port) = split_address(address, 5432)?;
+            let database = database.clone().unwrap_or_else(|| "postgres".into());
+            postgres(&host, port, users, &database, &params.passwords).await
+        }
+        (
+            Service::Postgres {
+                address: None,
+                users,
+                database,
+            },
+            Some(db),
+        ) => {
+            // The target's address and database; its own user is tried too, never its password.
+            let url = url::Url::parse(&db.target.url).map_err(|e| {
+                CheckError::new(format!(
+                    "the target URL {} cannot be read: {e}",
+                    redact_url(&db.target.url)
+                ))
+            })?;
+            let host = url.host_str().unwrap_or("localhost").to_string();
+            let port = url.port().unwrap_or(5432);
+            let mut users = users.clone();
+            if !url.username().is_empty() && !users.iter().any(|u| u == url.username()) {
+                users.push(url.username().to_string());
+            }
+            let database = database.clone().unwrap_or_else(|| {
+                Some(url.path().trim_start_matches('/'))
+                    .filter(|d| !d.is_empty())
+                    .unwrap_or("postgres")
+                    .to_string()
+            });
+            postgres(&host, port, &users, &database, &params.passwords).await
+        }
+        (Service::Postgres { address: None, .. }, None) => Err(CheckError::new(
+            "`postgres: true` probes the check's target: give the check a `target` naming a postgres target",
+        )),
     }
 }
 
-/// `host:port`, with `port` defaulted.
+/// `host:port` or a URL (`redis://:pw@host:6379/0`: its credentials are ignored and never
+/// shown), with `port` defaulted.
 fn split_address(address: &str, default_port: u16) -> Result<(String, u16), CheckError> {
-    let trimmed = address
-        .trim()
-        .trim_start_matches("redis://")
-        .trim_start_matches("postgres://")
-        .trim_end_matches('/');
-    match trimmed.rsplit_once(':') {
+    let address = address.trim();
+    if address.contains("://") {
+        let url = url::Url::parse(address).map_err(|e| {
+            CheckError::new(format!("`{}` is not a valid URL: {e}", redact_url(address)))
+        })?;
+        let host = url
+            .host_str()
+            .ok_or_else(|| CheckError::new(format!("`{}` names no host", redact_url(address))))?;
+        return Ok((
+            host.trim_matches(['[', ']']).to_string(),
+            url.port().unwrap_or(default_port),
+        ));
+    }
+    match address.rsplit_once(':') {
         Some((host, port)) if !host.ends_with(':') => {
             let port = port.parse().map_err(|_| {
                 CheckError::new(format!("`{address}` is not host:port (port `{port}`)"))
             })?;
             Ok((host.trim_matches(['[', ']']).to_string(), port))
         }
-        _ => Ok((trimmed.to_string(), default_port)),
+        _ => Ok((address.to_string(), default_port)),
     }
 }
 
@@ -253,16 +328,16 @@ async fn try_login(options: PgConnectOptions, shown: &str) -> Result<Login, Chec
 }
 
 async fn postgres(
-    address: &str,
+    host: &str,
+    port: u16,
     users: &[String],
     database: &str,
     passwords: &[String],
 ) -> CheckOutcome {
-    let (host, port) = split_address(address, 5432)?;
     let shown = format!("{host}:{port}");
     let base = PgConnectOptions::from_str("postgres://localhost")
         .map_err(|e| CheckError::new(e.to_string()))?
-        .host(&host)
+        .host(host)
         .port(port)
         .database(database)
         .ssl_mode(PgSslMode::Prefer)

@@ -86,8 +86,8 @@ impl Kind {
             | Kind::File(_)
             | Kind::Command(_)
             | Kind::Secret(_)
-            | Kind::Coverage(_)
-            | Kind::DefaultCredentials(_) => None,
+            | Kind::Coverage(_) => None,
+            Kind::DefaultCredentials(p) => p.uses_target().then_some(TargetFamily::Postgres),
         }
     }
 
@@ -136,7 +136,10 @@ pub async fn run(
         (Kind::Command(p), _) => local::run_command(p, &context.base_dir).await,
         (Kind::Secret(p), _) => secrets::run(p, &context.env, &context.base_dir),
         (Kind::Coverage(p), _) => coverage::run(p, &context.base_dir).await,
-        (Kind::DefaultCredentials(p), _) => credentials::run(p).await,
+        (Kind::DefaultCredentials(p), Some(Connection::Postgres(db))) => {
+            credentials::run(p, Some(db)).await
+        }
+        (Kind::DefaultCredentials(p), _) => credentials::run(p, None).await,
         (Kind::Backup(p), connection) => backup::run(p, connection, context, timeout).await,
         (kind, _) => Err(CheckError::new(format!(
             "a `{}` check needs a {} target",
