@@ -371,3 +371,113 @@ fn attempts_are_bounded_at_validation() {
         run.stderr
     );
 }
+
+/// Every kind runs with secrets in the environment, in a dotenv file, in a mounted file and in
+/// the target URL; commands, queries and HTTP bodies echo them back. None may reach stdout,
+/// stderr (with -v), the JSON or the table report.
+#[test]
+fn no_secret_value_reaches_any_output() {
+    use axum::routing::get;
+    const JWT: &str = "Leak-Jwt-7f3a9c2e51d84b6f0a1e2d3c4b5a6978";
+    const REFRESH: &str = "Leak-Refresh-4c1d";
+    const DOTENV: &str = "Leak-Dotenv-88e1b0";
+    const MOUNTED: &str = "Leak-Mounted-5a5a5a";
+    const REDIS_PW: &str = "Leak-Redis-91x";
+    let db = common::postgres().fresh_db("CREATE TABLE t (x int);");
+    let app = axum::Router::new().route(
+        "/",
+        get(|| async {
+            (
+                axum::http::StatusCode::INTERNAL_SERVER_ERROR,
+                format!("debug: jwt={JWT} refresh={REFRESH}"),
+            )
+        }),
+    );
+    let server = common::http_server(app);
+    let redis = redis(&["--requirepass", REDIS_PW]);
+    let checks = [
+        check("secret-jwt", "secret", "{ from: env:JWT_SECRET, distinct_from: [env:REFRESH_SECRET] }"),
+        check("secret-refresh", "secret", "{ from: env:REFRESH_SECRET, alg: HS512 }"),
+        check("secret-dotenv", "secret", "{ from: \"dotenv:.env#API_KEY\" }"),
+        check("secret-file", "secret", "{ from: file:secrets/key }"),
+        check("env", "env", "{ vars: [JWT_SECRET], match: { REFRESH_SECRET: \"^nope$\" } }"),
+        check("file", "file", "{ path: .env, contains: [\"API_KEY=\"] }"),
+        check("command", "command", "{ run: [sh, -c, \"echo $JWT_SECRET $REFRESH_SECRET; cat .env secrets/key >&2; exit 3\"] }"),
+        check("coverage", "coverage", "{ report: secrets/key, min_lines: 50 }"),
+        check("backup", "backup", "{ dir: secrets, verify: pg_restore }"),
+        check("redis", "default_credentials", &format!("{{ redis: \"redis://:{REDIS_PW}@127.0.0.1:{}\", passwords: [\"${{REDIS_PASSWORD}}\"] }}", redis.port)),
+        check("http", "http", &format!("{{ url: \"{}/\", expect: {{ status: 200 }} }}", server.base)),
+        "  - id: sql\n    category: security\n    severity: high\n    target: db\n    sql: { query: \"SELECT '${JWT_SECRET}' AS leak, '${REFRESH_SECRET}' AS refresh\" }\n".to_string(),
+    ];
+    let p = Project::new(&format!(
+        "version: 1\nproject: leaks\ntargets:\n  db: {{ postgres: \"{}\" }}\nchecks:\n{}",
+        db.url,
+        checks.concat()
+    ));
+    p.write(".env", &format!("API_KEY={DOTENV}\n"));
+    p.write("secrets/key", &format!("{MOUNTED}\n"));
+    let env = [
+        ("JWT_SECRET", JWT),
+        ("REFRESH_SECRET", REFRESH),
+        ("REDIS_PASSWORD", REDIS_PW),
+    ];
+    let json = p.ready(
+        &[
+            "check",
+            "--format",
+            "json",
+            "-v",
+            "--report",
+            "table=out/report.txt",
+            "--report",
+            "json=out/result.json",
+        ],
+        &env,
+    );
+    let table = p.ready(
+        &["check", "--format", "table", "--color", "always", "-v"],
+        &env,
+    );
+    let result = json.json();
+    common::assert_valid_result(&result);
+    for id in ["secret-refresh", "env", "command", "http", "sql", "redis"] {
+        assert_eq!(
+            common::status_of(&result, id),
+            "fail",
+            "{id}: {}",
+            check_of(&result, id)
+        );
+    }
+    assert!(
+        check_of(&result, "command")["findings"][0]["evidence"]["stdout"]
+            .as_str()
+            .unwrap()
+            .contains("***")
+    );
+    let reports = [
+        ("json stdout", json.stdout.clone()),
+        ("json stderr", json.stderr.clone()),
+        ("table stdout", table.stdout.clone()),
+        ("table stderr", table.stderr.clone()),
+        (
+            "table report",
+            std::fs::read_to_string(p.path("out/report.txt")).unwrap(),
+        ),
+        (
+            "json report",
+            std::fs::read_to_string(p.path("out/result.json")).unwrap(),
+        ),
+    ];
+    for (name, text) in &reports {
+        assert!(
+            !text.is_empty() || name.ends_with("stderr"),
+            "{name} is empty"
+        );
+        for secret in [JWT, REFRESH, DOTENV, MOUNTED, REDIS_PW, common::PG_PASSWORD] {
+            assert!(
+                !text.contains(secret),
+                "{secret} appears in the {name}:\n{text}"
+            );
+        }
+    }
+}

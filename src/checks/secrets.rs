@@ -279,18 +279,18 @@ pub fn run(params: &SecretParams, env: &HashMap<String, String>, base_dir: &Path
             .push(Finding::fail(&subject, message).with_evidence(evidence.clone()));
     };
 
-    if length < params.min_bytes {
+    // With `alg`, a key too short for the algorithm is named once, by the RFC's rule.
+    let alg_needs = params.alg.map(|alg| (alg, alg.min_key_bytes()));
+    let alg_fails = alg_needs.filter(|(_, needed)| length < *needed);
+    if length < params.min_bytes && alg_fails.is_none_or(|(_, needed)| needed < params.min_bytes) {
         fail(format!(
             "{subject} is {length} bytes, shorter than the required {}",
             params.min_bytes
         ));
     }
-    if let Some(alg) = params.alg
-        && length < alg.min_key_bytes()
-    {
+    if let Some((alg, needed)) = alg_fails {
         fail(format!(
-            "{subject} is {length} bytes; {alg:?} needs a key of at least {} bytes (RFC 7518 §3.2)",
-            alg.min_key_bytes()
+            "{subject} is {length} bytes; {alg:?} needs a key of at least {needed} bytes (RFC 7518 §3.2)"
         ));
     }
     if entropy < params.min_entropy_bits {

@@ -24,10 +24,20 @@ use interpolate::{MissingVar, interpolate};
 use node::{Key, Loc, Node, Value};
 
 /// The built-in suite, embedded at build time.
-pub const BUILTIN_FILES: &[(&str, &str)] = &[(
-    "checks/basics.yaml",
-    include_str!("../../checks/basics.yaml"),
-)];
+pub const BUILTIN_FILES: &[(&str, &str)] = &[
+    (
+        "checks/basics.yaml",
+        include_str!("../../checks/basics.yaml"),
+    ),
+    (
+        "checks/secrets.yaml",
+        include_str!("../../checks/secrets.yaml"),
+    ),
+    (
+        "checks/backups.yaml",
+        include_str!("../../checks/backups.yaml"),
+    ),
+];
 
 /// Where the configuration comes from.
 #[derive(Debug, Clone, PartialEq)]
