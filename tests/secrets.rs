@@ -481,3 +481,59 @@ fn no_secret_value_reaches_any_output() {
         }
     }
 }
+
+#[test]
+fn built_in_suite_checks_secrets_and_backups() {
+    let db = common::postgres().fresh_db("");
+    let p = Project::new("");
+    std::fs::remove_file(p.path("ready.yaml")).unwrap();
+    std::fs::create_dir_all(p.path("backups")).unwrap();
+    let backups = p.path("backups").display().to_string();
+    let env = [
+        ("DATABASE_URL", db.url.as_str()),
+        ("JWT_SECRET", STRONG),
+        ("READY_BACKUP_DIR", backups.as_str()),
+    ];
+    let run = p.ready(
+        &[
+            "check",
+            "--format",
+            "json",
+            "--only",
+            "tag:secrets",
+            "--only",
+            "tag:backups",
+        ],
+        &env,
+    );
+    let result = run.json();
+    common::assert_valid_result(&result);
+    let status = |id: &str| {
+        (
+            common::status_of(&result, id).to_string(),
+            check_of(&result, id)["message"]
+                .as_str()
+                .unwrap()
+                .to_string(),
+        )
+    };
+    assert_eq!(status("secrets.jwt-secret").0, "pass");
+    assert_eq!(
+        status("secrets.postgres-default-login").0,
+        "pass",
+        "{:?}",
+        status("secrets.postgres-default-login")
+    );
+    assert_eq!(
+        status("backups.wal-archiving"),
+        (
+            "fail".into(),
+            "archive_mode is off: WAL is not archived, point-in-time recovery is impossible".into()
+        )
+    );
+    assert_eq!(
+        status("backups.nightly-dumps"),
+        ("fail".into(), format!("no backup in {backups} matches `*`"))
+    );
+    assert!(!run.stdout.contains(STRONG) && !run.stdout.contains(common::PG_PASSWORD));
+}
