@@ -1658,7 +1658,7 @@ checks:
                 "7:12 waiver names no existing check: `nothing.*`",
                 "10:5 a waiver needs `expires` (YYYY-MM-DD): waivers do not last forever",
                 "10:5 a waiver needs `reason`",
-                "15:5 unknown key `sevrity` in a check (did you mean `severity`?); expected one of: id, title, description, rationale, category, severity, weight, blocker, tags, target, timeout, retries, remediation, for_each, sql, http, env, file, command",
+                "15:5 unknown key `sevrity` in a check (did you mean `severity`?); expected one of: id, title, description, rationale, category, severity, weight, blocker, tags, target, timeout, retries, remediation, for_each, KINDS",
                 "18:9 duplicate check id `a.one` (first defined at FILE:12:9)",
                 "19:15 unknown category `secrity`; known: security, reliability, database, observability, operations",
                 "26:5 check `a.two` has two kinds (`sql` and `http`): a check has exactly one",
@@ -1668,7 +1668,9 @@ checks:
                 "35:14 a duration must be text with a unit, such as 30s, found an integer",
             ]
             .into_iter()
-            .map(|s| s.replace("FILE", &diags.0[5].file))
+            .map(|s| s
+                .replace("FILE", &diags.0[5].file)
+                .replace("KINDS", &Kind::NAMES.join(", ")))
             .collect::<Vec<_>>()
         );
     }
