@@ -898,12 +898,14 @@ pub fn wal_g(w: &WalG, max_age: Duration, report: &Json, now: DateTime<Utc>) -> 
         let name = b["backup_name"]
             .as_str()
             .ok_or_else(|| CheckError::new("a WAL-G backup without `backup_name`"))?;
+        // Without --detail the list has only `time`, when the backup's sentinel was stored.
         let finish = b["finish_time"]
             .as_str()
+            .or_else(|| b["time"].as_str())
             .and_then(|t| DateTime::parse_from_rfc3339(t).ok())
             .ok_or_else(|| {
                 CheckError::new(format!(
-                    "backup {name} has no RFC 3339 `finish_time`: was the list made with --detail?"
+                    "backup {name} has neither an RFC 3339 `finish_time` nor `time`"
                 ))
             })?
             .with_timezone(&Utc);
@@ -1119,6 +1121,25 @@ mod tests {
             .map(|g| g.subject)
             .collect();
         assert_eq!(subjects, ["daily:2026-11-18", "monthly:2026-07"]);
+    }
+
+    #[test]
+    fn wal_g_lists_without_detail_use_the_storage_time() {
+        let now = at("2026-11-21T12:00:00Z");
+        let list = json!([
+            {"backup_name": "base_000000010000000000000002", "time": "2026-11-21T02:00:00Z", "wal_segment_backup_start": "000000010000000000000002"},
+            {"backup_name": "base_000000010000000000000009_D_000000010000000000000002", "time": "2026-11-21T10:00:00.123Z", "wal_segment_backup_start": "000000010000000000000009"}
+        ]);
+        let w = WalG {
+            origin: ReportOrigin::JsonFile("x".into()),
+            min_full: 1,
+        };
+        let obs = wal_g(&w, Duration::from_secs(3600), &list, now).unwrap();
+        assert_eq!(obs.measurements["newest_age_s"], 7199.0);
+        assert_eq!(obs.findings.len(), 1);
+        assert!(obs.findings[0].message.starts_with("the newest WAL-G backup, base_000000010000000000000009_D_000000010000000000000002, finished 1h 59m"));
+        let missing = json!([{"backup_name": "base_1"}]);
+        assert!(wal_g(&w, Duration::from_secs(3600), &missing, now).is_err());
     }
 
     #[test]

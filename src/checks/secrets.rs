@@ -63,6 +63,29 @@ pub const KNOWN_DEFAULTS: &[&str] = &[
     "replace-me",
     "replaceme",
     "notasecret",
+    // Keys from the front pages of JWT libraries and tutorials.
+    "a-string-secret-at-least-256-bits-long",
+    "shhhhh",
+    "keyboard cat",
+    "secret123",
+    "s3cr3t",
+    "mysecretkey",
+    "mysecretpassword",
+    "supersecretkey",
+    "topsecret",
+    "thisisasecret",
+    "thisismysecretkey",
+    "your-secret-key-here",
+    "change-this-secret",
+    "changethis",
+    "jwt-secret-key",
+    "my-jwt-secret",
+    "my-secret-key",
+    "secret-jwt-key",
+    "your-super-secret-jwt-key",
+    "your-super-secret-and-long-jwt-secret",
+    "your-super-secret-jwt-token-with-at-least-32-characters-long",
+    "qwertyuiopasdfghjklzxcvbnm123456",
 ];
 
 /// Where a secret is read from: `env:NAME`, `dotenv:PATH#NAME` or `file:PATH`.
@@ -323,9 +346,22 @@ pub fn run(params: &SecretParams, env: &HashMap<String, String>, base_dir: &Path
 }
 
 /// Equal to a known default, ignoring case and surrounding whitespace.
+/// Equal to a known default, ignoring case, separators (`-`, `_`, spaces, dots) and digits or
+/// punctuation appended to it (`Password123!`, `YOUR_256_BIT_SECRET`).
 pub fn is_known_default(value: &str) -> bool {
-    let value = value.trim();
-    KNOWN_DEFAULTS.iter().any(|d| d.eq_ignore_ascii_case(value))
+    let value = normalize(value);
+    let stripped = value.trim_end_matches(|c: char| c.is_ascii_digit());
+    KNOWN_DEFAULTS.iter().any(|d| {
+        let d = normalize(d);
+        d == value || (!stripped.is_empty() && d == stripped)
+    })
+}
+
+fn normalize(text: &str) -> String {
+    text.chars()
+        .filter(|c| c.is_alphanumeric())
+        .flat_map(char::to_lowercase)
+        .collect()
 }
 
 /// An estimate of the entropy in bits: the size of the character classes used gives the bits
@@ -435,6 +471,10 @@ mod tests {
     fn defaults_compare_without_case() {
         assert!(is_known_default("PostGres"));
         assert!(is_known_default("your-256-bit-secret"));
+        assert!(is_known_default("YOUR_256_BIT_SECRET"));
+        assert!(is_known_default("Password123!"));
+        assert!(is_known_default(" changeme "));
         assert!(!is_known_default("postgres-prod-8f2c"));
+        assert!(!is_known_default("123"));
     }
 }
