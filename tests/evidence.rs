@@ -472,6 +472,14 @@ fn truncated_and_corrupted_dumps_are_named() {
         cut[1].starts_with(&format!("pg_restore cannot read {today} end to end: ")),
         "{cut:?}"
     );
+    let subjects: Vec<&str> = check_of(&result, "custom-cut")["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["subject"].as_str().unwrap())
+        .collect();
+    // Stable across nights: the file name (which carries the date) is in the message only.
+    assert_eq!(subjects, ["custom-cut#shrink", "custom-cut#verify"]);
     let flipped = messages("custom-flipped");
     assert_eq!(flipped.len(), 1, "{flipped:?}");
     assert!(

@@ -367,7 +367,7 @@ async fn run_files(files: &FilesSource, max_age: Duration, base_dir: &Path) -> C
     if age > max_age {
         obs.findings.push(
             Finding::fail(
-                &newest.name,
+                format!("{shown_dir}#age"),
                 format!(
                     "the newest backup, {}, is {} old, more than max_age {}",
                     newest.name,
@@ -381,7 +381,7 @@ async fn run_files(files: &FilesSource, max_age: Duration, base_dir: &Path) -> C
     if newest.size < files.min_size {
         obs.findings.push(
             Finding::fail(
-                &newest.name,
+                format!("{shown_dir}#size"),
                 format!(
                     "the newest backup, {}, is {}, smaller than min_size {}",
                     newest.name,
@@ -397,7 +397,7 @@ async fn run_files(files: &FilesSource, max_age: Duration, base_dir: &Path) -> C
     {
         obs.findings.push(
             Finding::fail(
-                &newest.name,
+                format!("{shown_dir}#shrink"),
                 format!(
                     "the newest backup, {}, is {}, less than {}% of the one before ({}, {}): truncated?",
                     newest.name,
@@ -420,7 +420,8 @@ async fn run_files(files: &FilesSource, max_age: Duration, base_dir: &Path) -> C
         }
     }
     if files.verify == Some(Verify::PgRestore) {
-        obs.findings.extend(verify_dump(newest).await?);
+        obs.findings
+            .extend(verify_dump(newest, &format!("{shown_dir}#verify")).await?);
     }
     obs.summary = Some(format!(
         "{} backup(s) in {shown_dir}; the newest, {}, is {} and {} old",
@@ -554,17 +555,17 @@ pub fn retention_gaps(
 
 /// The newest backup is readable end to end: archive formats by `pg_restore` into /dev/null,
 /// plain SQL dumps (gzip-compressed or not) by their intact compression and closing line.
-async fn verify_dump(backup: &Backup) -> Result<Vec<Finding>, CheckError> {
+async fn verify_dump(backup: &Backup, subject: &str) -> Result<Vec<Finding>, CheckError> {
     let path = backup.path.clone();
     let name = backup.name.clone();
     if path.is_dir() {
         if !path.join("toc.dat").is_file() {
             return Ok(vec![Finding::fail(
-                &name,
+                subject,
                 format!("{name} is a folder without toc.dat: not a directory-format dump"),
             )]);
         }
-        return pg_restore(&path, &name).await;
+        return pg_restore(&path, &name, subject).await;
     }
     let head = {
         let mut buf = vec![0u8; 512];
@@ -576,9 +577,10 @@ async fn verify_dump(backup: &Backup) -> Result<Vec<Finding>, CheckError> {
         buf
     };
     if head.starts_with(b"PGDMP") || head.get(257..262) == Some(b"ustar") {
-        return pg_restore(&path, &name).await;
+        return pg_restore(&path, &name, subject).await;
     }
-    let finding = tokio::task::spawn_blocking(move || verify_plain(&path, &name, &head))
+    let subject = subject.to_string();
+    let finding = tokio::task::spawn_blocking(move || verify_plain(&path, &name, &subject, &head))
         .await
         .map_err(|e| CheckError::new(format!("verifying the dump failed: {e}")))??;
     Ok(finding.into_iter().collect())
@@ -603,7 +605,12 @@ const DUMP_COMPLETE: [&str; 2] = [
 /// The closing comment is within this many bytes of the end (newer pg_dump adds `\unrestrict`).
 const TAIL_BYTES: usize = 4096;
 
-fn verify_plain(path: &Path, name: &str, head: &[u8]) -> Result<Option<Finding>, CheckError> {
+fn verify_plain(
+    path: &Path,
+    name: &str,
+    subject: &str,
+    head: &[u8],
+) -> Result<Option<Finding>, CheckError> {
     let file = std::fs::File::open(path)
         .map_err(|e| CheckError::new(format!("cannot read {name}: {e}")))?;
     let gzip = head.starts_with(&[0x1f, 0x8b]);
@@ -629,7 +636,7 @@ fn verify_plain(path: &Path, name: &str, head: &[u8]) -> Result<Option<Finding>,
             Err(e) => {
                 return Ok(Some(
                     Finding::fail(
-                        name,
+                        subject,
                         format!("{name}: the gzip stream is damaged or cut short: {e}"),
                     )
                     .with_evidence(json!({ "backup": name, "error": e.to_string() })),
@@ -655,7 +662,7 @@ fn verify_plain(path: &Path, name: &str, head: &[u8]) -> Result<Option<Finding>,
         && !text.contains("PostgreSQL database cluster dump")
     {
         return Ok(Some(Finding::fail(
-            name,
+            subject,
             format!("{name} is not a pg_dump archive nor a plain SQL dump written by pg_dump"),
         )));
     }
@@ -663,7 +670,7 @@ fn verify_plain(path: &Path, name: &str, head: &[u8]) -> Result<Option<Finding>,
     let end = String::from_utf8_lossy(&tail[start..]);
     if !DUMP_COMPLETE.iter().any(|line| end.contains(line)) {
         return Ok(Some(Finding::fail(
-            name,
+            subject,
             format!(
                 "{name} is incomplete: the closing \"-- PostgreSQL database dump complete\" line is missing"
             ),
@@ -672,7 +679,7 @@ fn verify_plain(path: &Path, name: &str, head: &[u8]) -> Result<Option<Finding>,
     Ok(None)
 }
 
-async fn pg_restore(path: &Path, name: &str) -> Result<Vec<Finding>, CheckError> {
+async fn pg_restore(path: &Path, name: &str, subject: &str) -> Result<Vec<Finding>, CheckError> {
     let program = tool_path("pg_restore");
     let output = tokio::process::Command::new(&program)
         .arg("--file=/dev/null")
@@ -700,7 +707,7 @@ async fn pg_restore(path: &Path, name: &str) -> Result<Vec<Finding>, CheckError>
         .to_string();
     Ok(vec![
         Finding::fail(
-            name,
+            subject,
             format!("pg_restore cannot read {name} end to end: {first}"),
         )
         .with_evidence(json!({
