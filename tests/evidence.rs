@@ -191,8 +191,18 @@ fn stale_missing_and_unusable_reports_are_never_a_pass() {
             "coverage",
             "{ report: coverage/lines-only.info, min_branches: 50 }",
         ),
+        check(
+            "stale-by-timestamp",
+            "coverage",
+            "{ report: coverage/old-cobertura.xml, min_lines: 50, max_age: 1day }",
+        ),
     ]);
     p.write("coverage/garbage.txt", "hello\n");
+    // A fresh copy of a report that says it was generated in 2020.
+    let old = fixture("coveragepy.xml")
+        .replace("timestamp=\"1795302306654\"", "timestamp=\"1600000000000\"");
+    assert!(old.contains("1600000000000"));
+    p.write("coverage/old-cobertura.xml", &old);
     p.write(
         "coverage/coverage-final.json",
         "{\"/a.js\": {\"path\": \"/a.js\", \"statementMap\": {}, \"s\": {}}}",
@@ -214,6 +224,17 @@ fn stale_missing_and_unusable_reports_are_never_a_pass() {
     assert_eq!(
         stale["message"],
         "coverage/c8.lcov was written 2days ago, more than max_age 1h: the evidence is stale"
+    );
+    let old = check_of(&result, "stale-by-timestamp");
+    assert_eq!(old["status"], "fail");
+    let message = old["message"].as_str().unwrap();
+    assert!(
+        message.starts_with("coverage/old-cobertura.xml was written ") && message.contains("years"),
+        "{message}"
+    );
+    assert!(
+        message.ends_with("more than max_age 1day: the evidence is stale"),
+        "{message}"
     );
     let errors = [
         (

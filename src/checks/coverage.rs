@@ -106,6 +106,8 @@ impl Counts {
 pub struct Report {
     pub files: BTreeMap<String, Counts>,
     pub total: Option<Counts>,
+    /// When the report says it was generated (Cobertura's `timestamp`).
+    pub generated: Option<SystemTime>,
 }
 
 pub async fn run(params: &CoverageParams, base_dir: &Path) -> CheckOutcome {
@@ -208,10 +210,14 @@ pub async fn run(params: &CoverageParams, base_dir: &Path) -> CheckOutcome {
         }
     }
     if let Some(DurationParam(max_age)) = params.max_age {
-        let age = meta
-            .modified()
-            .ok()
-            .and_then(|m| SystemTime::now().duration_since(m).ok())
+        // The older of the file's time and the time the report states: a copied artefact has a
+        // fresh file time, a touched file an old one; either way stale evidence shows.
+        let written = [meta.modified().ok(), report.generated]
+            .into_iter()
+            .flatten()
+            .min();
+        let age = written
+            .and_then(|w| SystemTime::now().duration_since(w).ok())
             .unwrap_or_default();
         obs.measure("age_s", age.as_secs() as f64);
         if age > max_age {
@@ -373,7 +379,11 @@ pub fn parse_lcov(text: &str) -> Result<Report, String> {
             (name, counts)
         })
         .collect();
-    Ok(Report { files, total: None })
+    Ok(Report {
+        files,
+        total: None,
+        generated: None,
+    })
 }
 
 /// Cobertura XML: `<class filename>` holds `<lines><line number hits branch
@@ -386,6 +396,7 @@ pub fn parse_cobertura(text: &str) -> Result<Report, String> {
     let mut file: Option<String> = None;
     let mut method_depth = 0usize;
     let mut saw_root = false;
+    let mut generated = None;
     loop {
         let event = reader
             .read_event()
@@ -412,7 +423,16 @@ pub fn parse_cobertura(text: &str) -> Result<Report, String> {
                 .and_then(|a| a.unescape_value().ok().map(|v| v.into_owned()))
         };
         match element.name().as_ref() {
-            b"coverage" => saw_root = true,
+            b"coverage" => {
+                saw_root = true;
+                // Milliseconds since the epoch (coverage.py, istanbul), or seconds.
+                generated = attr("timestamp")
+                    .and_then(|t| t.trim().parse::<u64>().ok())
+                    .map(|t| {
+                        let ms = if t > 100_000_000_000 { t } else { t * 1000 };
+                        SystemTime::UNIX_EPOCH + std::time::Duration::from_millis(ms)
+                    });
+            }
             b"class" if is_start => file = attr("filename"),
             b"method" if is_start => method_depth += 1,
             b"line" if method_depth == 0 => {
@@ -460,7 +480,11 @@ pub fn parse_cobertura(text: &str) -> Result<Report, String> {
             (name, c)
         })
         .collect();
-    Ok(Report { files, total: None })
+    Ok(Report {
+        files,
+        total: None,
+        generated,
+    })
 }
 
 /// `50% (1/2)` → (1, 2).
@@ -503,6 +527,7 @@ pub fn parse_istanbul(text: &str) -> Result<Report, String> {
     Ok(Report {
         files,
         total: Some(total),
+        generated: None,
     })
 }
 
