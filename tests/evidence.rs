@@ -799,7 +799,7 @@ fn pgbackrest_and_wal_g_reports() {
 #[test]
 fn backup_sources_are_exclusive_and_validated() {
     let p = Project::new(&format!(
-        "targets:\n  db: {{ postgres: \"postgres://u@127.0.0.1:1/x\" }}\nchecks:\n{}{}{}{}",
+        "targets:\n  db: {{ postgres: \"postgres://u@127.0.0.1:1/x\" }}\nchecks:\n{}{}{}{}{}{}",
         check("two", "backup", "{ dir: a, wal_g: { json_file: x.json } }"),
         check(
             "orphan",
@@ -812,6 +812,8 @@ fn backup_sources_are_exclusive_and_validated() {
             "{ pgbackrest: { command: [pgbackrest, info], json_file: x.json } }"
         ),
         "  - id: wal\n    category: reliability\n    severity: high\n    backup: { wal_archiving: true }\n",
+        check("wal-unknown", "backup", "{ wal_archiving: nowhere }"),
+        "  - id: wal-mismatch\n    category: reliability\n    severity: high\n    target: db\n    backup: { wal_archiving: other }\n",
     ));
     let run = p.ready(&["validate"], &[]);
     assert_eq!(run.code, 2, "{}", run.stdout);
@@ -820,6 +822,8 @@ fn backup_sources_are_exclusive_and_validated() {
         "`retention` applies to backup files: it needs `dir`",
         "`pgbackrest` needs exactly one of `command` (argv list) or `json_file`",
         "check `wal` needs a `target` naming a postgres target",
+        "unknown target `nowhere`; known: db",
+        "the check's `target` is `db` but its parameters name `other`",
     ] {
         assert!(run.stderr.contains(expected), "{expected}: {}", run.stderr);
     }
@@ -887,8 +891,13 @@ fn wal_archiving_to_a_folder_failing_and_off() {
             "archiving",
             "{ wal_archiving: { max_backlog: 0 }, max_age: 1s }"
         ),
-        wal_check("failing", "failing", "{ wal_archiving: true }"),
-        wal_check("off", "off", "{ wal_archiving: true }"),
+        // The target named in the parameters instead of `target:`.
+        check("failing", "backup", "{ wal_archiving: failing }"),
+        check(
+            "off",
+            "backup",
+            "{ wal_archiving: { target: off, max_backlog: 4 } }"
+        ),
         wal_check("unprivileged", "unprivileged", "{ wal_archiving: true }"),
     ));
     std::thread::sleep(std::time::Duration::from_millis(1100));

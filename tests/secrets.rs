@@ -294,7 +294,7 @@ fn postgres_logins_with_default_passwords_are_named() {
     common::exec(&pg.url("postgres"), &format!("CREATE ROLE {role} LOGIN PASSWORD 'postgres'; CREATE ROLE {role}_ok LOGIN PASSWORD 'Zq8-long-and-random-4f2'; CREATE ROLE {role}_cm LOGIN PASSWORD 'changeme'")).unwrap();
     let address = format!("127.0.0.1:{}", pg.port);
     let p = Project::new(&format!(
-        "version: 1\ntargets:\n  db: {{ postgres: \"postgres://{role}_cm:changeme@{address}/postgres\" }}\nchecks:\n{}{}{}{}",
+        "version: 1\ntargets:\n  db: {{ postgres: \"postgres://{role}_cm:changeme@{address}/postgres\" }}\nchecks:\n{}{}{}{}{}",
         check(
             "superuser",
             "default_credentials",
@@ -311,6 +311,11 @@ fn postgres_logins_with_default_passwords_are_named() {
             &format!("{{ postgres: \"127.0.0.1:{}\" }}", common::free_port()),
         ),
         "  - id: target\n    category: security\n    severity: critical\n    target: db\n    default_credentials: { postgres: true }\n",
+        check(
+            "url-user",
+            "default_credentials",
+            &format!("{{ postgres: \"postgres://{role}:not-this-one@{address}/postgres\" }}"),
+        ),
     ));
     let run = p.ready(&["check", "--format", "json"], &[]);
     let result = run.json();
@@ -324,6 +329,12 @@ fn postgres_logins_with_default_passwords_are_named() {
         )
     );
     assert!(!run.stdout.contains("changeme"));
+    let url_user = check_of(&result, "url-user");
+    assert_eq!(url_user["status"], "fail", "{url_user}");
+    assert_eq!(
+        url_user["findings"][0]["subject"],
+        format!("postgres:{address}/{role}")
+    );
     let superuser = check_of(&result, "superuser");
     assert_eq!(superuser["status"], "pass", "{superuser}");
     assert_eq!(

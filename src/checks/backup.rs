@@ -69,6 +69,9 @@ pub enum Verify {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct WalArchiving {
+    #[serde(default)]
+    /// The postgres target to read; `None`: the check's own `target:`.
+    pub target: Option<String>,
     /// Segments waiting to be archived (`.ready` files) above this are a failure.
     #[serde(default = "default_backlog")]
     pub max_backlog: u64,
@@ -78,19 +81,24 @@ fn default_backlog() -> u64 {
     16
 }
 
-/// `wal_archiving: true` or `wal_archiving: { max_backlog: N }`.
+/// `wal_archiving: TARGET`, `wal_archiving: true` (the check's `target:`), or
+/// `wal_archiving: { target, max_backlog }`.
 fn wal_archiving<'de, D: Deserializer<'de>>(d: D) -> Result<Option<WalArchiving>, D::Error> {
     #[derive(Deserialize)]
     #[serde(untagged)]
     enum Form {
         On(bool),
+        Target(String),
         Options(WalArchiving),
     }
+    let on = |target: Option<String>| WalArchiving {
+        target,
+        max_backlog: default_backlog(),
+    };
     match Option::<Form>::deserialize(d)? {
         None | Some(Form::On(false)) => Ok(None),
-        Some(Form::On(true)) => Ok(Some(WalArchiving {
-            max_backlog: default_backlog(),
-        })),
+        Some(Form::On(true)) => Ok(Some(on(None))),
+        Some(Form::Target(name)) => Ok(Some(on(Some(name)))),
         Some(Form::Options(w)) => Ok(Some(w)),
     }
 }

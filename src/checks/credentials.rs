@@ -133,8 +133,16 @@ pub async fn run(params: &CredentialsParams, target: Option<&PgHandle>) -> Check
             _,
         ) => {
             let (host, port) = split_address(address, 5432)?;
+            // A URL's user is tried too; its password never is.
+            let mut users = users.clone();
+            if let Ok(url) = url::Url::parse(address)
+                && !url.username().is_empty()
+                && !users.iter().any(|u| u == url.username())
+            {
+                users.push(url.username().to_string());
+            }
             let database = database.clone().unwrap_or_else(|| "postgres".into());
-            postgres(&host, port, users, &database, &params.passwords).await
+            postgres(&host, port, &users, &database, &params.passwords).await
         }
         (
             Service::Postgres {

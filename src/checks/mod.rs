@@ -91,6 +91,18 @@ impl Kind {
         }
     }
 
+    /// The target a kind names in its own parameters (`backup: { wal_archiving: db }`), used when
+    /// the check has no `target:`.
+    pub fn implied_target(&self) -> Option<&str> {
+        match self {
+            Kind::Backup(p) => match &p.source {
+                backup::Source::WalArchiving(w) => w.target.as_deref(),
+                _ => None,
+            },
+            _ => None,
+        }
+    }
+
     /// A target is optional when the check can name its own address (`http` with `url:`).
     pub fn needs_target(&self) -> bool {
         match self {

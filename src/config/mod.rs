@@ -1125,6 +1125,44 @@ impl Loader<'_> {
                     }
                 }
             }
+            None if kind.as_ref().and_then(Kind::implied_target).is_some() => {
+                // The kind names its target in its parameters (`wal_archiving: db`).
+                let name = kind
+                    .as_ref()
+                    .and_then(Kind::implied_target)
+                    .unwrap_or_default();
+                let at = Some(params_node.map_or(id_loc, |n| n.loc));
+                match targets.get(name) {
+                    Some(t) if kind.as_ref().and_then(Kind::family) == Some(t.family) => {
+                        Some(name.to_string())
+                    }
+                    Some(t) => {
+                        self.diags.push(file, at, Code::UnknownTarget, format!(
+                            "target `{name}` is a {} target; a `{kind_name}` check needs a {} target",
+                            t.family.as_str(),
+                            kind.as_ref().and_then(Kind::family).map_or("", |f| f.as_str())
+                        ));
+                        None
+                    }
+                    None => {
+                        let known: Vec<&str> = targets.keys().map(String::as_str).collect();
+                        self.diags.push(
+                            file,
+                            at,
+                            Code::UnknownTarget,
+                            format!(
+                                "unknown target `{name}`; known: {}",
+                                if known.is_empty() {
+                                    "none are defined under `targets:`".to_string()
+                                } else {
+                                    known.join(", ")
+                                }
+                            ),
+                        );
+                        None
+                    }
+                }
+            }
             None => {
                 if kind.as_ref().is_some_and(Kind::needs_target) {
                     let family = kind
@@ -1141,6 +1179,17 @@ impl Loader<'_> {
                 None
             }
         };
+        if let (Some(named), Some(implied)) =
+            (&target, kind.as_ref().and_then(Kind::implied_target))
+            && named != implied
+        {
+            self.diags.push(
+                file,
+                Some(params_node.map_or(id_loc, |n| n.loc)),
+                Code::InvalidValue,
+                format!("the check's `target` is `{named}` but its parameters name `{implied}`"),
+            );
+        }
 
         let (category, severity) = (category?, severity?);
         if !kind_ok {
