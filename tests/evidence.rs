@@ -54,7 +54,7 @@ fn coverage_thresholds_over_every_format_and_path_globs() {
         check(
             "lcov-total",
             "coverage",
-            "{ report: coverage/c8.lcov, min_lines: 70, min_branches: 80 }",
+            "{ report: coverage/c8.lcov, min_lines: \"70%\", min_branches: 80 }",
         ),
         check(
             "lcov-wallet-under",
@@ -69,7 +69,7 @@ fn coverage_thresholds_over_every_format_and_path_globs() {
         check(
             "istanbul",
             "coverage",
-            "{ report: coverage/coverage-summary.json, min_lines: 75 }",
+            "{ report: coverage/coverage-summary.json, format: json-summary, min_lines: 75 }",
         ),
         check(
             "istanbul-wallet",
@@ -274,13 +274,14 @@ fn stale_missing_and_unusable_reports_are_never_a_pass() {
 #[test]
 fn coverage_parameters_are_validated_with_their_position() {
     let p = Project::new(&format!(
-        "checks:\n{}{}",
+        "checks:\n{}{}{}",
         check("a", "coverage", "{ report: x.info }"),
         check(
             "b",
             "coverage",
-            "{ report: x.info, min_lines: 120, format: jacoco }"
+            "{ report: x.info, min_lines: 90, format: jacoco }"
         ),
+        check("c", "coverage", "{ report: x.info, min_lines: 120 }"),
     ));
     let run = p.ready(&["validate"], &[]);
     assert_eq!(run.code, 2, "{}", run.stdout);
@@ -291,6 +292,12 @@ fn coverage_parameters_are_validated_with_their_position() {
         run.stderr
     );
     assert!(run.stderr.contains("jacoco"), "{}", run.stderr);
+    assert!(
+        run.stderr
+            .contains("ready.yaml:13:44: a percentage is from 0 to 100, not 120"),
+        "{}",
+        run.stderr
+    );
 }
 
 /// A database with some rows, dumped by the real pg_dump in `format` (custom `c` or plain `p`).

@@ -17,9 +17,54 @@ use super::params::{DurationParam, OneOrMany};
 pub enum Format {
     #[default]
     Auto,
+    #[serde(alias = "info")]
     Lcov,
+    #[serde(alias = "xml")]
     Cobertura,
+    #[serde(
+        alias = "json-summary",
+        alias = "json_summary",
+        alias = "c8",
+        alias = "nyc"
+    )]
     Istanbul,
+}
+
+/// A percentage: `95`, `95.5` or `"95%"`.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct PercentParam(pub f64);
+
+impl<'de> Deserialize<'de> for PercentParam {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct V;
+        impl de::Visitor<'_> for V {
+            type Value = PercentParam;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a percentage from 0 to 100, such as 95 or \"95%\"")
+            }
+            fn visit_f64<E: de::Error>(self, v: f64) -> Result<PercentParam, E> {
+                if (0.0..=100.0).contains(&v) {
+                    Ok(PercentParam(v))
+                } else {
+                    Err(E::custom(format!("a percentage is from 0 to 100, not {v}")))
+                }
+            }
+            fn visit_i64<E: de::Error>(self, v: i64) -> Result<PercentParam, E> {
+                self.visit_f64(v as f64)
+            }
+            fn visit_u64<E: de::Error>(self, v: u64) -> Result<PercentParam, E> {
+                self.visit_f64(v as f64)
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<PercentParam, E> {
+                let number = v.trim().trim_end_matches('%').trim();
+                match number.parse::<f64>() {
+                    Ok(n) => self.visit_f64(n),
+                    Err(_) => Err(E::custom(format!("`{v}` is not a percentage"))),
+                }
+            }
+        }
+        deserializer.deserialize_any(V)
+    }
 }
 
 /// A path glob, compiled when the configuration is read.
@@ -52,8 +97,8 @@ struct RawCoverageParams {
     report: String,
     #[serde(default)]
     format: Format,
-    min_lines: Option<f64>,
-    min_branches: Option<f64>,
+    min_lines: Option<PercentParam>,
+    min_branches: Option<PercentParam>,
     paths: Option<OneOrMany<GlobParam>>,
     max_age: Option<DurationParam>,
 }
@@ -64,21 +109,11 @@ impl TryFrom<RawCoverageParams> for CoverageParams {
         if raw.min_lines.is_none() && raw.min_branches.is_none() {
             return Err("give `min_lines` and/or `min_branches` (percentages)".into());
         }
-        for (name, value) in [
-            ("min_lines", raw.min_lines),
-            ("min_branches", raw.min_branches),
-        ] {
-            if let Some(v) = value
-                && !(0.0..=100.0).contains(&v)
-            {
-                return Err(format!("`{name}` is a percentage from 0 to 100, not {v}"));
-            }
-        }
         Ok(CoverageParams {
             report: raw.report,
             format: raw.format,
-            min_lines: raw.min_lines,
-            min_branches: raw.min_branches,
+            min_lines: raw.min_lines.map(|p| p.0),
+            min_branches: raw.min_branches.map(|p| p.0),
             paths: raw.paths.map(OneOrMany::into_vec).unwrap_or_default(),
             max_age: raw.max_age,
         })
