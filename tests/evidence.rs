@@ -341,12 +341,19 @@ fn put(p: &Project, path: &str, bytes: &[u8]) {
 }
 
 #[test]
-fn backup_files_recent_retained_and_restorable() {
+fn backup_files_in_every_dump_format() {
     let db = dumps_db();
     let custom = pg_dump(&db.url, "c");
     let plain = pg_dump(&db.url, "p");
     let p = Project::new(&format!(
-        "checks:\n{}{}{}{}",
+        "checks:\n{}{}{}{}{}{}{}",
+        check("tar", "backup", "{ dir: tar, verify: pg_restore }"),
+        check(
+            "tar-cut-end",
+            "backup",
+            "{ dir: tar-cut-end, verify: pg_restore }"
+        ),
+        check("tar-cut", "backup", "{ dir: tar-cut, verify: pg_restore }"),
         check(
             "nightly",
             "backup",
@@ -368,6 +375,19 @@ fn backup_files_recent_retained_and_restorable() {
         put(&p, &format!("nightly/{}", stamped(day, "dump")), &custom);
     }
     put(&p, "nightly/notes.txt", b"not a backup");
+    let tar = pg_dump(&db.url, "t");
+    put(&p, &format!("tar/{}", stamped(0, "tar")), &tar);
+    // Cut inside the table's data member: pg_restore alone reads such an archive without error.
+    put(
+        &p,
+        &format!("tar-cut/{}", stamped(0, "tar")),
+        &tar[..tar.len() - 20_000],
+    );
+    put(
+        &p,
+        &format!("tar-cut-end/{}", stamped(0, "tar")),
+        &tar[..tar.len() - 1],
+    );
     put(&p, &format!("plain/{}", stamped(0, "sql")), &plain);
     put(
         &p,
@@ -389,7 +409,25 @@ fn backup_files_recent_retained_and_restorable() {
         .unwrap();
     assert!(status.success());
     let result = run(&p);
-    for id in ["nightly", "plain", "plain-gz", "directory"] {
+    let tar_cut = check_of(&result, "tar-cut");
+    assert_eq!(tar_cut["status"], "fail", "{tar_cut}");
+    let message = tar_cut["message"].as_str().unwrap();
+    assert!(
+        message.starts_with(&format!(
+            "{} is a truncated tar archive: member ",
+            stamped(0, "tar")
+        )),
+        "{message}"
+    );
+    assert_eq!(
+        check_of(&result, "tar-cut-end")["message"],
+        format!(
+            "{} is a truncated tar archive: its length, {} bytes, is not a whole number of 512-byte blocks",
+            stamped(0, "tar"),
+            tar.len() - 1
+        )
+    );
+    for id in ["nightly", "plain", "plain-gz", "directory", "tar"] {
         assert_eq!(
             check_of(&result, id)["status"],
             "pass",

@@ -584,7 +584,23 @@ async fn verify_dump(backup: &Backup, subject: &str) -> Result<Vec<Finding>, Che
         buf.truncate(n);
         buf
     };
-    if head.starts_with(b"PGDMP") || head.get(257..262) == Some(b"ustar") {
+    if head.get(257..262) == Some(b"ustar") {
+        // pg_restore reads a tar archive's members only as far as they go: a cut archive can
+        // pass it, so the archive's structure is checked first.
+        let tar_path = path.clone();
+        let problem = tokio::task::spawn_blocking(move || tar_truncation(&tar_path))
+            .await
+            .map_err(|e| CheckError::new(format!("verifying the dump failed: {e}")))?
+            .map_err(|e| CheckError::new(format!("cannot read {name}: {e}")))?;
+        if let Some(problem) = problem {
+            return Ok(vec![Finding::fail(
+                subject,
+                format!("{name} is a truncated tar archive: {problem}"),
+            )]);
+        }
+        return pg_restore(&path, &name, subject).await;
+    }
+    if head.starts_with(b"PGDMP") {
         return pg_restore(&path, &name, subject).await;
     }
     let subject = subject.to_string();
@@ -592,6 +608,50 @@ async fn verify_dump(backup: &Backup, subject: &str) -> Result<Vec<Finding>, Che
         .await
         .map_err(|e| CheckError::new(format!("verifying the dump failed: {e}")))??;
     Ok(finding.into_iter().collect())
+}
+
+/// Walks a tar archive's headers: every member's data must be present and the archive must end
+/// with its end-of-archive block. Returns what is missing.
+fn tar_truncation(path: &Path) -> std::io::Result<Option<String>> {
+    use std::io::{Seek, SeekFrom};
+    const BLOCK: u64 = 512;
+    let mut file = std::fs::File::open(path)?;
+    let len = file.metadata()?.len();
+    let mut pos = 0u64;
+    let mut header = [0u8; BLOCK as usize];
+    loop {
+        if pos + BLOCK > len {
+            return Ok(Some(format!(
+                "it ends at byte {len} without the end-of-archive block"
+            )));
+        }
+        file.seek(SeekFrom::Start(pos))?;
+        file.read_exact(&mut header)?;
+        if header.iter().all(|b| *b == 0) {
+            return Ok((len % BLOCK != 0).then(|| {
+                format!("its length, {len} bytes, is not a whole number of 512-byte blocks")
+            }));
+        }
+        let name = String::from_utf8_lossy(&header[..100])
+            .trim_end_matches('\0')
+            .to_string();
+        let size_field = String::from_utf8_lossy(&header[124..136]);
+        let size = u64::from_str_radix(size_field.trim_matches(|c: char| c == '\0' || c == ' '), 8)
+            .map_err(|_| {
+                std::io::Error::new(
+                    std::io::ErrorKind::InvalidData,
+                    format!("member {name} has a malformed size field"),
+                )
+            })?;
+        let data_end = pos + BLOCK + size;
+        if data_end > len {
+            return Ok(Some(format!(
+                "member {name} holds {size} bytes but only {} are present",
+                len.saturating_sub(pos + BLOCK)
+            )));
+        }
+        pos += BLOCK + size.div_ceil(BLOCK) * BLOCK;
+    }
 }
 
 fn read_up_to(reader: &mut impl Read, buf: &mut [u8]) -> std::io::Result<usize> {
