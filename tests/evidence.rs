@@ -402,7 +402,7 @@ fn backup_files_in_every_dump_format() {
     let dir_dump = p.path(&format!("directory/{}", stamped(0, "d")));
     std::fs::create_dir_all(p.path("directory")).unwrap();
     let status = std::process::Command::new("pg_dump")
-        .args(["--format=d", "-f"])
+        .args(["--format=d", "--compress=0", "-f"])
         .arg(&dir_dump)
         .args(["-d", &db.url])
         .status()
@@ -457,7 +457,8 @@ fn truncated_and_corrupted_dumps_are_named() {
     let custom = pg_dump(&db.url, "c");
     let plain = pg_dump(&db.url, "p");
     let p = Project::new(&format!(
-        "checks:\n{}{}{}{}{}",
+        "checks:\n{}{}{}{}{}{}",
+        check("dir-cut", "backup", "{ dir: dir-cut, verify: pg_restore }"),
         check(
             "custom-cut",
             "backup",
@@ -509,7 +510,33 @@ fn truncated_and_corrupted_dumps_are_named() {
         *b ^= 0xff;
     }
     put(&p, &format!("gz-flipped/{gz}"), &gz_flipped);
+    // An uncompressed directory-format dump whose table file lost its second half.
+    let dir_dump = p.path(&format!("dir-cut/{}", stamped(0, "d")));
+    std::fs::create_dir_all(p.path("dir-cut")).unwrap();
+    let status = std::process::Command::new("pg_dump")
+        .args(["--format=d", "--compress=0", "-f"])
+        .arg(&dir_dump)
+        .args(["-d", &db.url])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let table_file = std::fs::read_dir(&dir_dump)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .find(|f| f.file_name().unwrap() != "toc.dat")
+        .unwrap();
+    let data = std::fs::read(&table_file).unwrap();
+    std::fs::write(&table_file, &data[..data.len() / 2]).unwrap();
     let result = run(&p);
+    let dir_cut = check_of(&result, "dir-cut");
+    assert_eq!(
+        dir_cut["message"],
+        format!(
+            "{} is incomplete: {} does not end with the COPY terminator `\\.`",
+            stamped(0, "d"),
+            table_file.file_name().unwrap().to_string_lossy()
+        )
+    );
     let messages = |id: &str| -> Vec<String> {
         let c = check_of(&result, id);
         assert_eq!(c["status"], "fail", "{id}: {c}");

@@ -573,6 +573,19 @@ async fn verify_dump(backup: &Backup, subject: &str) -> Result<Vec<Finding>, Che
                 format!("{name} is a folder without toc.dat: not a directory-format dump"),
             )]);
         }
+        // pg_restore reads an uncompressed table file only as far as it goes: each must end
+        // with the COPY terminator.
+        let dir = path.clone();
+        let cut = tokio::task::spawn_blocking(move || cut_table_files(&dir))
+            .await
+            .map_err(|e| CheckError::new(format!("verifying the dump failed: {e}")))?
+            .map_err(|e| CheckError::new(format!("cannot read {name}: {e}")))?;
+        if let Some(file) = cut {
+            return Ok(vec![Finding::fail(
+                subject,
+                format!("{name} is incomplete: {file} does not end with the COPY terminator `\\.`"),
+            )]);
+        }
         return pg_restore(&path, &name, subject).await;
     }
     let head = {
@@ -608,6 +621,36 @@ async fn verify_dump(backup: &Backup, subject: &str) -> Result<Vec<Finding>, Che
         .await
         .map_err(|e| CheckError::new(format!("verifying the dump failed: {e}")))??;
     Ok(finding.into_iter().collect())
+}
+
+/// The first uncompressed table data file (`NNNN.dat`) of a directory-format dump that lacks its
+/// closing `\.` line. Compressed files (`.dat.gz`, …) are left to pg_restore, which detects a cut
+/// compressed stream; large objects (`blob_*.dat`) have no terminator.
+fn cut_table_files(dir: &Path) -> std::io::Result<Option<String>> {
+    use std::io::{Seek, SeekFrom};
+    let mut names: Vec<String> = std::fs::read_dir(dir)?
+        .filter_map(|e| Some(e.ok()?.file_name().to_string_lossy().into_owned()))
+        .filter(|n| n.ends_with(".dat") && n != "toc.dat" && !n.starts_with("blob_"))
+        .collect();
+    names.sort();
+    for file_name in names {
+        let mut file = std::fs::File::open(dir.join(&file_name))?;
+        let len = file.metadata()?.len();
+        // `pg_dump --inserts` writes statements, which have no terminator.
+        let mut start = [0u8; 11];
+        let read = read_up_to(&mut file, &mut start)?;
+        if start[..read].starts_with(b"INSERT INTO") {
+            continue;
+        }
+        file.seek(SeekFrom::Start(len.saturating_sub(16)))?;
+        let mut tail = Vec::new();
+        file.read_to_end(&mut tail)?;
+        let text = String::from_utf8_lossy(&tail);
+        if !text.trim_end_matches('\n').ends_with("\\.") {
+            return Ok(Some(file_name));
+        }
+    }
+    Ok(None)
 }
 
 /// Walks a tar archive's headers: every member's data must be present and the archive must end
