@@ -24,7 +24,7 @@ fn files_for(profile: Profile) -> Vec<(&'static str, &'static str)> {
                         || name == "secrets.yaml"
                         || name == "backups.yaml"
                 }
-                Profile::Http => name.starts_with("http") || name == "secrets.yaml",
+                Profile::Http => name.starts_with("http"),
             }
         })
         .collect()

@@ -17,6 +17,14 @@ pub fn set_secrets(redactor: Redactor) {
     }
 }
 
+/// Adds values read while checks run (what a `secret` check reads) to the masked set; called
+/// before the result is assembled, so every report and later log line masks them.
+pub fn add_secrets(values: impl IntoIterator<Item = String>) {
+    if let Ok(mut guard) = SECRETS.write() {
+        *guard = guard.extended(values);
+    }
+}
+
 pub fn redactor() -> Redactor {
     SECRETS.read().map(|g| g.clone()).unwrap_or_default()
 }

@@ -64,6 +64,11 @@ impl Redactor {
         }
     }
 
+    /// This redactor's secrets and `more`.
+    pub fn extended(&self, more: impl IntoIterator<Item = String>) -> Redactor {
+        Redactor::new(self.secrets.iter().cloned().chain(more))
+    }
+
     pub fn redact(&self, text: &str) -> String {
         let mut out = text.to_string();
         for secret in self.secrets.iter() {

@@ -1,10 +1,14 @@
 //! The check kinds: a closed set, dispatched with `match`.
 
+pub mod backup;
+pub mod coverage;
+pub mod credentials;
 pub mod http;
 pub mod local;
 pub mod outcome;
 pub mod params;
 pub mod postgres;
+pub mod secrets;
 
 use std::collections::HashMap;
 use std::path::PathBuf;
@@ -26,6 +30,10 @@ pub enum Kind {
     Env(local::EnvParams),
     File(local::FileParams),
     Command(local::CommandParams),
+    Secret(secrets::SecretParams),
+    Coverage(coverage::CoverageParams),
+    Backup(backup::BackupParams),
+    DefaultCredentials(credentials::CredentialsParams),
 }
 
 impl Kind {
@@ -42,6 +50,10 @@ impl Kind {
         "env",
         "file",
         "command",
+        "secret",
+        "coverage",
+        "backup",
+        "default_credentials",
     ];
 
     /// Reads the parameters under a kind key; `None` when `name` is not a kind.
@@ -58,6 +70,10 @@ impl Kind {
             "env" => params.parse().map(Kind::Env),
             "file" => params.parse().map(Kind::File),
             "command" => params.parse().map(Kind::Command),
+            "secret" => params.parse().map(Kind::Secret),
+            "coverage" => params.parse().map(Kind::Coverage),
+            "backup" => params.parse().map(Kind::Backup),
+            "default_credentials" => params.parse().map(Kind::DefaultCredentials),
             _ => return None,
         })
     }
@@ -75,6 +91,10 @@ impl Kind {
             Kind::Env(_) => "env",
             Kind::File(_) => "file",
             Kind::Command(_) => "command",
+            Kind::Secret(_) => "secret",
+            Kind::Coverage(_) => "coverage",
+            Kind::Backup(_) => "backup",
+            Kind::DefaultCredentials(_) => "default_credentials",
         }
     }
 
@@ -88,8 +108,28 @@ impl Kind {
             | Kind::Schema(_)
             | Kind::Migrations(_)
             | Kind::CronJob(_) => Some(TargetFamily::Postgres),
+            // Only the `wal_archiving` source reads a server; the others are local artefacts.
+            Kind::Backup(p) => matches!(p.source, backup::Source::WalArchiving(_))
+                .then_some(TargetFamily::Postgres),
             Kind::Http(_) => Some(TargetFamily::Http),
-            Kind::Env(_) | Kind::File(_) | Kind::Command(_) => None,
+            Kind::Env(_)
+            | Kind::File(_)
+            | Kind::Command(_)
+            | Kind::Secret(_)
+            | Kind::Coverage(_) => None,
+            Kind::DefaultCredentials(p) => p.uses_target().then_some(TargetFamily::Postgres),
+        }
+    }
+
+    /// The target a kind names in its own parameters (`backup: { wal_archiving: db }`), used when
+    /// the check has no `target:`.
+    pub fn implied_target(&self) -> Option<&str> {
+        match self {
+            Kind::Backup(p) => match &p.source {
+                backup::Source::WalArchiving(w) => w.target.as_deref(),
+                _ => None,
+            },
+            _ => None,
         }
     }
 
@@ -154,6 +194,13 @@ pub async fn run(
         (Kind::Env(p), _) => local::run_env(p, &context.env),
         (Kind::File(p), _) => local::run_file(p, &context.base_dir).await,
         (Kind::Command(p), _) => local::run_command(p, &context.base_dir).await,
+        (Kind::Secret(p), _) => secrets::run(p, &context.env, &context.base_dir),
+        (Kind::Coverage(p), _) => coverage::run(p, &context.base_dir).await,
+        (Kind::DefaultCredentials(p), Some(Connection::Postgres(db))) => {
+            credentials::run(p, Some(db)).await
+        }
+        (Kind::DefaultCredentials(p), _) => credentials::run(p, None).await,
+        (Kind::Backup(p), connection) => backup::run(p, connection, context, timeout).await,
         (kind, _) => Err(CheckError::new(format!(
             "a `{}` check needs a {} target",
             kind.name(),

@@ -43,6 +43,14 @@ pub const BUILTIN_FILES: &[(&str, &str)] = &[
         "checks/http-basics.yaml",
         include_str!("../../checks/http-basics.yaml"),
     ),
+    (
+        "checks/secrets.yaml",
+        include_str!("../../checks/secrets.yaml"),
+    ),
+    (
+        "checks/backups.yaml",
+        include_str!("../../checks/backups.yaml"),
+    ),
 ];
 
 /// Where the configuration comes from.
@@ -1138,6 +1146,44 @@ impl Loader<'_> {
                     }
                 }
             }
+            None if kind.as_ref().and_then(Kind::implied_target).is_some() => {
+                // The kind names its target in its parameters (`wal_archiving: db`).
+                let name = kind
+                    .as_ref()
+                    .and_then(Kind::implied_target)
+                    .unwrap_or_default();
+                let at = Some(params_node.map_or(id_loc, |n| n.loc));
+                match targets.get(name) {
+                    Some(t) if kind.as_ref().and_then(Kind::family) == Some(t.family) => {
+                        Some(name.to_string())
+                    }
+                    Some(t) => {
+                        self.diags.push(file, at, Code::UnknownTarget, format!(
+                            "target `{name}` is a {} target; a `{kind_name}` check needs a {} target",
+                            t.family.as_str(),
+                            kind.as_ref().and_then(Kind::family).map_or("", |f| f.as_str())
+                        ));
+                        None
+                    }
+                    None => {
+                        let known: Vec<&str> = targets.keys().map(String::as_str).collect();
+                        self.diags.push(
+                            file,
+                            at,
+                            Code::UnknownTarget,
+                            format!(
+                                "unknown target `{name}`; known: {}",
+                                if known.is_empty() {
+                                    "none are defined under `targets:`".to_string()
+                                } else {
+                                    known.join(", ")
+                                }
+                            ),
+                        );
+                        None
+                    }
+                }
+            }
             None => {
                 if kind.as_ref().is_some_and(Kind::needs_target) {
                     let family = kind
@@ -1154,6 +1200,17 @@ impl Loader<'_> {
                 None
             }
         };
+        if let (Some(named), Some(implied)) =
+            (&target, kind.as_ref().and_then(Kind::implied_target))
+            && named != implied
+        {
+            self.diags.push(
+                file,
+                Some(params_node.map_or(id_loc, |n| n.loc)),
+                Code::InvalidValue,
+                format!("the check's `target` is `{named}` but its parameters name `{implied}`"),
+            );
+        }
 
         let (category, severity) = (category?, severity?);
         if !kind_ok {
@@ -1671,7 +1728,7 @@ checks:
                 "7:12 waiver names no existing check: `nothing.*`",
                 "10:5 a waiver needs `expires` (YYYY-MM-DD): waivers do not last forever",
                 "10:5 a waiver needs `reason`",
-                "15:5 unknown key `sevrity` in a check (did you mean `severity`?); expected one of: id, title, description, rationale, category, severity, weight, blocker, tags, target, timeout, retries, remediation, for_each, sql, rls_audit, rls_probe, audit_log, schema, migrations, cron_job, http, env, file, command",
+                "15:5 unknown key `sevrity` in a check (did you mean `severity`?); expected one of: id, title, description, rationale, category, severity, weight, blocker, tags, target, timeout, retries, remediation, for_each, KINDS",
                 "18:9 duplicate check id `a.one` (first defined at FILE:12:9)",
                 "19:15 unknown category `secrity`; known: security, reliability, database, observability, operations",
                 "26:5 check `a.two` has two kinds (`sql` and `http`): a check has exactly one",
@@ -1681,7 +1738,9 @@ checks:
                 "35:14 a duration must be text with a unit, such as 30s, found an integer",
             ]
             .into_iter()
-            .map(|s| s.replace("FILE", &diags.0[5].file))
+            .map(|s| s
+                .replace("FILE", &diags.0[5].file)
+                .replace("KINDS", &Kind::NAMES.join(", ")))
             .collect::<Vec<_>>()
         );
     }

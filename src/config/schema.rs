@@ -159,6 +159,10 @@ enum KindDef {
     Schema(postgres::schema::SchemaParams),
     Migrations(postgres::migrations::MigrationsParams),
     CronJob(postgres::cron_job::CronJobParams),
+    Secret(crate::checks::secrets::SecretParams),
+    Coverage(crate::checks::coverage::CoverageParams),
+    Backup(crate::checks::backup::BackupParams),
+    DefaultCredentials(crate::checks::credentials::CredentialsParams),
     Http(http::request::HttpParams),
     Env(local::EnvParams),
     File(local::FileParams),
@@ -202,7 +206,7 @@ mod tests {
             .collect();
         envelope.sort();
         assert_eq!(keys(check), envelope);
-        let kinds: Vec<String> = check["oneOf"]
+        let mut kinds: Vec<String> = check["oneOf"]
             .as_array()
             .unwrap()
             .iter()
@@ -214,7 +218,10 @@ mod tests {
                     .map(|k| k.as_str().unwrap().to_string())
             })
             .collect();
-        assert_eq!(kinds, Kind::NAMES);
+        kinds.sort();
+        let mut names = Kind::NAMES.to_vec();
+        names.sort();
+        assert_eq!(kinds, names);
     }
 
     #[test]

@@ -30,13 +30,13 @@ static SERVER: OnceLock<Postgres> = OnceLock::new();
 static NEXT_DB: AtomicU32 = AtomicU32::new(0);
 
 pub fn postgres() -> &'static Postgres {
-    SERVER.get_or_init(|| start_postgres(&[]))
+    SERVER.get_or_init(|| start_cluster(&[]))
 }
 
 /// The server started with extra `-c NAME=VALUE` settings (such as `shared_preload_libraries`);
 /// the first call in a test binary decides them.
 pub fn postgres_with(settings: &[&str]) -> &'static Postgres {
-    SERVER.get_or_init(|| start_postgres(settings))
+    SERVER.get_or_init(|| start_cluster(settings))
 }
 
 fn pg_bin(name: &str) -> PathBuf {
@@ -94,10 +94,12 @@ pub fn free_port() -> u16 {
         .port()
 }
 
+/// A server of its own, with extra `name=value` settings (e.g. WAL archiving); stopped when the
+/// returned value is dropped.
 // The server and its watchdog are never waited for: the watchdog stops the server and removes
-// its files when this process exits, however it exits.
+// its files when the pipe to it closes (the value dropped, or this process gone).
 #[allow(clippy::zombie_processes)]
-fn start_postgres(settings: &[&str]) -> Postgres {
+pub fn start_cluster(settings: &[&str]) -> Postgres {
     let data = tempfile::Builder::new()
         .prefix("ready-pg-")
         .tempdir()

@@ -1,0 +1,402 @@
+//! `default_credentials`: a Redis or PostgreSQL endpoint refuses clients without a password and
+//! with well-known ones. A handful of login attempts at most; the passwords tried are never shown.
+
+use std::str::FromStr;
+use std::time::Duration;
+
+use serde::Deserialize;
+use sqlx::Connection;
+use sqlx::postgres::{PgConnectOptions, PgSslMode};
+use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+use tokio::net::TcpStream;
+
+use super::outcome::{CheckError, CheckOutcome, Finding, Observation};
+use super::postgres::{PgHandle, describe};
+use crate::redact::redact_url;
+
+/// Passwords Redis deployments are left with: `foobared` is the example in redis.conf.
+const REDIS_DEFAULTS: &[&str] = &[
+    "foobared", "redis", "password", "changeme", "admin", "secret", "123456",
+];
+const POSTGRES_DEFAULTS: &[&str] = &["postgres", "password", "admin", "changeme", "root"];
+/// More attempts than this look like an attack and may lock accounts out.
+const MAX_ATTEMPTS: usize = 12;
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(try_from = "RawCredentialsParams")]
+pub struct CredentialsParams {
+    pub service: Service,
+    pub passwords: Vec<String>,
+}
+
+#[derive(Debug, Clone)]
+pub enum Service {
+    Redis {
+        address: String,
+    },
+    /// `address: None` probes the server of the check's own postgres `target`.
+    Postgres {
+        address: Option<String>,
+        users: Vec<String>,
+        database: Option<String>,
+    },
+}
+
+impl CredentialsParams {
+    /// Whether the check probes its postgres target (`postgres: true`) rather than an address.
+    pub fn uses_target(&self) -> bool {
+        matches!(self.service, Service::Postgres { address: None, .. })
+    }
+}
+
+/// `postgres: host:port` (or a URL), or `postgres: true` for the check's own target.
+#[derive(Deserialize, schemars::JsonSchema)]
+#[serde(untagged)]
+enum PostgresAddress {
+    Target(bool),
+    Address(String),
+}
+
+#[derive(Deserialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields)]
+struct RawCredentialsParams {
+    redis: Option<String>,
+    postgres: Option<PostgresAddress>,
+    users: Option<Vec<String>>,
+    database: Option<String>,
+    passwords: Option<Vec<String>>,
+}
+
+impl TryFrom<RawCredentialsParams> for CredentialsParams {
+    type Error = String;
+    fn try_from(raw: RawCredentialsParams) -> Result<Self, String> {
+        let (service, defaults) = match (raw.redis, raw.postgres) {
+            (Some(address), None) => {
+                if raw.users.is_some() || raw.database.is_some() {
+                    return Err("`users` and `database` apply to `postgres` only".into());
+                }
+                (Service::Redis { address }, REDIS_DEFAULTS)
+            }
+            (None, Some(address)) => {
+                let address = match address {
+                    PostgresAddress::Address(a) => Some(a),
+                    PostgresAddress::Target(true) => None,
+                    PostgresAddress::Target(false) => {
+                        return Err(
+                            "`postgres` is host:port, a URL, or `true` for the check's target"
+                                .into(),
+                        );
+                    }
+                };
+                let users = raw.users.unwrap_or_else(|| vec!["postgres".into()]);
+                if users.is_empty() {
+                    return Err("`users` is empty: name at least one role to try".into());
+                }
+                let database = raw.database;
+                (
+                    Service::Postgres {
+                        address,
+                        users,
+                        database,
+                    },
+                    POSTGRES_DEFAULTS,
+                )
+            }
+            _ => return Err("give exactly one of `redis` or `postgres` (host:port)".into()),
+        };
+        let passwords = raw
+            .passwords
+            .unwrap_or_else(|| defaults.iter().map(|p| p.to_string()).collect());
+        let attempts = match &service {
+            Service::Redis { .. } => 1 + passwords.len(),
+            Service::Postgres { users, .. } => users.len() * (1 + passwords.len()),
+        };
+        if attempts > MAX_ATTEMPTS {
+            return Err(format!(
+                "{attempts} login attempts: at most {MAX_ATTEMPTS} are allowed (attempts can lock accounts); list fewer users or passwords"
+            ));
+        }
+        Ok(CredentialsParams { service, passwords })
+    }
+}
+
+pub async fn run(params: &CredentialsParams, target: Option<&PgHandle>) -> CheckOutcome {
+    match (&params.service, target) {
+        (Service::Redis { address }, _) => redis(address, &params.passwords).await,
+        (
+            Service::Postgres {
+                address: Some(address),
+                users,
+                database,
+            },
+            _,
+        ) => {
+            let (host, port) = split_address(address, 5432)?;
+            // A URL's user is tried too; its password never is.
+            let mut users = users.clone();
+            if let Ok(url) = url::Url::parse(address)
+                && !url.username().is_empty()
+                && !users.iter().any(|u| u == url.username())
+            {
+                users.push(url.username().to_string());
+            }
+            let database = database.clone().unwrap_or_else(|| "postgres".into());
+            postgres(&host, port, &users, &database, &params.passwords).await
+        }
+        (
+            Service::Postgres {
+                address: None,
+                users,
+                database,
+            },
+            Some(db),
+        ) => {
+            // The target's address and database; its own user is tried too, never its password.
+            let url = url::Url::parse(&db.target.url).map_err(|e| {
+                CheckError::new(format!(
+                    "the target URL {} cannot be read: {e}",
+                    redact_url(&db.target.url)
+                ))
+            })?;
+            let host = url.host_str().unwrap_or("localhost").to_string();
+            let port = url.port().unwrap_or(5432);
+            let mut users = users.clone();
+            if !url.username().is_empty() && !users.iter().any(|u| u == url.username()) {
+                users.push(url.username().to_string());
+            }
+            let database = database.clone().unwrap_or_else(|| {
+                Some(url.path().trim_start_matches('/'))
+                    .filter(|d| !d.is_empty())
+                    .unwrap_or("postgres")
+                    .to_string()
+            });
+            postgres(&host, port, &users, &database, &params.passwords).await
+        }
+        (Service::Postgres { address: None, .. }, None) => Err(CheckError::new(
+            "`postgres: true` probes the check's target: give the check a `target` naming a postgres target",
+        )),
+    }
+}
+
+/// `host:port` or a URL (`redis://:pw@host:6379/0`: its credentials are ignored and never
+/// shown), with `port` defaulted.
+fn split_address(address: &str, default_port: u16) -> Result<(String, u16), CheckError> {
+    let address = address.trim();
+    if address.contains("://") {
+        let url = url::Url::parse(address).map_err(|e| {
+            CheckError::new(format!("`{}` is not a valid URL: {e}", redact_url(address)))
+        })?;
+        let host = url
+            .host_str()
+            .ok_or_else(|| CheckError::new(format!("`{}` names no host", redact_url(address))))?;
+        return Ok((
+            host.trim_matches(['[', ']']).to_string(),
+            url.port().unwrap_or(default_port),
+        ));
+    }
+    match address.rsplit_once(':') {
+        Some((host, port)) if !host.ends_with(':') => {
+            let port = port.parse().map_err(|_| {
+                CheckError::new(format!("`{address}` is not host:port (port `{port}`)"))
+            })?;
+            Ok((host.trim_matches(['[', ']']).to_string(), port))
+        }
+        _ => Ok((address.to_string(), default_port)),
+    }
+}
+
+/// The first line of a RESP reply (`+PONG`, `-NOAUTH …`).
+async fn resp_command(
+    stream: &mut BufReader<TcpStream>,
+    args: &[&str],
+    shown: &str,
+) -> Result<String, CheckError> {
+    let mut request = format!("*{}\r\n", args.len());
+    for arg in args {
+        request.push_str(&format!("${}\r\n{arg}\r\n", arg.len()));
+    }
+    let exchange = async {
+        stream.get_mut().write_all(request.as_bytes()).await?;
+        let mut line = String::new();
+        stream.read_line(&mut line).await?;
+        Ok::<String, std::io::Error>(line)
+    };
+    let line = tokio::time::timeout(CONNECT_TIMEOUT, exchange)
+        .await
+        .map_err(|_| CheckError::new(format!("Redis at {shown} did not answer within 5s")))?
+        .map_err(|e| CheckError::new(format!("Redis at {shown}: {e}")))?;
+    if line.is_empty() {
+        return Err(CheckError::new(format!(
+            "Redis at {shown} closed the connection"
+        )));
+    }
+    Ok(line.trim_end().to_string())
+}
+
+async fn redis(address: &str, passwords: &[String]) -> CheckOutcome {
+    let (host, port) = split_address(address, 6379)?;
+    let shown = format!("{host}:{port}");
+    let subject = format!("redis:{shown}");
+    let stream = tokio::time::timeout(CONNECT_TIMEOUT, TcpStream::connect((host.as_str(), port)))
+        .await
+        .map_err(|_| {
+            CheckError::new(format!(
+                "cannot connect to Redis at {shown}: no answer within 5s"
+            ))
+        })?
+        .map_err(|e| CheckError::new(format!("cannot connect to Redis at {shown}: {e}")))?;
+    let mut stream = BufReader::new(stream);
+    let mut obs = Observation::default();
+    let reply = resp_command(&mut stream, &["PING"], &shown).await?;
+    if reply.starts_with("+PONG") {
+        obs.findings.push(Finding::fail(
+            &subject,
+            format!("Redis at {shown} answers PING without a password: anyone who reaches it can read and change every key"),
+        ));
+        return Ok(obs);
+    }
+    if reply.starts_with("-DENIED") {
+        obs.findings.push(Finding::warn(
+            &subject,
+            format!("Redis at {shown} has no password; only its protected mode turns remote clients away"),
+        ));
+        return Ok(obs);
+    }
+    if !reply.starts_with("-NOAUTH") {
+        return Err(CheckError::new(format!(
+            "Redis at {shown} answered PING with `{}`, neither +PONG nor -NOAUTH",
+            super::params::truncate(&reply, 120)
+        )));
+    }
+    for (index, password) in passwords.iter().enumerate() {
+        let reply = resp_command(&mut stream, &["AUTH", password], &shown).await?;
+        if reply.starts_with("+OK") {
+            obs.findings.push(Finding::fail(
+                &subject,
+                format!(
+                    "Redis at {shown} accepts a well-known password (#{} of the {} tried; value not shown)",
+                    index + 1,
+                    passwords.len()
+                ),
+            ));
+            break;
+        }
+        if !reply.starts_with('-') {
+            return Err(CheckError::new(format!(
+                "Redis at {shown} answered AUTH with `{}`",
+                super::params::truncate(&reply, 120)
+            )));
+        }
+    }
+    obs.measure("attempts", (1 + passwords.len()) as f64);
+    obs.summary = Some(format!(
+        "Redis at {shown} requires a password and refused {} well-known one(s)",
+        passwords.len()
+    ));
+    Ok(obs)
+}
+
+/// How a login attempt ended.
+enum Login {
+    Accepted,
+    Refused,
+}
+
+async fn try_login(options: PgConnectOptions, shown: &str) -> Result<Login, CheckError> {
+    let attempt = tokio::time::timeout(CONNECT_TIMEOUT, sqlx::PgConnection::connect_with(&options))
+        .await
+        .map_err(|_| {
+            CheckError::new(format!(
+                "cannot connect to PostgreSQL at {shown}: no answer within 5s"
+            ))
+        })?;
+    match attempt {
+        Ok(conn) => {
+            let _ = conn.close().await;
+            Ok(Login::Accepted)
+        }
+        Err(sqlx::Error::Database(db)) => match db.code().as_deref() {
+            // invalid_password, invalid_authorization_specification (no pg_hba entry / role)
+            Some("28P01") | Some("28000") => Ok(Login::Refused),
+            // The database is checked after authentication: the login itself succeeded.
+            Some("3D000") => Ok(Login::Accepted),
+            _ => Err(CheckError::new(format!(
+                "PostgreSQL at {shown}: {}",
+                describe(&sqlx::Error::Database(db))
+            ))),
+        },
+        // sqlx refuses to answer a password request when it has no password to send.
+        Err(sqlx::Error::Protocol(message)) if message.contains("password") => Ok(Login::Refused),
+        Err(e) => Err(CheckError::new(format!(
+            "cannot connect to PostgreSQL at {shown}: {}",
+            describe(&e)
+        ))),
+    }
+}
+
+async fn postgres(
+    host: &str,
+    port: u16,
+    users: &[String],
+    database: &str,
+    passwords: &[String],
+) -> CheckOutcome {
+    let shown = format!("{host}:{port}");
+    let base = PgConnectOptions::from_str("postgres://localhost")
+        .map_err(|e| CheckError::new(e.to_string()))?
+        .host(host)
+        .port(port)
+        .database(database)
+        .ssl_mode(PgSslMode::Prefer)
+        .application_name("ready");
+    let mut obs = Observation::default();
+    let mut attempts = 0;
+    for user in users {
+        let subject = format!("postgres:{shown}/{user}");
+        attempts += 1;
+        if let Login::Accepted = try_login(base.clone().username(user), &shown).await? {
+            obs.findings.push(Finding::fail(
+                &subject,
+                format!("PostgreSQL at {shown} lets `{user}` log in without a password"),
+            ));
+            continue;
+        }
+        for (index, password) in passwords.iter().enumerate() {
+            attempts += 1;
+            let options = base.clone().username(user).password(password);
+            if let Login::Accepted = try_login(options, &shown).await? {
+                obs.findings.push(Finding::fail(
+                    &subject,
+                    format!(
+                        "PostgreSQL at {shown} lets `{user}` log in with a well-known password (#{} of the {} tried; value not shown)",
+                        index + 1,
+                        passwords.len()
+                    ),
+                ));
+                break;
+            }
+        }
+    }
+    obs.measure("attempts", attempts as f64);
+    obs.summary = Some(format!(
+        "PostgreSQL at {shown} refused {} without a password and with {} well-known password(s)",
+        users
+            .iter()
+            .map(|u| format!("`{u}`"))
+            .collect::<Vec<_>>()
+            .join(", "),
+        passwords.len()
+    ));
+    Ok(obs)
+}
+
+/// The schema of the parameters as written (the raw form, before they are checked together).
+impl schemars::JsonSchema for CredentialsParams {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "CredentialsParams".into()
+    }
+    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        <RawCredentialsParams as schemars::JsonSchema>::json_schema(generator)
+    }
+}
