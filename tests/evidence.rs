@@ -346,7 +346,12 @@ fn backup_files_in_every_dump_format() {
     let custom = pg_dump(&db.url, "c");
     let plain = pg_dump(&db.url, "p");
     let p = Project::new(&format!(
-        "checks:\n{}{}{}{}{}{}{}",
+        "checks:\n{}{}{}{}{}{}{}{}",
+        check(
+            "custom-gz",
+            "backup",
+            "{ dir: custom-gz, verify: pg_restore }"
+        ),
         check("tar", "backup", "{ dir: tar, verify: pg_restore }"),
         check(
             "tar-cut-end",
@@ -375,6 +380,12 @@ fn backup_files_in_every_dump_format() {
         put(&p, &format!("nightly/{}", stamped(day, "dump")), &custom);
     }
     put(&p, "nightly/notes.txt", b"not a backup");
+    // `pg_dump -Fc | gzip`: streamed into pg_restore.
+    put(
+        &p,
+        &format!("custom-gz/{}", stamped(0, "dump.gz")),
+        &gzip(&custom),
+    );
     let tar = pg_dump(&db.url, "t");
     put(&p, &format!("tar/{}", stamped(0, "tar")), &tar);
     // Cut inside the table's data member: pg_restore alone reads such an archive without error.
@@ -427,7 +438,14 @@ fn backup_files_in_every_dump_format() {
             tar.len() - 1
         )
     );
-    for id in ["nightly", "plain", "plain-gz", "directory", "tar"] {
+    for id in [
+        "nightly",
+        "plain",
+        "plain-gz",
+        "directory",
+        "tar",
+        "custom-gz",
+    ] {
         assert_eq!(
             check_of(&result, id)["status"],
             "pass",
@@ -457,7 +475,12 @@ fn truncated_and_corrupted_dumps_are_named() {
     let custom = pg_dump(&db.url, "c");
     let plain = pg_dump(&db.url, "p");
     let p = Project::new(&format!(
-        "checks:\n{}{}{}{}{}{}",
+        "checks:\n{}{}{}{}{}{}{}",
+        check(
+            "custom-gz-cut",
+            "backup",
+            "{ dir: custom-gz-cut, verify: pg_restore }"
+        ),
         check("dir-cut", "backup", "{ dir: dir-cut, verify: pg_restore }"),
         check(
             "custom-cut",
@@ -495,6 +518,13 @@ fn truncated_and_corrupted_dumps_are_named() {
         *b ^= 0x5a;
     }
     put(&p, &format!("custom-flipped/{today}"), &flipped);
+    // An intact gzip stream around a custom dump that was cut before compression.
+    let gz_dump = stamped(0, "dump.gz");
+    put(
+        &p,
+        &format!("custom-gz-cut/{gz_dump}"),
+        &gzip(&custom[..custom.len() / 2]),
+    );
     let sql = stamped(0, "sql");
     put(&p, &format!("plain-cut/{sql}"), &plain[..plain.len() - 200]);
     let gz = stamped(0, "sql.gz");
@@ -573,6 +603,13 @@ fn truncated_and_corrupted_dumps_are_named() {
         .collect();
     // Stable across nights: the file name (which carries the date) is in the message only.
     assert_eq!(subjects, ["custom-cut#shrink", "custom-cut#verify"]);
+    let gz_cut = messages("custom-gz-cut");
+    assert_eq!(
+        gz_cut,
+        [format!(
+            "pg_restore cannot read {gz_dump} end to end: error: could not read from input file: end of file"
+        )]
+    );
     let flipped = messages("custom-flipped");
     assert_eq!(flipped.len(), 1, "{flipped:?}");
     assert!(

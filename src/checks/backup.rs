@@ -640,10 +640,17 @@ async fn verify_dump(backup: &Backup, subject: &str) -> Result<Vec<Finding>, Che
         return pg_restore(&path, &name, subject).await;
     }
     let subject = subject.to_string();
-    let finding = tokio::task::spawn_blocking(move || verify_plain(&path, &name, &subject, &head))
-        .await
-        .map_err(|e| CheckError::new(format!("verifying the dump failed: {e}")))??;
-    Ok(finding.into_iter().collect())
+    let verdict = tokio::task::spawn_blocking({
+        let (path, name, subject) = (path.clone(), name.clone(), subject.clone());
+        move || verify_plain(&path, &name, &subject, &head)
+    })
+    .await
+    .map_err(|e| CheckError::new(format!("verifying the dump failed: {e}")))??;
+    match verdict {
+        PlainVerdict::Complete => Ok(Vec::new()),
+        PlainVerdict::Broken(finding) => Ok(vec![finding]),
+        PlainVerdict::GzippedArchive => pg_restore_gzipped(&path, &name, &subject).await,
+    }
 }
 
 /// The first uncompressed table data file (`NNNN.dat`) of a directory-format dump that lacks its
@@ -739,12 +746,20 @@ const DUMP_COMPLETE: [&str; 2] = [
 /// The closing comment is within this many bytes of the end (newer pg_dump adds `\unrestrict`).
 const TAIL_BYTES: usize = 4096;
 
+/// What reading a file that is not an uncompressed pg_dump archive showed.
+enum PlainVerdict {
+    Complete,
+    Broken(Finding),
+    /// A gzip-compressed custom-format archive (`pg_dump -Fc | gzip`): pg_restore reads it.
+    GzippedArchive,
+}
+
 fn verify_plain(
     path: &Path,
     name: &str,
     subject: &str,
     head: &[u8],
-) -> Result<Option<Finding>, CheckError> {
+) -> Result<PlainVerdict, CheckError> {
     let file = std::fs::File::open(path)
         .map_err(|e| CheckError::new(format!("cannot read {name}: {e}")))?;
     let gzip = head.starts_with(&[0x1f, 0x8b]);
@@ -768,7 +783,7 @@ fn verify_plain(
             Ok(0) => break,
             Ok(n) => n,
             Err(e) => {
-                return Ok(Some(
+                return Ok(PlainVerdict::Broken(
                     Finding::fail(
                         subject,
                         format!("{name}: the gzip stream is damaged or cut short: {e}"),
@@ -786,16 +801,13 @@ fn verify_plain(
         }
     }
     if first.starts_with(b"PGDMP") {
-        return Err(CheckError::new(format!(
-            "{name} is a gzip-compressed custom-format dump: pg_restore cannot read it compressed; \
-             store custom dumps uncompressed (they compress themselves)"
-        )));
+        return Ok(PlainVerdict::GzippedArchive);
     }
     let text = String::from_utf8_lossy(&first);
     if !text.contains("PostgreSQL database dump")
         && !text.contains("PostgreSQL database cluster dump")
     {
-        return Ok(Some(Finding::fail(
+        return Ok(PlainVerdict::Broken(Finding::fail(
             subject,
             format!("{name} is not a pg_dump archive nor a plain SQL dump written by pg_dump"),
         )));
@@ -803,34 +815,93 @@ fn verify_plain(
     let start = tail.len().saturating_sub(TAIL_BYTES);
     let end = String::from_utf8_lossy(&tail[start..]);
     if !DUMP_COMPLETE.iter().any(|line| end.contains(line)) {
-        return Ok(Some(Finding::fail(
+        return Ok(PlainVerdict::Broken(Finding::fail(
             subject,
             format!(
                 "{name} is incomplete: the closing \"-- PostgreSQL database dump complete\" line is missing"
             ),
         )));
     }
-    Ok(None)
+    Ok(PlainVerdict::Complete)
+}
+
+fn restore_command(name: &str) -> Result<tokio::process::Command, CheckError> {
+    let program = tool_path("pg_restore");
+    if !program.is_file() {
+        return Err(CheckError::new(format!(
+            "cannot verify {name}: pg_restore is not installed (install the PostgreSQL client tools)"
+        )));
+    }
+    let mut command = tokio::process::Command::new(program);
+    command
+        .arg("--file=/dev/null")
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .kill_on_drop(true);
+    Ok(command)
 }
 
 async fn pg_restore(path: &Path, name: &str, subject: &str) -> Result<Vec<Finding>, CheckError> {
-    let program = tool_path("pg_restore");
-    let output = tokio::process::Command::new(&program)
-        .arg("--file=/dev/null")
+    let output = restore_command(name)?
         .arg(path)
         .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .kill_on_drop(true)
         .output()
         .await
-        .map_err(|e| {
-            CheckError::new(format!(
-                "cannot run pg_restore to verify {name}: {e} (install the PostgreSQL client tools)"
-            ))
-        })?;
+        .map_err(|e| CheckError::new(format!("cannot run pg_restore to verify {name}: {e}")))?;
+    Ok(restore_findings(&output, name, subject))
+}
+
+/// Streams a gzip-compressed custom-format archive into pg_restore's standard input.
+async fn pg_restore_gzipped(
+    path: &Path,
+    name: &str,
+    subject: &str,
+) -> Result<Vec<Finding>, CheckError> {
+    use tokio::io::AsyncWriteExt;
+    let mut child = restore_command(name)?
+        .stdin(Stdio::piped())
+        .spawn()
+        .map_err(|e| CheckError::new(format!("cannot run pg_restore to verify {name}: {e}")))?;
+    let mut stdin = child
+        .stdin
+        .take()
+        .ok_or_else(|| CheckError::new("pg_restore's input is not a pipe"))?;
+    let (chunks, mut received) = tokio::sync::mpsc::channel::<Vec<u8>>(4);
+    let file = path.to_path_buf();
+    let decompress = tokio::task::spawn_blocking(move || -> std::io::Result<()> {
+        let mut decoder =
+            flate2::read::MultiGzDecoder::new(std::io::BufReader::new(std::fs::File::open(file)?));
+        let mut buf = vec![0u8; 64 * 1024];
+        loop {
+            let n = decoder.read(&mut buf)?;
+            if n == 0 || chunks.blocking_send(buf[..n].to_vec()).is_err() {
+                return Ok(());
+            }
+        }
+    });
+    while let Some(chunk) = received.recv().await {
+        // pg_restore stopping early closes the pipe; its exit status says why.
+        if stdin.write_all(&chunk).await.is_err() {
+            break;
+        }
+    }
+    drop(received);
+    drop(stdin);
+    let output = child
+        .wait_with_output()
+        .await
+        .map_err(|e| CheckError::new(format!("pg_restore failed to run on {name}: {e}")))?;
+    // The stream was read whole once already; an error here is a change under our feet.
+    decompress
+        .await
+        .map_err(|e| CheckError::new(format!("verifying the dump failed: {e}")))?
+        .map_err(|e| CheckError::new(format!("cannot read {name}: {e}")))?;
+    Ok(restore_findings(&output, name, subject))
+}
+
+fn restore_findings(output: &std::process::Output, name: &str, subject: &str) -> Vec<Finding> {
     if output.status.success() {
-        return Ok(Vec::new());
+        return Vec::new();
     }
     let stderr = String::from_utf8_lossy(&output.stderr);
     let first = stderr
@@ -839,7 +910,7 @@ async fn pg_restore(path: &Path, name: &str, subject: &str) -> Result<Vec<Findin
         .unwrap_or("no message")
         .trim_start_matches("pg_restore: ")
         .to_string();
-    Ok(vec![
+    vec![
         Finding::fail(
             subject,
             format!("pg_restore cannot read {name} end to end: {first}"),
@@ -849,7 +920,7 @@ async fn pg_restore(path: &Path, name: &str, subject: &str) -> Result<Vec<Findin
             "exit_code": output.status.code(),
             "stderr": truncate(&stderr, STDERR_EVIDENCE_BYTES),
         })),
-    ])
+    ]
 }
 
 /// A PostgreSQL client tool from PATH, else the newest under /usr/lib/postgresql.
