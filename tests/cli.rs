@@ -540,3 +540,18 @@ fn exit_codes_in_the_readme_match_the_code() {
     assert_eq!(ready::Exit::Usage as u8, 2);
     assert_eq!(ready::Exit::Internal as u8, 3);
 }
+
+#[test]
+fn secret_looking_variables_in_check_parameters_are_masked() {
+    let p = Project::new(
+        "checks:\n  - id: echo\n    category: operations\n    severity: low\n    command: { run: [echo, \"token=${DEPLOY_TOKEN} region=${REGION}\"], stdout_contains: nothing }\n",
+    );
+    let run = p.ready(
+        &["check", "--format", "json"],
+        &[("DEPLOY_TOKEN", "dt-9bX2-secret"), ("REGION", "eu-west-1")],
+    );
+    let result = run.json();
+    let evidence = &check_of(&result, "echo")["findings"][0]["evidence"]["stdout"];
+    assert_eq!(evidence, "token=*** region=eu-west-1\n");
+    assert!(!run.stdout.contains("dt-9bX2-secret"));
+}

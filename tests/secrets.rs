@@ -441,6 +441,12 @@ fn no_secret_value_reaches_any_output() {
             "table=out/report.txt",
             "--report",
             "json=out/result.json",
+            "--report",
+            "markdown=out/report.md",
+            "--report",
+            "junit=out/report.xml",
+            "--report",
+            "github=out/annotations.txt",
         ],
         &env,
     );
@@ -476,6 +482,23 @@ fn no_secret_value_reaches_any_output() {
         (
             "json report",
             std::fs::read_to_string(p.path("out/result.json")).unwrap(),
+        ),
+        (
+            "markdown report",
+            std::fs::read_to_string(p.path("out/report.md")).unwrap(),
+        ),
+        (
+            "junit report",
+            std::fs::read_to_string(p.path("out/report.xml")).unwrap(),
+        ),
+        (
+            "github annotations",
+            std::fs::read_to_string(p.path("out/annotations.txt")).unwrap(),
+        ),
+        (
+            "re-rendered markdown",
+            p.ready(&["report", "out/result.json", "--format", "markdown"], &[])
+                .stdout,
         ),
     ];
     for (name, text) in &reports {

@@ -32,6 +32,31 @@ pub struct Interpolated {
     pub text: String,
     pub from_env: bool,
     pub missing: Vec<MissingVar>,
+    /// Values of variables whose names say they hold secrets (`*_KEY`, `*TOKEN*`, …).
+    pub secrets: Vec<String>,
+}
+
+/// Whether a variable's name says it holds a secret.
+pub fn names_a_secret(name: &str) -> bool {
+    let upper = name.to_ascii_uppercase();
+    [
+        "SECRET",
+        "TOKEN",
+        "PASSWORD",
+        "PASSWD",
+        "PWD",
+        "KEY",
+        "AUTH",
+        "CREDENTIAL",
+        "PRIVATE",
+        "DSN",
+        "COOKIE",
+        "SESSION",
+        "SIGNATURE",
+        "SALT",
+    ]
+    .iter()
+    .any(|word| upper.contains(word))
 }
 
 pub fn interpolate(
@@ -70,6 +95,9 @@ pub fn interpolate(
             (Some(v), _) => {
                 out.text.push_str(v);
                 out.from_env = true;
+                if names_a_secret(name) {
+                    out.secrets.push(v.clone());
+                }
             }
             (None, Some(op)) if op.starts_with('-') => out.text.push_str(&op[1..]),
             (None, Some(op)) if op.starts_with('?') => out.missing.push(MissingVar {
@@ -138,6 +166,21 @@ mod tests {
         assert_eq!(
             interpolate("$$HOME costs $5", &env()).unwrap().text,
             "$HOME costs $5"
+        );
+    }
+
+    #[test]
+    fn values_of_secret_looking_variables_are_collected() {
+        let env = HashMap::from([
+            ("API_TOKEN".to_string(), "t-1".to_string()),
+            ("REGION".to_string(), "eu".to_string()),
+        ]);
+        let r = interpolate("Bearer ${API_TOKEN} in ${REGION}", &env).unwrap();
+        assert_eq!(r.secrets, ["t-1"]);
+        assert!(
+            names_a_secret("stripe_webhook_secret")
+                && names_a_secret("SENTRY_DSN")
+                && !names_a_secret("APP_ENV")
         );
     }
 

@@ -144,6 +144,8 @@ pub fn load(
     let diags = loader.diags.finish();
     match loaded {
         Some(mut loaded) if diags.is_empty() => {
+            loader.secrets.sort();
+            loader.secrets.dedup();
             loaded.suite.secrets = loader.secrets;
             loaded.suite.config_hash = format!("{:x}", loader.hasher.finalize());
             Ok(loaded)
@@ -1373,9 +1375,11 @@ impl Loader<'_> {
 
     fn interpolate_node(&mut self, file: &str, node: &Node, missing: &mut Vec<MissingVar>) -> Node {
         let mut errors = Vec::new();
+        let mut secrets = Vec::new();
         let out = node.map_strings(&mut |s| match interpolate(s, self.env) {
             Ok(r) => {
                 missing.extend(r.missing);
+                secrets.extend(r.secrets);
                 (r.text, r.from_env)
             }
             Err(e) => {
@@ -1383,6 +1387,7 @@ impl Loader<'_> {
                 (s.to_string(), false)
             }
         });
+        self.secrets.extend(secrets);
         for e in errors {
             let message = match e {
                 interpolate::InterpolationError::Unterminated => {
