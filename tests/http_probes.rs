@@ -1012,3 +1012,70 @@ fn webhook_literal_secret_is_a_configuration_error() {
         out.stderr
     );
 }
+
+// ---------------------------------------------------------------------------------------------
+// the built-in suite
+
+#[test]
+fn builtin_suite_probes_the_api_from_the_environment() {
+    let (limited_app, _) = limited(vec![("/", limiter(10, MINUTE, Headers::X))]);
+    let app = limited_app
+        .route(
+            "/health",
+            get(|| async { respond(200, "application/health+json", r#"{"status":"pass"}"#) }),
+        )
+        .route(
+            "/webhook",
+            axum::routing::post(|h: HeaderMap, body: Bytes| async move {
+                github(&h, &body, Flaw::None)
+            }),
+        );
+    let server = http_server(app);
+    let empty = Project::new("");
+    std::fs::remove_file(empty.path("ready.yaml")).unwrap();
+    let out = empty.ready(
+        &["check", "--only", "http.*", "--format", "json"],
+        &[("READY_HTTP_URL", &server.base)],
+    );
+    let result = out.json();
+    common::assert_valid_result(&result);
+    assert_eq!(
+        status_of(&result, "http.health"),
+        "pass",
+        "{}",
+        check_of(&result, "http.health")
+    );
+    assert_eq!(
+        status_of(&result, "http.rate-limit.get"),
+        "pass",
+        "{}",
+        check_of(&result, "http.rate-limit.get")
+    );
+    assert_eq!(
+        status_of(&result, "http.rate-limit.post"),
+        "pass",
+        "{}",
+        check_of(&result, "http.rate-limit.post")
+    );
+    assert_eq!(status_of(&result, "http.webhook-signature"), "warn");
+    let tls = check_of(&result, "http.tls");
+    assert_eq!(tls["status"], "error");
+    assert!(
+        tls["message"]
+            .as_str()
+            .unwrap()
+            .ends_with("is not an https:// URL: there is no TLS to check (give `host`)"),
+        "{tls}"
+    );
+    let headers = check_of(&result, "http.security-headers");
+    assert_eq!(headers["status"], "fail");
+    // The base URL comes from the environment and is redacted; the burst may have emptied the
+    // bucket before this request, so the status is 200 or 429.
+    let first = headers["findings"][0]["message"].as_str().unwrap();
+    assert!(
+        first.starts_with("***/ answered ")
+            && first.ends_with(" instead of redirecting to https://"),
+        "{first}"
+    );
+    assert!(!out.stdout.contains(&server.base));
+}

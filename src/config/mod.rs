@@ -24,10 +24,13 @@ use interpolate::{MissingVar, interpolate};
 use node::{Key, Loc, Node, Value};
 
 /// The built-in suite, embedded at build time.
-pub const BUILTIN_FILES: &[(&str, &str)] = &[(
-    "checks/basics.yaml",
-    include_str!("../../checks/basics.yaml"),
-)];
+pub const BUILTIN_FILES: &[(&str, &str)] = &[
+    (
+        "checks/basics.yaml",
+        include_str!("../../checks/basics.yaml"),
+    ),
+    ("checks/http.yaml", include_str!("../../checks/http.yaml")),
+];
 
 /// Where the configuration comes from.
 #[derive(Debug, Clone, PartialEq)]
@@ -1648,7 +1651,8 @@ checks:
                 "7:12 waiver names no existing check: `nothing.*`",
                 "10:5 a waiver needs `expires` (YYYY-MM-DD): waivers do not last forever",
                 "10:5 a waiver needs `reason`",
-                "15:5 unknown key `sevrity` in a check (did you mean `severity`?); expected one of: id, title, description, rationale, category, severity, weight, blocker, tags, target, timeout, retries, remediation, for_each, sql, http, env, file, command",
+                // The kind names are the open end of this list: every new kind adds one.
+                &format!("15:5 unknown key `sevrity` in a check (did you mean `severity`?); expected one of: id, title, description, rationale, category, severity, weight, blocker, tags, target, timeout, retries, remediation, for_each, {}", Kind::NAMES.join(", ")),
                 "18:9 duplicate check id `a.one` (first defined at FILE:12:9)",
                 "19:15 unknown category `secrity`; known: security, reliability, database, observability, operations",
                 "26:5 check `a.two` has two kinds (`sql` and `http`): a check has exactly one",
