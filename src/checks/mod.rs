@@ -34,6 +34,11 @@ pub enum Kind {
     Coverage(coverage::CoverageParams),
     Backup(backup::BackupParams),
     DefaultCredentials(credentials::CredentialsParams),
+    Health(http::health::HealthParams),
+    RateLimit(http::rate_limit::RateLimitParams),
+    SecurityHeaders(http::security_headers::SecurityHeadersParams),
+    WebhookSignature(http::webhook_signature::WebhookParams),
+    Tls(http::tls::TlsParams),
 }
 
 impl Kind {
@@ -54,6 +59,11 @@ impl Kind {
         "coverage",
         "backup",
         "default_credentials",
+        "health",
+        "rate_limit",
+        "security_headers",
+        "webhook_signature",
+        "tls",
     ];
 
     /// Reads the parameters under a kind key; `None` when `name` is not a kind.
@@ -74,6 +84,11 @@ impl Kind {
             "coverage" => params.parse().map(Kind::Coverage),
             "backup" => params.parse().map(Kind::Backup),
             "default_credentials" => params.parse().map(Kind::DefaultCredentials),
+            "health" => params.parse().map(Kind::Health),
+            "rate_limit" => params.parse().map(Kind::RateLimit),
+            "security_headers" => params.parse().map(Kind::SecurityHeaders),
+            "webhook_signature" => params.parse().map(Kind::WebhookSignature),
+            "tls" => params.parse().map(Kind::Tls),
             _ => return None,
         })
     }
@@ -95,6 +110,11 @@ impl Kind {
             Kind::Coverage(_) => "coverage",
             Kind::Backup(_) => "backup",
             Kind::DefaultCredentials(_) => "default_credentials",
+            Kind::Health(_) => "health",
+            Kind::RateLimit(_) => "rate_limit",
+            Kind::SecurityHeaders(_) => "security_headers",
+            Kind::WebhookSignature(_) => "webhook_signature",
+            Kind::Tls(_) => "tls",
         }
     }
 
@@ -111,7 +131,12 @@ impl Kind {
             // Only the `wal_archiving` source reads a server; the others are local artefacts.
             Kind::Backup(p) => matches!(p.source, backup::Source::WalArchiving(_))
                 .then_some(TargetFamily::Postgres),
-            Kind::Http(_) => Some(TargetFamily::Http),
+            Kind::Http(_)
+            | Kind::Health(_)
+            | Kind::RateLimit(_)
+            | Kind::SecurityHeaders(_)
+            | Kind::WebhookSignature(_)
+            | Kind::Tls(_) => Some(TargetFamily::Http),
             Kind::Env(_)
             | Kind::File(_)
             | Kind::Command(_)
@@ -137,6 +162,11 @@ impl Kind {
     pub fn needs_target(&self) -> bool {
         match self {
             Kind::Http(p) => p.url.is_none(),
+            Kind::Health(p) => p.url.is_none(),
+            Kind::RateLimit(p) => p.url.is_none(),
+            Kind::SecurityHeaders(p) => p.url.is_none(),
+            Kind::WebhookSignature(p) => p.url.is_none(),
+            Kind::Tls(p) => p.url.is_none() && p.host.is_none(),
             other => other.family().is_some(),
         }
     }
@@ -191,6 +221,26 @@ pub async fn run(
         }
         (Kind::Http(p), Some(Connection::Http(client))) => http::request::run(p, client).await,
         (Kind::Http(p), None) => http::request::run(p, &context.standalone_http).await,
+        (Kind::Health(p), Some(Connection::Http(client))) => http::health::run(p, client).await,
+        (Kind::Health(p), None) => http::health::run(p, &context.standalone_http).await,
+        (Kind::RateLimit(p), Some(Connection::Http(client))) => {
+            http::rate_limit::run(p, client).await
+        }
+        (Kind::RateLimit(p), None) => http::rate_limit::run(p, &context.standalone_http).await,
+        (Kind::SecurityHeaders(p), Some(Connection::Http(client))) => {
+            http::security_headers::run(p, client).await
+        }
+        (Kind::SecurityHeaders(p), None) => {
+            http::security_headers::run(p, &context.standalone_http).await
+        }
+        (Kind::WebhookSignature(p), Some(Connection::Http(client))) => {
+            http::webhook_signature::run(p, client, &context.env).await
+        }
+        (Kind::WebhookSignature(p), None) => {
+            http::webhook_signature::run(p, &context.standalone_http, &context.env).await
+        }
+        (Kind::Tls(p), Some(Connection::Http(client))) => http::tls::run(p, client, timeout).await,
+        (Kind::Tls(p), None) => http::tls::run(p, &context.standalone_http, timeout).await,
         (Kind::Env(p), _) => local::run_env(p, &context.env),
         (Kind::File(p), _) => local::run_file(p, &context.base_dir).await,
         (Kind::Command(p), _) => local::run_command(p, &context.base_dir).await,

@@ -51,6 +51,7 @@ pub const BUILTIN_FILES: &[(&str, &str)] = &[
         "checks/backups.yaml",
         include_str!("../../checks/backups.yaml"),
     ),
+    ("checks/http.yaml", include_str!("../../checks/http.yaml")),
 ];
 
 /// Where the configuration comes from.
@@ -147,7 +148,7 @@ pub fn load(
             loader.secrets.sort();
             loader.secrets.dedup();
             loaded.suite.secrets = loader.secrets;
-            loaded.suite.config_hash = format!("{:x}", loader.hasher.finalize());
+            loaded.suite.config_hash = hex::encode(loader.hasher.finalize());
             Ok(loaded)
         }
         _ => Err(diags),

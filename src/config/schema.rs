@@ -164,13 +164,61 @@ enum KindDef {
     Backup(crate::checks::backup::BackupParams),
     DefaultCredentials(crate::checks::credentials::CredentialsParams),
     Http(http::request::HttpParams),
+    Health(http::health::HealthParams),
+    RateLimit(http::rate_limit::RateLimitParams),
+    SecurityHeaders(http::security_headers::SecurityHeadersParams),
+    WebhookSignature(http::webhook_signature::WebhookParams),
+    Tls(http::tls::TlsParams),
     Env(local::EnvParams),
     File(local::FileParams),
     Command(local::CommandParams),
 }
 
 pub fn json_schema() -> serde_json::Value {
-    serde_json::to_value(schemars::schema_for!(ProjectFile)).unwrap_or_default()
+    let mut schema = serde_json::to_value(schemars::schema_for!(ProjectFile)).unwrap_or_default();
+    allow_interpolation(&mut schema);
+    schema
+}
+
+/// Any scalar may be written as `${VAR}` and is read after interpolation: where the schema wants
+/// a number, a boolean or one of a few names, a string holding `${` is accepted too.
+fn allow_interpolation(schema: &mut serde_json::Value) {
+    use serde_json::{Value, json};
+    match schema {
+        Value::Object(map) => {
+            // Documented enums come out as `oneOf` of constants; once each constant also
+            // accepts `${…}` they overlap, which `oneOf` forbids and `anyOf` allows.
+            let constants = |items: &Vec<Value>| {
+                items
+                    .iter()
+                    .all(|i| i.get("const").is_some() || i.get("enum").is_some())
+            };
+            if let Some(Value::Array(items)) = map.get("oneOf")
+                && constants(items)
+                && let Some(items) = map.remove("oneOf")
+            {
+                map.insert("anyOf".into(), items);
+            }
+            for value in map.values_mut() {
+                allow_interpolation(value);
+            }
+            let scalar = |t: &Value| matches!(t.as_str(), Some("integer" | "number" | "boolean"));
+            let wants_scalar = match map.get("type") {
+                Some(Value::Array(types)) => types.iter().any(scalar),
+                Some(t) => scalar(t),
+                None => false,
+            };
+            if wants_scalar || map.contains_key("enum") || map.contains_key("const") {
+                let original = Value::Object(std::mem::take(map));
+                map.insert(
+                    "anyOf".into(),
+                    json!([original, { "type": "string", "pattern": "\\$\\{" }]),
+                );
+            }
+        }
+        Value::Array(items) => items.iter_mut().for_each(allow_interpolation),
+        _ => {}
+    }
 }
 
 #[cfg(test)]
@@ -244,5 +292,7 @@ mod tests {
         );
         let bad = serde_json::json!({ "checks": [{ "id": "a", "category": "x", "severity": "urgent", "env": {} }] });
         assert!(!validator.is_valid(&bad));
+        let interpolated = serde_json::json!({ "checks": [{ "id": "a", "category": "x", "severity": "${SEVERITY}", "http": { "url": "https://x", "samples": "${SAMPLES:-3}" } }] });
+        assert!(validator.is_valid(&interpolated));
     }
 }

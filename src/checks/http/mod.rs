@@ -1,6 +1,11 @@
 //! HTTP targets and the kinds that probe them.
 
+pub mod health;
+pub mod rate_limit;
 pub mod request;
+pub mod security_headers;
+pub mod tls;
+pub mod webhook_signature;
 
 use std::time::Duration;
 
@@ -13,6 +18,9 @@ use crate::redact::redact_url;
 /// One client per target: base URL, default headers (secret values), TLS settings.
 pub struct HttpHandle {
     pub client: reqwest::Client,
+    /// The same client settings without following redirects, for probes that judge the
+    /// redirect itself (`security_headers` → `https_redirect`).
+    pub no_redirect: reqwest::Client,
     pub base_url: Option<url::Url>,
     pub insecure_tls: bool,
 }
@@ -31,15 +39,19 @@ impl HttpHandle {
             value.set_sensitive(true);
             headers.insert(name, value);
         }
-        let client = builder(timeout)
-            .default_headers(headers)
-            .danger_accept_invalid_certs(target.insecure_tls)
-            .build()
-            .map_err(|e| {
-                CheckError::new(format!("cannot build HTTP client: {}", error_text(&e)))
-            })?;
+        let build = |redirects: reqwest::redirect::Policy| {
+            builder(timeout)
+                .default_headers(headers.clone())
+                .danger_accept_invalid_certs(target.insecure_tls)
+                .redirect(redirects)
+                .build()
+                .map_err(|e| {
+                    CheckError::new(format!("cannot build HTTP client: {}", error_text(&e)))
+                })
+        };
         Ok(HttpHandle {
-            client,
+            client: build(reqwest::redirect::Policy::default())?,
+            no_redirect: build(reqwest::redirect::Policy::none())?,
             base_url: Some(target.base_url.clone()),
             insecure_tls: target.insecure_tls,
         })
@@ -47,11 +59,14 @@ impl HttpHandle {
 
     /// For checks that give a full `url:` and name no target.
     pub fn standalone(timeout: Duration) -> Result<HttpHandle, CheckError> {
-        let client = builder(timeout).build().map_err(|e| {
-            CheckError::new(format!("cannot build HTTP client: {}", error_text(&e)))
-        })?;
+        let build = |redirects: reqwest::redirect::Policy| {
+            builder(timeout).redirect(redirects).build().map_err(|e| {
+                CheckError::new(format!("cannot build HTTP client: {}", error_text(&e)))
+            })
+        };
         Ok(HttpHandle {
-            client,
+            client: build(reqwest::redirect::Policy::default())?,
+            no_redirect: build(reqwest::redirect::Policy::none())?,
             base_url: None,
             insecure_tls: false,
         })
@@ -82,6 +97,31 @@ impl HttpHandle {
         }
         Ok(joined)
     }
+}
+
+/// An HTTP method as written in a check (`get`, `POST`).
+pub fn parse_method(text: &str) -> Result<reqwest::Method, CheckError> {
+    reqwest::Method::from_bytes(text.to_ascii_uppercase().as_bytes())
+        .map_err(|_| CheckError::new(format!("invalid HTTP method `{text}`")))
+}
+
+/// A request with the check's own headers on top of the target's.
+pub fn request(
+    client: &reqwest::Client,
+    method: &reqwest::Method,
+    url: &url::Url,
+    headers: &std::collections::BTreeMap<String, String>,
+) -> reqwest::RequestBuilder {
+    let mut request = client.request(method.clone(), url.clone());
+    for (name, value) in headers {
+        request = request.header(name, value);
+    }
+    request
+}
+
+/// `GET /health`, the subject of findings about one endpoint.
+pub fn subject(method: &reqwest::Method, url: &url::Url) -> String {
+    format!("{} {}", method.as_str(), url.path())
 }
 
 fn builder(timeout: Duration) -> reqwest::ClientBuilder {
@@ -135,6 +175,7 @@ mod tests {
     fn handle(base: &str) -> HttpHandle {
         HttpHandle {
             client: reqwest::Client::new(),
+            no_redirect: reqwest::Client::new(),
             base_url: Some(url::Url::parse(base).unwrap()),
             insecure_tls: false,
         }

@@ -71,6 +71,11 @@ impl Default for StatusExpect {
 }
 
 impl StatusExpect {
+    /// Exactly one status code.
+    pub fn code(code: u16) -> StatusExpect {
+        StatusExpect(vec![StatusPattern::Code(code)])
+    }
+
     pub fn matches(&self, status: u16) -> bool {
         self.0.iter().any(|p| match p {
             StatusPattern::Code(c) => *c == status,

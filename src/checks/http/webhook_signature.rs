@@ -1,0 +1,518 @@
+//! `webhook_signature`: a webhook receiver must reject every forged delivery (unsigned, random
+//! signature, wrong secret, body changed after signing, malformed header, replayed timestamp)
+//! and, when the secret is available, accept a correctly signed one (the positive control,
+//! without which an endpoint that rejects everything would pass).
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD as BASE64;
+use hmac::{Hmac, KeyInit, Mac};
+use serde::{Deserialize, Deserializer, de};
+use serde_json::Value as Json;
+
+use super::{HttpHandle, error_text, parse_method, request, subject};
+use crate::checks::outcome::{CheckError, CheckOutcome, Finding, Observation};
+use crate::checks::params::{DurationParam, OneOrMany};
+
+#[derive(Debug, Clone, Copy, PartialEq, Deserialize, schemars::JsonSchema)]
+#[serde(rename_all = "kebab-case")]
+pub enum Scheme {
+    /// `sha256=<hex HMAC of the body>` (GitHub, Meta/WhatsApp).
+    HmacSha256,
+    /// `Stripe-Signature: t=<unix>,v1=<hex HMAC of "t.body">`.
+    Stripe,
+    /// `webhook-id`, `webhook-timestamp`, `webhook-signature: v1,<base64 HMAC of "id.t.body">`.
+    StandardWebhooks,
+}
+
+impl Scheme {
+    fn default_header(self) -> &'static str {
+        match self {
+            Scheme::HmacSha256 => "X-Hub-Signature-256",
+            Scheme::Stripe => "Stripe-Signature",
+            Scheme::StandardWebhooks => "webhook-signature",
+        }
+    }
+
+    fn timestamped(self) -> bool {
+        self != Scheme::HmacSha256
+    }
+}
+
+/// Where the signing secret comes from: `env:NAME`. A literal secret in a check file would be
+/// committed to the repository, so it is a configuration error.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SecretRef {
+    pub var: String,
+}
+
+impl schemars::JsonSchema for SecretRef {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "SecretRef".into()
+    }
+    fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        schemars::json_schema!({ "type": "string", "description": "a reference, never the secret: env:NAME, dotenv:PATH#NAME or file:PATH" })
+    }
+}
+
+impl<'de> Deserialize<'de> for SecretRef {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let text = String::deserialize(d)?;
+        let valid_name = |n: &str| {
+            !n.is_empty()
+                && !n.starts_with(|c: char| c.is_ascii_digit())
+                && n.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+        };
+        match text.strip_prefix("env:") {
+            Some(var) if valid_name(var) => Ok(SecretRef {
+                var: var.to_string(),
+            }),
+            // The value is never echoed: it may be the secret itself.
+            _ => Err(de::Error::custom(
+                "`secret` must name where the secret is, such as env:WA_APP_SECRET; a literal \
+                 secret does not belong in a check file",
+            )),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct WebhookParams {
+    pub path: Option<String>,
+    pub url: Option<String>,
+    #[serde(default = "post")]
+    pub method: String,
+    #[serde(default)]
+    pub headers: BTreeMap<String, String>,
+    pub scheme: Scheme,
+    /// The signature header; default per scheme.
+    pub header: Option<String>,
+    pub secret: Option<SecretRef>,
+    /// The payload: text as is, anything else as JSON.
+    pub body: Option<Json>,
+    #[serde(default = "rejections")]
+    pub reject_status: OneOrMany<u16>,
+    #[serde(default = "five_minutes")]
+    pub tolerance: DurationParam,
+}
+
+fn post() -> String {
+    "POST".into()
+}
+fn rejections() -> OneOrMany<u16> {
+    OneOrMany::Many(vec![400, 401, 403])
+}
+fn five_minutes() -> DurationParam {
+    DurationParam(Duration::from_secs(300))
+}
+
+/// Spaced JSON on purpose: a receiver that verifies a re-serialised body instead of the raw
+/// bytes computes a different signature and rejects the positive control.
+const DEFAULT_BODY: &str =
+    r#"{"id": "evt_ready_probe", "type": "ready.probe", "data": {"amount": 100}}"#;
+
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Delivery {
+    Unsigned,
+    RandomSignature,
+    WrongSecret,
+    Tampered,
+    Malformed,
+    Stale,
+    Positive,
+}
+
+impl Delivery {
+    fn name(self) -> &'static str {
+        match self {
+            Delivery::Unsigned => "unsigned",
+            Delivery::RandomSignature => "random-signature",
+            Delivery::WrongSecret => "wrong-secret",
+            Delivery::Tampered => "tampered-body",
+            Delivery::Malformed => "malformed-header",
+            Delivery::Stale => "stale-timestamp",
+            Delivery::Positive => "correctly-signed",
+        }
+    }
+
+    fn describe(self, tolerance: Duration) -> String {
+        match self {
+            Delivery::Unsigned => "an unsigned delivery".into(),
+            Delivery::RandomSignature => "a delivery with a random well-formed signature".into(),
+            Delivery::WrongSecret => "a delivery signed with a wrong secret".into(),
+            Delivery::Tampered => "a delivery whose body was changed after signing".into(),
+            Delivery::Malformed => "a delivery with a malformed signature header".into(),
+            Delivery::Stale => format!(
+                "a delivery timestamped {}s ago (tolerance {}s)",
+                stale_age(tolerance),
+                tolerance.as_secs()
+            ),
+            Delivery::Positive => "a correctly signed delivery".into(),
+        }
+    }
+}
+
+fn stale_age(tolerance: Duration) -> u64 {
+    tolerance.as_secs() + 60
+}
+
+fn hmac_sha256(key: &[u8], parts: &[&[u8]]) -> Vec<u8> {
+    let mut mac = Hmac::<sha2::Sha256>::new_from_slice(key).expect("HMAC takes keys of any length");
+    for part in parts {
+        mac.update(part);
+    }
+    mac.finalize().into_bytes().to_vec()
+}
+
+fn random_bytes() -> [u8; 32] {
+    let mut bytes = [0u8; 32];
+    rand::fill(&mut bytes[..]);
+    bytes
+}
+
+/// The key bytes a scheme signs with: Standard Webhooks secrets are `whsec_` + base64.
+fn signing_key(scheme: Scheme, secret: &str) -> Result<Vec<u8>, String> {
+    match scheme {
+        Scheme::StandardWebhooks => BASE64
+            .decode(secret.strip_prefix("whsec_").unwrap_or(secret))
+            .map_err(|_| {
+                "the standard-webhooks secret is not `whsec_` followed by base64".to_string()
+            }),
+        _ => Ok(secret.as_bytes().to_vec()),
+    }
+}
+
+/// Headers of one delivery: signature and, for timestamped schemes, id and timestamp.
+fn signed_headers(
+    scheme: Scheme,
+    header: &str,
+    key: &[u8],
+    id: &str,
+    timestamp: i64,
+    body: &[u8],
+) -> Vec<(String, String)> {
+    let ts = timestamp.to_string();
+    match scheme {
+        Scheme::HmacSha256 => vec![(
+            header.to_string(),
+            format!("sha256={}", hex::encode(hmac_sha256(key, &[body]))),
+        )],
+        Scheme::Stripe => vec![(
+            header.to_string(),
+            format!(
+                "t={ts},v1={}",
+                hex::encode(hmac_sha256(key, &[ts.as_bytes(), b".", body]))
+            ),
+        )],
+        Scheme::StandardWebhooks => vec![
+            ("webhook-id".into(), id.to_string()),
+            ("webhook-timestamp".into(), ts.clone()),
+            (
+                header.to_string(),
+                format!(
+                    "v1,{}",
+                    BASE64.encode(hmac_sha256(
+                        key,
+                        &[id.as_bytes(), b".", ts.as_bytes(), b".", body]
+                    ))
+                ),
+            ),
+        ],
+    }
+}
+
+/// A body changed after signing: the first digit bumped (the amount in the default body).
+fn tamper(body: &str) -> String {
+    match body.char_indices().find(|(_, c)| c.is_ascii_digit()) {
+        Some((i, c)) => {
+            let bumped = char::from(b'0' + (c as u8 - b'0' + 1) % 10);
+            format!("{}{bumped}{}", &body[..i], &body[i + 1..])
+        }
+        None => format!("{body} "),
+    }
+}
+
+struct Prepared {
+    delivery: Delivery,
+    headers: Vec<(String, String)>,
+    body: String,
+}
+
+fn prepare(params: &WebhookParams, key: Option<&[u8]>, body: &str, now: i64) -> Vec<Prepared> {
+    let scheme = params.scheme;
+    let header = params
+        .header
+        .clone()
+        .unwrap_or_else(|| scheme.default_header().to_string());
+    let wrong_key = random_bytes();
+    // Without the real secret, deliveries that need it are signed with a wrong one: still
+    // forgeries that must be rejected.
+    let real_or_wrong = key.unwrap_or(&wrong_key);
+    let id = |d: Delivery| format!("msg_ready_{}_{now}", d.name().replace('-', "_"));
+    let mut out = Vec::new();
+    let mut add = |delivery: Delivery, headers: Vec<(String, String)>, body: String| {
+        out.push(Prepared {
+            delivery,
+            headers,
+            body,
+        })
+    };
+
+    let unsigned = match scheme {
+        Scheme::StandardWebhooks => vec![
+            ("webhook-id".to_string(), id(Delivery::Unsigned)),
+            ("webhook-timestamp".to_string(), now.to_string()),
+        ],
+        _ => Vec::new(),
+    };
+    add(Delivery::Unsigned, unsigned, body.to_string());
+
+    let random = random_bytes();
+    let random_sig = match scheme {
+        Scheme::HmacSha256 => vec![(header.clone(), format!("sha256={}", hex::encode(random)))],
+        Scheme::Stripe => vec![(
+            header.clone(),
+            format!("t={now},v1={}", hex::encode(random)),
+        )],
+        Scheme::StandardWebhooks => vec![
+            ("webhook-id".into(), id(Delivery::RandomSignature)),
+            ("webhook-timestamp".into(), now.to_string()),
+            (header.clone(), format!("v1,{}", BASE64.encode(random))),
+        ],
+    };
+    add(Delivery::RandomSignature, random_sig, body.to_string());
+
+    add(
+        Delivery::WrongSecret,
+        signed_headers(
+            scheme,
+            &header,
+            &wrong_key,
+            &id(Delivery::WrongSecret),
+            now,
+            body.as_bytes(),
+        ),
+        body.to_string(),
+    );
+    add(
+        Delivery::Tampered,
+        signed_headers(
+            scheme,
+            &header,
+            real_or_wrong,
+            &id(Delivery::Tampered),
+            now,
+            body.as_bytes(),
+        ),
+        tamper(body),
+    );
+    let malformed = match scheme {
+        Scheme::HmacSha256 => vec![(header.clone(), "sha256=not-a-signature!".to_string())],
+        Scheme::Stripe => vec![(header.clone(), "t=yesterday,v1=zz".to_string())],
+        Scheme::StandardWebhooks => vec![
+            ("webhook-id".into(), id(Delivery::Malformed)),
+            ("webhook-timestamp".into(), now.to_string()),
+            (header.clone(), "v1,@@not-base64@@".to_string()),
+        ],
+    };
+    add(Delivery::Malformed, malformed, body.to_string());
+    if scheme.timestamped() {
+        let old = now - stale_age(params.tolerance.0) as i64;
+        add(
+            Delivery::Stale,
+            signed_headers(
+                scheme,
+                &header,
+                real_or_wrong,
+                &id(Delivery::Stale),
+                old,
+                body.as_bytes(),
+            ),
+            body.to_string(),
+        );
+    }
+    if let Some(key) = key {
+        add(
+            Delivery::Positive,
+            signed_headers(
+                scheme,
+                &header,
+                key,
+                &id(Delivery::Positive),
+                now,
+                body.as_bytes(),
+            ),
+            body.to_string(),
+        );
+    }
+    out
+}
+
+pub async fn run(
+    params: &WebhookParams,
+    http: &HttpHandle,
+    env: &std::collections::HashMap<String, String>,
+) -> CheckOutcome {
+    let url = http.resolve(params.path.as_deref(), params.url.as_deref())?;
+    let method = parse_method(&params.method)?;
+    let subject = subject(&method, &url);
+    let key = match &params.secret {
+        None => None,
+        Some(SecretRef { var }) => {
+            let secret = env.get(var).filter(|s| !s.is_empty()).ok_or_else(|| {
+                CheckError::new(format!(
+                    "the webhook secret env:{var} is not set: the positive control cannot run"
+                ))
+            })?;
+            Some(signing_key(params.scheme, secret).map_err(CheckError::new)?)
+        }
+    };
+    let body = match &params.body {
+        None => DEFAULT_BODY.to_string(),
+        Some(Json::String(text)) => text.clone(),
+        Some(json) => json.to_string(),
+    };
+    let reject = params.reject_status.clone().into_vec();
+    let reject_text = reject
+        .iter()
+        .map(u16::to_string)
+        .collect::<Vec<_>>()
+        .join(", ");
+    let tolerance = params.tolerance.0;
+    let now = chrono::Utc::now().timestamp();
+
+    let mut answers = Vec::new();
+    for prepared in prepare(params, key.as_deref(), &body, now) {
+        let mut req = request(&http.client, &method, &url, &params.headers)
+            .header("content-type", "application/json");
+        for (name, value) in &prepared.headers {
+            req = req.header(name, value);
+        }
+        let response = req.body(prepared.body).send().await.map_err(|e| {
+            CheckError::new(format!(
+                "{subject}: sending {} failed: {}",
+                prepared.delivery.describe(tolerance),
+                error_text(&e)
+            ))
+        })?;
+        answers.push((prepared.delivery, response.status().as_u16()));
+    }
+
+    if answers.iter().all(|(_, s)| *s == 404 || *s == 405) {
+        return Err(CheckError::new(format!(
+            "{subject} answered 404/405 to every delivery: no webhook receiver there (wrong path \
+             or method?)"
+        )));
+    }
+
+    let mut obs = Observation::default();
+    for (delivery, status) in &answers {
+        let what = delivery.describe(tolerance);
+        let finding_subject = format!("{subject} {}", delivery.name());
+        let evidence = serde_json::json!({"delivery": delivery.name(), "status": status});
+        if *delivery == Delivery::Positive {
+            if !(200..300).contains(status) {
+                obs.findings.push(
+                    Finding::fail(
+                        finding_subject,
+                        format!(
+                            "{what} was rejected with {status}: real deliveries would be refused \
+                             (wrong secret, or verifying a re-serialised body instead of the raw \
+                             bytes?)"
+                        ),
+                    )
+                    .with_evidence(evidence),
+                );
+            }
+        } else if (200..300).contains(status) {
+            obs.findings.push(
+                Finding::fail(
+                    finding_subject,
+                    format!("{what} was accepted ({status}): forged webhooks get processed"),
+                )
+                .with_evidence(evidence),
+            );
+        } else if !reject.contains(status) {
+            obs.findings.push(
+                Finding::fail(
+                    finding_subject,
+                    format!(
+                        "{what} was answered {status}, expected a rejection with {reject_text}"
+                    ),
+                )
+                .with_evidence(evidence),
+            );
+        }
+    }
+    let negatives = answers
+        .iter()
+        .filter(|(d, _)| *d != Delivery::Positive)
+        .count();
+    if key.is_none() {
+        obs.findings.push(Finding::warn(
+            format!("{subject} correctly-signed"),
+            "positive control not run: without `secret` an endpoint that rejects everything \
+             passes too",
+        ));
+    }
+    obs.measure("deliveries", answers.len() as f64);
+    obs.summary = Some(format!(
+        "{subject} rejected all {negatives} forged deliveries{}",
+        if key.is_some() {
+            " and accepted a correctly signed one"
+        } else {
+            ""
+        }
+    ));
+    Ok(obs)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn signatures_match_published_examples() {
+        // Standard Webhooks reference example (standard-webhooks spec).
+        let key = signing_key(
+            Scheme::StandardWebhooks,
+            "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw",
+        )
+        .unwrap();
+        let headers = signed_headers(
+            Scheme::StandardWebhooks,
+            "webhook-signature",
+            &key,
+            "msg_p5jXN8AQM9LWM0D4loKWxJek",
+            1614265330,
+            br#"{"test": 2432232314}"#,
+        );
+        assert_eq!(
+            headers[2].1,
+            "v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE="
+        );
+    }
+
+    #[test]
+    fn literal_secrets_are_refused() {
+        let parse = |y: &str| {
+            crate::config::node::parse_document(&format!("s: {y}"))
+                .unwrap()
+                .get("s")
+                .unwrap()
+                .parse::<SecretRef>()
+        };
+        assert_eq!(parse("env:WA_SECRET").unwrap().var, "WA_SECRET");
+        let e = parse("hunter2-literal").unwrap_err();
+        assert!(e.message.contains("must name where the secret is"));
+        assert!(!e.message.contains("hunter2"));
+    }
+
+    #[test]
+    fn tampering_changes_the_amount() {
+        assert!(tamper(DEFAULT_BODY).contains("\"amount\": 200"));
+    }
+}
