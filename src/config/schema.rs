@@ -1,6 +1,8 @@
 //! The JSON Schema of the configuration files (`ready schema config`), for editors
 //! (`# yaml-language-server: $schema=…`). The loader validates by hand so that it can report every
 //! problem at once; these types describe the same format, and a test keeps the two in step.
+// The types below are only read by schemars, never built.
+#![allow(dead_code)]
 
 use std::collections::BTreeMap;
 
@@ -13,7 +15,6 @@ use crate::model::Severity;
 /// `ready.yaml`, or a check file holding only `checks:`.
 #[derive(JsonSchema)]
 #[schemars(deny_unknown_fields, title = "ready configuration")]
-#[allow(dead_code)] // read by schemars only
 pub struct ProjectFile {
     /// Always 1.
     version: Option<u32>,
@@ -34,7 +35,6 @@ pub struct ProjectFile {
 
 #[derive(JsonSchema)]
 #[serde(untagged)]
-#[allow(dead_code)]
 enum TargetDef {
     Postgres(PostgresTargetDef),
     Http(HttpTargetDef),
@@ -42,7 +42,6 @@ enum TargetDef {
 
 #[derive(JsonSchema)]
 #[schemars(deny_unknown_fields)]
-#[allow(dead_code)]
 struct PostgresTargetDef {
     /// A connection URL, e.g. `${DATABASE_URL}`; its password is never printed.
     postgres: String,
@@ -59,7 +58,6 @@ struct PostgresTargetDef {
 
 #[derive(JsonSchema)]
 #[schemars(deny_unknown_fields)]
-#[allow(dead_code)]
 struct HttpTargetDef {
     /// The base URL; check paths join onto it.
     http: String,
@@ -73,7 +71,6 @@ struct HttpTargetDef {
 
 #[derive(JsonSchema)]
 #[schemars(deny_unknown_fields)]
-#[allow(dead_code)]
 struct CategoryDef {
     weight: Option<f64>,
     title: Option<String>,
@@ -81,7 +78,6 @@ struct CategoryDef {
 
 #[derive(JsonSchema)]
 #[schemars(deny_unknown_fields)]
-#[allow(dead_code)]
 struct SeverityWeightsDef {
     critical: Option<f64>,
     high: Option<f64>,
@@ -91,7 +87,6 @@ struct SeverityWeightsDef {
 
 #[derive(JsonSchema)]
 #[schemars(deny_unknown_fields)]
-#[allow(dead_code)]
 struct StageDef {
     name: String,
     min_score: f64,
@@ -101,7 +96,6 @@ struct StageDef {
 
 #[derive(JsonSchema)]
 #[schemars(deny_unknown_fields)]
-#[allow(dead_code)]
 struct DefaultsDef {
     timeout: Option<DurationParam>,
     concurrency: Option<u32>,
@@ -109,7 +103,6 @@ struct DefaultsDef {
 
 #[derive(JsonSchema)]
 #[schemars(deny_unknown_fields)]
-#[allow(dead_code)]
 struct WaiverDef {
     /// A check id or glob.
     check: String,
@@ -125,7 +118,6 @@ struct WaiverDef {
 /// A check: the common keys and exactly one kind key.
 #[derive(JsonSchema)]
 #[schemars(deny_unknown_fields)]
-#[allow(dead_code)]
 struct CheckDef {
     /// Unique; [a-z0-9][a-z0-9._-]*; may hold {{item}} with for_each.
     id: String,
@@ -150,7 +142,6 @@ struct CheckDef {
 
 #[derive(JsonSchema)]
 #[serde(rename_all = "snake_case")]
-#[allow(dead_code)]
 enum KindDef {
     Sql(postgres::sql::SqlParams),
     RlsAudit(postgres::rls_audit::RlsAuditParams),
