@@ -211,6 +211,13 @@ fn health_errors_when_unreachable_or_slow() {
 // rate_limit
 
 #[derive(Clone, Copy, PartialEq)]
+enum Remaining {
+    Counted,
+    Stuck,
+    CountsUp,
+}
+
+#[derive(Clone, Copy, PartialEq)]
 enum Headers {
     None,
     Ietf,
@@ -231,6 +238,8 @@ struct Limiter {
     headers: Headers,
     /// What the headers claim the limit is (a broken limiter may lie).
     advertised: u32,
+    /// What the headers claim remains: the bucket's count, or a broken counter.
+    remaining: Remaining,
     reject: u16,
     retry_after: bool,
     requests: AtomicU32,
@@ -246,6 +255,7 @@ fn limiter(capacity: u32, window: Duration, headers: Headers) -> Limiter {
         }),
         headers,
         advertised: capacity,
+        remaining: Remaining::Counted,
         reject: 429,
         retry_after: true,
         requests: AtomicU32::new(0),
@@ -254,7 +264,7 @@ fn limiter(capacity: u32, window: Duration, headers: Headers) -> Limiter {
 
 impl Limiter {
     fn handle(&self) -> Response {
-        self.requests.fetch_add(1, Ordering::SeqCst);
+        let n = self.requests.fetch_add(1, Ordering::SeqCst);
         let (allowed, remaining, retry) = {
             let mut b = self.bucket.lock().unwrap();
             let now = Instant::now();
@@ -269,6 +279,11 @@ impl Limiter {
             };
             let retry = ((1.0 - b.tokens) / rate).ceil().max(1.0) as u64;
             (allowed, b.tokens.floor() as u32, retry)
+        };
+        let remaining = match self.remaining {
+            Remaining::Counted => remaining,
+            Remaining::Stuck => self.advertised - 1,
+            Remaining::CountsUp => n,
         };
         let mut h = HeaderMap::new();
         let limit = self.advertised;
@@ -401,6 +416,10 @@ fn rate_limit_names_every_broken_limiter() {
     let bare = limiter(20, MINUTE, Headers::None);
     let mut lying = limiter(20, MINUTE, Headers::X);
     lying.advertised = 50;
+    let mut stuck = limiter(20, MINUTE, Headers::Draft);
+    stuck.remaining = Remaining::Stuck;
+    let mut counts_up = limiter(20, MINUTE, Headers::Ietf);
+    counts_up.remaining = Remaining::CountsUp;
     let (app, limiters) = limited(vec![
         ("/never", never),
         ("/no-retry", no_retry),
@@ -409,6 +428,8 @@ fn rate_limit_names_every_broken_limiter() {
         ("/bare", bare),
         ("/lying", lying),
         ("/budget", limiter(1_000_000, MINUTE, Headers::X)),
+        ("/stuck", stuck),
+        ("/counts-up", counts_up),
     ]);
     let server = http_server(app);
     let checks = [
@@ -451,6 +472,12 @@ fn rate_limit_names_every_broken_limiter() {
             "budget",
             "rate_limit",
             "{ path: /budget, max_requests: 50 }",
+        ),
+        check("stuck", "rate_limit", "{ path: /stuck, limit: 20 }"),
+        check(
+            "counts-up",
+            "rate_limit",
+            "{ path: /counts-up, limit: 20, concurrency: 1 }",
         ),
     ]
     .concat();
@@ -520,6 +547,18 @@ fn rate_limit_names_every_broken_limiter() {
         limiters[6].requests.load(Ordering::SeqCst),
         50,
         "never more than max_requests"
+    );
+    assert_eq!(
+        messages(&result, "stuck"),
+        [fail(
+            "RateLimit-Remaining stays at 19 throughout the burst: the headers do not count requests"
+        )]
+    );
+    assert_eq!(
+        messages(&result, "counts-up"),
+        [fail(
+            "the remaining count in RateLimit rose from about 2 to about 17 within the burst: the headers do not track the limit"
+        )]
     );
 }
 
