@@ -1118,3 +1118,40 @@ fn builtin_suite_probes_the_api_from_the_environment() {
     );
     assert!(!out.stdout.contains(&server.base));
 }
+
+#[test]
+fn unreachable_and_slow_endpoints_are_errors_for_every_kind() {
+    let server = http_server(Router::new().route(
+        "/slow",
+        any(|| async {
+            tokio::time::sleep(Duration::from_secs(5)).await;
+            "late"
+        }),
+    ));
+    let dead = format!("http://127.0.0.1:{}", common::free_port());
+    let mut checks = String::new();
+    for (kind, params) in [
+        ("rate_limit", "max_requests: 10"),
+        ("security_headers", "rules: [hsts]"),
+        ("webhook_signature", "scheme: stripe"),
+    ] {
+        checks += &format!(
+            "  - id: dead-{kind}\n    category: security\n    severity: high\n    {kind}: {{ url: \"{dead}/x\", {params} }}\n"
+        );
+        checks += &format!(
+            "  - id: slow-{kind}\n    category: security\n    severity: high\n    target: api\n    timeout: 300ms\n    {kind}: {{ path: /slow, {params} }}\n"
+        );
+    }
+    let (result, _) = run(&project(&server.base, &checks), &[]);
+    for kind in ["rate_limit", "security_headers", "webhook_signature"] {
+        let dead = check_of(&result, &format!("dead-{kind}"));
+        assert_eq!(dead["status"], "error", "{dead}");
+        assert!(
+            dead["message"].as_str().unwrap().contains("cannot connect"),
+            "{dead}"
+        );
+        let slow = check_of(&result, &format!("slow-{kind}"));
+        assert_eq!(slow["status"], "error", "{slow}");
+        assert_eq!(slow["message"], "timed out after 300ms", "{slow}");
+    }
+}
