@@ -1155,3 +1155,121 @@ fn unreachable_and_slow_endpoints_are_errors_for_every_kind() {
         assert_eq!(slow["message"], "timed out after 300ms", "{slow}");
     }
 }
+
+// ---------------------------------------------------------------------------------------------
+// a stock web server's own limiter: nginx limit_req
+
+/// nginx started for one test from the local binary, stopped when dropped.
+struct Nginx {
+    child: std::process::Child,
+    base: String,
+    _dir: tempfile::TempDir,
+}
+
+impl Drop for Nginx {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn nginx(locations: &str) -> Nginx {
+    let binary = ["/usr/sbin/nginx", "/usr/local/sbin/nginx", "/usr/bin/nginx"]
+        .into_iter()
+        .find(|p| std::path::Path::new(p).is_file())
+        .expect("nginx is not installed (.ci/run installs nginx-light)");
+    let dir = tempfile::Builder::new()
+        .prefix("ready-nginx-")
+        .tempdir()
+        .unwrap();
+    let root = dir.path().display().to_string();
+    for sub in ["www/default", "www/strict", "tmp"] {
+        std::fs::create_dir_all(dir.path().join(sub)).unwrap();
+    }
+    std::fs::write(dir.path().join("www/default/index.html"), "ok").unwrap();
+    std::fs::write(dir.path().join("www/strict/index.html"), "ok").unwrap();
+    let port = common::free_port();
+    let temp_paths: String = ["client_body", "proxy", "fastcgi", "uwsgi", "scgi"]
+        .iter()
+        .map(|t| format!("{t}_temp_path {root}/tmp;\n"))
+        .collect();
+    std::fs::write(
+        dir.path().join("nginx.conf"),
+        format!(
+            "daemon off;\nmaster_process off;\npid {root}/nginx.pid;\nevents {{ worker_connections 256; }}\n\
+             http {{\naccess_log off;\n{temp_paths}\
+             limit_req_zone $binary_remote_addr zone=default:1m rate=10r/m;\n\
+             limit_req_zone $binary_remote_addr zone=strict:1m rate=10r/m;\n\
+             server {{\nlisten 127.0.0.1:{port};\nroot {root}/www;\n{locations}\n}}\n}}\n"
+        ),
+    )
+    .unwrap();
+    let child = std::process::Command::new(binary)
+        .args(["-e", "stderr", "-p", &root, "-c"])
+        .arg(dir.path().join("nginx.conf"))
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(
+            Instant::now() < deadline,
+            "nginx did not start on port {port}"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    Nginx {
+        child,
+        base: format!("http://127.0.0.1:{port}"),
+        _dir: dir,
+    }
+}
+
+#[test]
+fn nginx_limit_req_is_judged_as_configured() {
+    let server = nginx(
+        "location /default/ { limit_req zone=default burst=5 nodelay; }\n\
+         location /strict/ { limit_req zone=strict burst=5 nodelay; limit_req_status 429; }",
+    );
+    let checks = [
+        check(
+            "default",
+            "rate_limit",
+            "{ path: /default/, limit: 6, window: 60s, concurrency: 1 }",
+        ),
+        check(
+            "strict",
+            "rate_limit",
+            "{ path: /strict/, limit: 6, window: 60s, concurrency: 1 }",
+        ),
+    ]
+    .concat();
+    let (result, _) = run(&project(&server.base, &checks), &[]);
+    let no_headers = "no rate-limit headers in any response: none of RateLimit/RateLimit-Policy, RateLimit-Limit/-Remaining/-Reset or X-RateLimit-Limit/-Remaining/-Reset";
+    // rate=10r/m with burst=5 nodelay serves 1 + 5, then rejects: with 503 unless told otherwise.
+    assert_eq!(
+        messages(&result, "default"),
+        [
+            fail(
+                "the limiter answered 503 instead of 429 at request 7: clients read 503 as an outage, not as a signal to slow down (nginx limit_req answers 503 unless `limit_req_status 429;` is set)"
+            ),
+            fail(no_headers),
+        ]
+    );
+    assert_eq!(
+        messages(&result, "strict"),
+        [
+            fail("the 429 response has no Retry-After header: clients cannot tell when to retry"),
+            fail(no_headers),
+        ]
+    );
+    assert_eq!(
+        check_of(&result, "strict")["measurements"]["first_limited_at"],
+        7.0
+    );
+    assert_eq!(
+        check_of(&result, "strict")["measurements"]["requests_sent"],
+        7.0
+    );
+}

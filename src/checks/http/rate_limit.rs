@@ -7,8 +7,8 @@
 //! limiter, not to load the service.
 
 use std::collections::BTreeMap;
-use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use reqwest::header::HeaderMap;
@@ -400,11 +400,24 @@ struct Answer {
 struct Burst {
     answers: Vec<Answer>,
     first_error: Option<(u32, String)>,
+    /// Requests that got no answer (refused, reset, timed out).
+    failed: u32,
     elapsed: Duration,
 }
 
 fn is_rejection(status: u16, expect: u16) -> bool {
     status == expect || status == 503
+}
+
+/// What the burst's workers share.
+#[derive(Default)]
+struct Shared {
+    next: AtomicU32,
+    stop: AtomicBool,
+    /// Answers in the order they arrived, which is close to the order the server saw them.
+    answers: Mutex<Vec<Answer>>,
+    first_error: Mutex<Option<(u32, String)>>,
+    failed: AtomicU32,
 }
 
 async fn burst(
@@ -414,60 +427,60 @@ async fn burst(
     params: &RateLimitParams,
     budget: u32,
 ) -> Burst {
-    let next = AtomicU32::new(0);
-    let stop = AtomicBool::new(false);
-    // Answers in the order they arrived, which is close to the order the server saw them.
-    let answers = Mutex::new(Vec::with_capacity(budget.min(1024) as usize));
-    let first_error = Mutex::new(None);
+    let shared = Arc::new(Shared::default());
     let started = Instant::now();
-    let worker = || async {
-        loop {
-            if stop.load(Ordering::Relaxed) {
-                break;
-            }
-            let seq = next.fetch_add(1, Ordering::Relaxed);
-            if seq >= budget {
-                break;
-            }
-            let sent = request(&http.client, method, url, &params.headers.request).send();
-            match sent.await {
-                Ok(response) => {
-                    let status = response.status().as_u16();
-                    let headers = response.headers();
-                    let answer = Answer {
-                        seq,
-                        status,
-                        families: family_values(headers),
-                        retry_after: header(headers, "retry-after").map(str::to_string),
-                    };
-                    // Read the body so that the connection is reused.
-                    let _ = response.bytes().await;
-                    if is_rejection(status, params.expect_status) {
-                        stop.store(true, Ordering::Relaxed);
-                    }
-                    answers
-                        .lock()
-                        .unwrap_or_else(|e| e.into_inner())
-                        .push(answer);
+    // One task per connection: polled independently, and spread over the runtime's threads.
+    let mut workers = tokio::task::JoinSet::new();
+    for _ in 0..params.concurrency.0.min(budget).max(1) {
+        let shared = shared.clone();
+        let client = http.client.clone();
+        let (method, url) = (method.clone(), url.clone());
+        let headers = params.headers.request.clone();
+        let expect = params.expect_status;
+        workers.spawn(async move {
+            while !shared.stop.load(Ordering::Relaxed) {
+                let seq = shared.next.fetch_add(1, Ordering::Relaxed);
+                if seq >= budget {
+                    break;
                 }
-                Err(e) => {
-                    stop.store(true, Ordering::Relaxed);
-                    let mut first = first_error.lock().unwrap_or_else(|e| e.into_inner());
-                    if first.is_none() {
-                        *first = Some((seq, error_text(&e)));
+                match request(&client, &method, &url, &headers).send().await {
+                    Ok(response) => {
+                        let status = response.status().as_u16();
+                        let headers = response.headers();
+                        let answer = Answer {
+                            seq,
+                            status,
+                            families: family_values(headers),
+                            retry_after: header(headers, "retry-after").map(str::to_string),
+                        };
+                        // Read the body so that the connection is reused.
+                        let _ = response.bytes().await;
+                        if is_rejection(status, expect) {
+                            shared.stop.store(true, Ordering::Relaxed);
+                        }
+                        lock(&shared.answers).push(answer);
+                    }
+                    Err(e) => {
+                        shared.stop.store(true, Ordering::Relaxed);
+                        shared.failed.fetch_add(1, Ordering::Relaxed);
+                        lock(&shared.first_error).get_or_insert((seq, error_text(&e)));
                     }
                 }
             }
-        }
-    };
-    let workers = params.concurrency.0.min(budget).max(1);
-    futures::future::join_all((0..workers).map(|_| worker())).await;
+        });
+    }
+    while workers.join_next().await.is_some() {}
     let elapsed = started.elapsed();
     Burst {
-        answers: answers.into_inner().unwrap_or_else(|e| e.into_inner()),
-        first_error: first_error.into_inner().unwrap_or_else(|e| e.into_inner()),
+        answers: std::mem::take(&mut *lock(&shared.answers)),
+        first_error: lock(&shared.first_error).take(),
+        failed: shared.failed.load(Ordering::Relaxed),
         elapsed,
     }
+}
+
+fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(|e| e.into_inner())
 }
 
 pub async fn run(params: &RateLimitParams, http: &HttpHandle) -> CheckOutcome {
@@ -483,7 +496,7 @@ pub async fn run(params: &RateLimitParams, http: &HttpHandle) -> CheckOutcome {
 
     let burst = burst(http, &method, &url, params, budget).await;
     let mut obs = Observation::default();
-    let sent = burst.answers.len() as u32 + u32::from(burst.first_error.is_some());
+    let sent = burst.answers.len() as u32 + burst.failed;
     let seconds = burst.elapsed.as_secs_f64().max(1e-6);
     obs.measure("requests_sent", f64::from(sent));
     obs.measure(
