@@ -89,6 +89,11 @@ fn burst_rate() {
         let (elapsed, result) = ready(dir.path(), &["check", "--format", "json"]);
         let check = &result["checks"][0];
         assert_eq!(check["status"], "pass", "{check}");
+        assert_eq!(
+            served.load(Ordering::Relaxed),
+            10_000,
+            "the budget is a hard limit"
+        );
         let m = &check["measurements"];
         println!(
             "rate_limit burst, concurrency {concurrency}: {} requests, first 429 at {}, {} requests/s \
