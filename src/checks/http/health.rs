@@ -60,11 +60,12 @@ pub enum Health {
 /// down, error) or Spring Actuator (UP, DOWN, OUT_OF_SERVICE, UNKNOWN).
 pub fn health_word(word: &str) -> Option<Health> {
     match word.trim().to_ascii_lowercase().as_str() {
-        "pass" | "ok" | "up" | "healthy" | "alive" | "ready" | "green" => Some(Health::Up),
-        "warn" | "warning" | "degraded" | "unknown" | "yellow" => Some(Health::Warn),
-        "fail" | "failed" | "down" | "error" | "unhealthy" | "out_of_service" | "red" => {
-            Some(Health::Down)
+        "pass" | "ok" | "up" | "healthy" | "alive" | "ready" | "green" | "connected" => {
+            Some(Health::Up)
         }
+        "warn" | "warning" | "degraded" | "unknown" | "yellow" => Some(Health::Warn),
+        "fail" | "failed" | "down" | "error" | "unhealthy" | "out_of_service" | "red"
+        | "disconnected" => Some(Health::Down),
         _ => None,
     }
 }
@@ -121,6 +122,21 @@ fn read_body(text: &str) -> Body {
             body.components.insert(name.clone(), worst.clone());
             if name != *key {
                 body.components.insert(key.clone(), worst);
+            }
+        }
+    }
+    // Home-grown bodies: {"status": "ok", "db": "up", "cache": {"status": "down"}}.
+    if let Json::Object(fields) = &doc {
+        for (name, value) in fields {
+            let reported = match value {
+                Json::String(word) => health_word(word).map(|h| (word.clone(), Some(h))),
+                Json::Object(_) => status_of(value),
+                _ => None,
+            };
+            if let Some(reported) = reported
+                && name != "status"
+            {
+                body.components.insert(name.clone(), Some(reported));
             }
         }
     }
@@ -316,5 +332,14 @@ mod tests {
         );
         assert_eq!(read_body("OK").status.unwrap().1, Some(Health::Up));
         assert!(read_body("<html>hello</html>").status.is_none());
+        let b = read_body(
+            r#"{"status":"ok","database":"connected","cache":{"status":"down"},"version":"1.2"}"#,
+        );
+        assert_eq!(
+            b.components["database"].clone().unwrap().1,
+            Some(Health::Up)
+        );
+        assert_eq!(b.components["cache"].clone().unwrap().1, Some(Health::Down));
+        assert!(!b.components.contains_key("version"));
     }
 }
