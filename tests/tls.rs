@@ -17,13 +17,11 @@ struct Ca {
     pem: String,
 }
 
-fn ca() -> Ca {
+fn new_ca(name: &str) -> Ca {
     let key = KeyPair::generate().unwrap();
     let mut params = CertificateParams::new(Vec::<String>::new()).unwrap();
     params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
-    params
-        .distinguished_name
-        .push(DnType::CommonName, "ready test CA");
+    params.distinguished_name.push(DnType::CommonName, name);
     let cert = params.self_signed(&key).unwrap();
     Ca {
         pem: cert.pem(),
@@ -117,7 +115,7 @@ fn messages(result: &serde_json::Value, id: &str) -> Vec<(String, String)> {
 
 #[test]
 fn certificates_are_judged_by_dates_trust_and_name() {
-    let ca = ca();
+    let ca = new_ca("ready test CA");
     let day = Duration::days(1);
     let hour = Duration::hours(1);
     let valid = tls_server(
@@ -163,6 +161,28 @@ fn certificates_are_judged_by_dates_trust_and_name() {
         leaf(None, &["localhost"], -day, Duration::days(90) + hour),
         BOTH,
     );
+    // Issued by a CA that SSL_CERT_FILE does not hold.
+    let foreign_ca = new_ca("foreign CA");
+    let untrusted = tls_server(
+        leaf(
+            Some(&foreign_ca),
+            &["localhost"],
+            -day,
+            Duration::days(90) + hour,
+        ),
+        BOTH,
+    );
+    // A CA with the trusted CA's name but its own key.
+    let impostor_ca = new_ca("ready test CA");
+    let impostor = tls_server(
+        leaf(
+            Some(&impostor_ca),
+            &["localhost"],
+            -day,
+            Duration::days(90) + hour,
+        ),
+        BOTH,
+    );
     let only_12 = tls_server(
         leaf(Some(&ca), &["localhost"], -day, Duration::days(90) + hour),
         ONLY_12,
@@ -190,6 +210,14 @@ fn certificates_are_judged_by_dates_trust_and_name() {
         tls_check(
             "self-signed",
             &format!("{{ host: localhost, port: {self_signed} }}"),
+        ),
+        tls_check(
+            "untrusted",
+            &format!("{{ host: localhost, port: {untrusted} }}"),
+        ),
+        tls_check(
+            "impostor",
+            &format!("{{ host: localhost, port: {impostor} }}"),
         ),
         tls_check(
             "tls13-only-12",
@@ -277,6 +305,22 @@ fn certificates_are_judged_by_dates_trust_and_name() {
         [(
             "fail".to_string(),
             "the certificate is self-signed (CN=localhost): no client trusts it".to_string()
+        )]
+    );
+    assert_eq!(
+        messages(&result, "untrusted"),
+        [(
+            "fail".to_string(),
+            "the certificate is not trusted: its issuer (CN=foreign CA) chains to no trusted root"
+                .to_string()
+        )]
+    );
+    assert_eq!(
+        messages(&result, "impostor"),
+        [(
+            "fail".to_string(),
+            "the certificate's signature does not verify: it names an issuer (CN=ready test CA) that did not sign it"
+                .to_string()
         )]
     );
     assert_eq!(
