@@ -1273,3 +1273,58 @@ fn nginx_limit_req_is_judged_as_configured() {
         7.0
     );
 }
+
+#[test]
+fn target_headers_and_check_headers_are_sent() {
+    const KEY: &str = "anon-key-5e1f0c";
+    let (limited_app, _) = limited(vec![("/limited", limiter(5, MINUTE, Headers::X))]);
+    // Every route answers 401 without the target's key and the check's own header.
+    let app = limited_app
+        .route(
+            "/health",
+            get(|| async { respond(200, "application/health+json", r#"{"status":"pass"}"#) }),
+        )
+        .layer(axum::middleware::from_fn(
+            |request: axum::extract::Request, next: axum::middleware::Next| async move {
+                let allowed = {
+                    let h = request.headers();
+                    h.get("apikey").is_some_and(|v| v == KEY)
+                        && h.get("x-probe").is_some_and(|v| v == "ready")
+                };
+                if allowed {
+                    next.run(request).await
+                } else {
+                    StatusCode::UNAUTHORIZED.into_response()
+                }
+            },
+        ));
+    let server = http_server(app);
+    let config = format!(
+        "targets:\n  api: {{ http: \"{}\", headers: {{ apikey: \"{KEY}\" }} }}\nchecks:\n{}{}",
+        server.base,
+        check(
+            "health",
+            "health",
+            "{ path: /health, headers: { x-probe: ready } }"
+        ),
+        check(
+            "limit",
+            "rate_limit",
+            "{ path: /limited, limit: 5, headers: { x-probe: ready } }"
+        ),
+    );
+    let (result, out) = run(&Project::new(&config), &[]);
+    assert_eq!(
+        status_of(&result, "health"),
+        "pass",
+        "{}",
+        check_of(&result, "health")
+    );
+    assert_eq!(
+        status_of(&result, "limit"),
+        "pass",
+        "{}",
+        check_of(&result, "limit")
+    );
+    assert!(!out.stdout.contains(KEY));
+}

@@ -527,7 +527,8 @@ pub async fn run(params: &RateLimitParams, http: &HttpHandle) -> CheckOutcome {
         (Some(l), None) => format!(" (limit {l})"),
         _ => String::new(),
     };
-    let trends = remaining_trends(&burst.answers, expect);
+    let in_flight = u64::from(params.concurrency.0.min(budget));
+    let trends = remaining_trends(&burst.answers, expect, in_flight);
     let rose = trends.iter().any(|(_, t)| matches!(t, Trend::Rose { .. }));
     // Set when a rise of the remaining count is explained by a window rollover.
     let mut rollover = false;
@@ -682,8 +683,9 @@ enum Trend {
 
 /// The trend of each family's remaining count, from the answers in arrival order. Answers
 /// arrive slightly out of the server's order (many connections, two clocks), so single values
-/// prove nothing: the medians of the first and last quarters are compared.
-fn remaining_trends(answers: &[Answer], expect: u16) -> Vec<(Family, Trend)> {
+/// prove nothing: the medians of the first and last quarters are compared, and a rise counts
+/// only when it is larger than the number of requests in flight could explain.
+fn remaining_trends(answers: &[Answer], expect: u16, in_flight: u64) -> Vec<(Family, Trend)> {
     let median = |values: &[u64]| {
         let mut sorted = values.to_vec();
         sorted.sort_unstable();
@@ -709,7 +711,7 @@ fn remaining_trends(answers: &[Answer], expect: u16) -> Vec<(Family, Trend)> {
             let to = median(&values[values.len() - quarter..]);
             Some((
                 family,
-                if to > from {
+                if to > from + in_flight {
                     Trend::Rose { from, to }
                 } else {
                     Trend::Falls
