@@ -493,6 +493,20 @@ fn rate_limit_names_every_broken_limiter() {
         ]
     );
     assert_eq!(limiters[0].requests.load(Ordering::SeqCst), 41);
+    // One subject per aspect, so that each can be waived on its own.
+    let subjects = |id: &str| -> Vec<String> {
+        check_of(&result, id)["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|f| f["subject"].as_str().unwrap().to_string())
+            .collect()
+    };
+    assert_eq!(
+        subjects("never"),
+        ["GET /never", "GET /never rate-limit headers"]
+    );
+    assert_eq!(subjects("no-retry"), ["GET /no-retry Retry-After"]);
     assert_eq!(
         messages(&result, "no-retry"),
         [fail(

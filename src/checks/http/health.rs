@@ -215,10 +215,11 @@ pub async fn run(params: &HealthParams, http: &HttpHandle) -> CheckOutcome {
     }
 
     let body = read_body(&text);
+    let body_subject = format!("{subject} body");
     match &body.status {
         Some((word, Some(Health::Down))) => obs.findings.push(
             Finding::fail(
-                &subject,
+                &body_subject,
                 format!(
                     "{subject} answered {} but its body says the service is \"{word}\"",
                     statuses[0]
@@ -227,12 +228,12 @@ pub async fn run(params: &HealthParams, http: &HttpHandle) -> CheckOutcome {
             .with_evidence(evidence.clone()),
         ),
         Some((word, Some(Health::Warn))) => obs.findings.push(
-            Finding::warn(&subject, format!("the health body says \"{word}\""))
+            Finding::warn(&body_subject, format!("the health body says \"{word}\""))
                 .with_evidence(evidence.clone()),
         ),
         Some((word, None)) => obs.findings.push(
             Finding::fail(
-                &subject,
+                &body_subject,
                 format!("the health body's status \"{word}\" is not a known health status"),
             )
             .with_evidence(evidence.clone()),
@@ -290,7 +291,7 @@ pub async fn run(params: &HealthParams, http: &HttpHandle) -> CheckOutcome {
                 "latency".to_string()
             };
             obs.findings.push(Finding::fail(
-                &subject,
+                format!("{subject} latency"),
                 format!("{which} {p95:.0} ms is over the limit of {limit_ms:.0} ms"),
             ));
         }

@@ -591,19 +591,30 @@ pub async fn run(params: &RateLimitParams, http: &HttpHandle) -> CheckOutcome {
                     );
                 }
             }
-            retry_after_findings(&mut obs, &subject, params, limited);
+            // Each aspect has its own subject, so that one can be waived without the others.
+            retry_after_findings(&mut obs, &format!("{subject} Retry-After"), params, limited);
         }
     }
 
-    header_findings(&mut obs, &subject, params, &burst.answers);
+    let headers_subject = format!("{subject} rate-limit headers");
+    header_findings(&mut obs, &headers_subject, params, &burst.answers);
     if params.headers.rule != FamilyRule::None {
-        trend_findings(&mut obs, &subject, &trends, rollover);
+        trend_findings(&mut obs, &headers_subject, &trends, rollover);
     }
 
     if params.reset
         && let Some(limited) = rejection
     {
-        reset_findings(&mut obs, http, &method, &url, &subject, params, limited).await?;
+        reset_findings(
+            &mut obs,
+            http,
+            &method,
+            &url,
+            &format!("{subject} reset"),
+            params,
+            limited,
+        )
+        .await?;
     }
 
     obs.summary = Some(match rejection {
