@@ -231,7 +231,8 @@ fn certificates_are_judged_by_dates_trust_and_name() {
     ]
     .concat();
     let p = Project::new(&format!(
-        "version: 1\nproject: tls-tests\nchecks:\n{checks}"
+        "version: 1\nproject: tls-tests\ntargets:\n  secure: {{ http: \"https://localhost:{valid}/api\" }}\n\
+         checks:\n{checks}  - {{ id: from-target, category: security, severity: high, target: secure, tls: {{}} }}\n"
     ));
     p.write("ca.pem", &ca.pem);
     let ca_file = p.path("ca.pem").display().to_string();
@@ -336,6 +337,14 @@ fn certificates_are_judged_by_dates_trust_and_name() {
             "fail".to_string(),
             "the server also accepts TLS 1.2, below min_version TLS 1.3".to_string()
         )]
+    );
+    let from_target = check_of(&result, "from-target");
+    assert_eq!(from_target["status"], "pass", "{from_target}");
+    assert!(
+        from_target["message"]
+            .as_str()
+            .unwrap()
+            .starts_with(&format!("localhost:{valid}: TLS 1.3"))
     );
     let unreachable = check_of(&result, "dead");
     assert_eq!(unreachable["status"], "error");
