@@ -1342,3 +1342,51 @@ fn target_headers_and_check_headers_are_sent() {
     );
     assert!(!out.stdout.contains(KEY));
 }
+
+#[test]
+fn webhook_header_body_and_rejection_statuses_are_configurable() {
+    // A GitHub-style receiver on its own header name that answers 422 to bad signatures.
+    let app = Router::new().route(
+        "/custom",
+        axum::routing::post(|h: HeaderMap, body: Bytes| async move {
+            let sig = header(&h, "x-signature");
+            let good = format!(
+                "sha256={}",
+                hex::encode(mac(GH_SECRET.as_bytes(), &[&body]))
+            );
+            if sig == good && body.as_ref() == b"ping=1" {
+                StatusCode::NO_CONTENT
+            } else {
+                StatusCode::UNPROCESSABLE_ENTITY
+            }
+        }),
+    );
+    let server = http_server(app);
+    let params = "{ path: /custom, scheme: hmac-sha256, header: X-Signature, secret: \"env:GH_SECRET\", body: \"ping=1\"";
+    let checks = [
+        check(
+            "custom",
+            "webhook_signature",
+            &format!("{params}, reject_status: 422 }}"),
+        ),
+        check(
+            "default-statuses",
+            "webhook_signature",
+            &format!("{params} }}"),
+        ),
+    ]
+    .concat();
+    let (result, _) = run(&project(&server.base, &checks), &[("GH_SECRET", GH_SECRET)]);
+    assert_eq!(
+        status_of(&result, "custom"),
+        "pass",
+        "{}",
+        check_of(&result, "custom")
+    );
+    let unsigned = messages(&result, "default-statuses");
+    assert_eq!(unsigned.len(), 5, "{unsigned:?}");
+    assert_eq!(
+        unsigned[0],
+        fail("an unsigned delivery was answered 422, expected a rejection with 400, 401, 403")
+    );
+}
