@@ -211,6 +211,13 @@ fn health_errors_when_unreachable_or_slow() {
 // rate_limit
 
 #[derive(Clone, Copy, PartialEq)]
+enum Remaining {
+    Counted,
+    Stuck,
+    CountsUp,
+}
+
+#[derive(Clone, Copy, PartialEq)]
 enum Headers {
     None,
     Ietf,
@@ -231,6 +238,8 @@ struct Limiter {
     headers: Headers,
     /// What the headers claim the limit is (a broken limiter may lie).
     advertised: u32,
+    /// What the headers claim remains: the bucket's count, or a broken counter.
+    remaining: Remaining,
     reject: u16,
     retry_after: bool,
     requests: AtomicU32,
@@ -246,6 +255,7 @@ fn limiter(capacity: u32, window: Duration, headers: Headers) -> Limiter {
         }),
         headers,
         advertised: capacity,
+        remaining: Remaining::Counted,
         reject: 429,
         retry_after: true,
         requests: AtomicU32::new(0),
@@ -254,7 +264,7 @@ fn limiter(capacity: u32, window: Duration, headers: Headers) -> Limiter {
 
 impl Limiter {
     fn handle(&self) -> Response {
-        self.requests.fetch_add(1, Ordering::SeqCst);
+        let n = self.requests.fetch_add(1, Ordering::SeqCst);
         let (allowed, remaining, retry) = {
             let mut b = self.bucket.lock().unwrap();
             let now = Instant::now();
@@ -269,6 +279,11 @@ impl Limiter {
             };
             let retry = ((1.0 - b.tokens) / rate).ceil().max(1.0) as u64;
             (allowed, b.tokens.floor() as u32, retry)
+        };
+        let remaining = match self.remaining {
+            Remaining::Counted => remaining,
+            Remaining::Stuck => self.advertised - 1,
+            Remaining::CountsUp => n,
         };
         let mut h = HeaderMap::new();
         let limit = self.advertised;
@@ -401,6 +416,10 @@ fn rate_limit_names_every_broken_limiter() {
     let bare = limiter(20, MINUTE, Headers::None);
     let mut lying = limiter(20, MINUTE, Headers::X);
     lying.advertised = 50;
+    let mut stuck = limiter(20, MINUTE, Headers::Draft);
+    stuck.remaining = Remaining::Stuck;
+    let mut counts_up = limiter(20, MINUTE, Headers::Ietf);
+    counts_up.remaining = Remaining::CountsUp;
     let (app, limiters) = limited(vec![
         ("/never", never),
         ("/no-retry", no_retry),
@@ -409,6 +428,8 @@ fn rate_limit_names_every_broken_limiter() {
         ("/bare", bare),
         ("/lying", lying),
         ("/budget", limiter(1_000_000, MINUTE, Headers::X)),
+        ("/stuck", stuck),
+        ("/counts-up", counts_up),
     ]);
     let server = http_server(app);
     let checks = [
@@ -452,6 +473,12 @@ fn rate_limit_names_every_broken_limiter() {
             "rate_limit",
             "{ path: /budget, max_requests: 50 }",
         ),
+        check("stuck", "rate_limit", "{ path: /stuck, limit: 20 }"),
+        check(
+            "counts-up",
+            "rate_limit",
+            "{ path: /counts-up, limit: 20, concurrency: 1 }",
+        ),
     ]
     .concat();
     let (result, out) = run(&project(&server.base, &checks), &[]);
@@ -466,6 +493,20 @@ fn rate_limit_names_every_broken_limiter() {
         ]
     );
     assert_eq!(limiters[0].requests.load(Ordering::SeqCst), 41);
+    // One subject per aspect, so that each can be waived on its own.
+    let subjects = |id: &str| -> Vec<String> {
+        check_of(&result, id)["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|f| f["subject"].as_str().unwrap().to_string())
+            .collect()
+    };
+    assert_eq!(
+        subjects("never"),
+        ["GET /never", "GET /never rate-limit headers"]
+    );
+    assert_eq!(subjects("no-retry"), ["GET /no-retry Retry-After"]);
     assert_eq!(
         messages(&result, "no-retry"),
         [fail(
@@ -520,6 +561,18 @@ fn rate_limit_names_every_broken_limiter() {
         limiters[6].requests.load(Ordering::SeqCst),
         50,
         "never more than max_requests"
+    );
+    assert_eq!(
+        messages(&result, "stuck"),
+        [fail(
+            "RateLimit-Remaining stays at 19 throughout the burst: the headers do not count requests"
+        )]
+    );
+    assert_eq!(
+        messages(&result, "counts-up"),
+        [fail(
+            "the remaining count in RateLimit rose from about 2 to about 17 within the burst: the headers do not track the limit"
+        )]
     );
 }
 
@@ -1078,4 +1131,262 @@ fn builtin_suite_probes_the_api_from_the_environment() {
         "{first}"
     );
     assert!(!out.stdout.contains(&server.base));
+}
+
+#[test]
+fn unreachable_and_slow_endpoints_are_errors_for_every_kind() {
+    let server = http_server(Router::new().route(
+        "/slow",
+        any(|| async {
+            tokio::time::sleep(Duration::from_secs(5)).await;
+            "late"
+        }),
+    ));
+    let dead = format!("http://127.0.0.1:{}", common::free_port());
+    let mut checks = String::new();
+    for (kind, params) in [
+        ("rate_limit", "max_requests: 10"),
+        ("security_headers", "rules: [hsts]"),
+        ("webhook_signature", "scheme: stripe"),
+    ] {
+        checks += &format!(
+            "  - id: dead-{kind}\n    category: security\n    severity: high\n    {kind}: {{ url: \"{dead}/x\", {params} }}\n"
+        );
+        checks += &format!(
+            "  - id: slow-{kind}\n    category: security\n    severity: high\n    target: api\n    timeout: 300ms\n    {kind}: {{ path: /slow, {params} }}\n"
+        );
+    }
+    let (result, _) = run(&project(&server.base, &checks), &[]);
+    for kind in ["rate_limit", "security_headers", "webhook_signature"] {
+        let dead = check_of(&result, &format!("dead-{kind}"));
+        assert_eq!(dead["status"], "error", "{dead}");
+        assert!(
+            dead["message"].as_str().unwrap().contains("cannot connect"),
+            "{dead}"
+        );
+        let slow = check_of(&result, &format!("slow-{kind}"));
+        assert_eq!(slow["status"], "error", "{slow}");
+        assert_eq!(slow["message"], "timed out after 300ms", "{slow}");
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// a stock web server's own limiter: nginx limit_req
+
+/// nginx started for one test from the local binary, stopped when dropped.
+struct Nginx {
+    child: std::process::Child,
+    base: String,
+    _dir: tempfile::TempDir,
+}
+
+impl Drop for Nginx {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn nginx(locations: &str) -> Nginx {
+    let binary = ["/usr/sbin/nginx", "/usr/local/sbin/nginx", "/usr/bin/nginx"]
+        .into_iter()
+        .find(|p| std::path::Path::new(p).is_file())
+        .expect("nginx is not installed (.ci/run installs nginx-light)");
+    let dir = tempfile::Builder::new()
+        .prefix("ready-nginx-")
+        .tempdir()
+        .unwrap();
+    let root = dir.path().display().to_string();
+    for sub in ["www/default", "www/strict", "tmp"] {
+        std::fs::create_dir_all(dir.path().join(sub)).unwrap();
+    }
+    std::fs::write(dir.path().join("www/default/index.html"), "ok").unwrap();
+    std::fs::write(dir.path().join("www/strict/index.html"), "ok").unwrap();
+    let port = common::free_port();
+    let temp_paths: String = ["client_body", "proxy", "fastcgi", "uwsgi", "scgi"]
+        .iter()
+        .map(|t| format!("{t}_temp_path {root}/tmp;\n"))
+        .collect();
+    std::fs::write(
+        dir.path().join("nginx.conf"),
+        format!(
+            "daemon off;\nmaster_process off;\npid {root}/nginx.pid;\nevents {{ worker_connections 256; }}\n\
+             http {{\naccess_log off;\n{temp_paths}\
+             limit_req_zone $binary_remote_addr zone=default:1m rate=10r/m;\n\
+             limit_req_zone $binary_remote_addr zone=strict:1m rate=10r/m;\n\
+             server {{\nlisten 127.0.0.1:{port};\nroot {root}/www;\n{locations}\n}}\n}}\n"
+        ),
+    )
+    .unwrap();
+    let child = std::process::Command::new(binary)
+        .args(["-e", "stderr", "-p", &root, "-c"])
+        .arg(dir.path().join("nginx.conf"))
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(
+            Instant::now() < deadline,
+            "nginx did not start on port {port}"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    Nginx {
+        child,
+        base: format!("http://127.0.0.1:{port}"),
+        _dir: dir,
+    }
+}
+
+#[test]
+fn nginx_limit_req_is_judged_as_configured() {
+    let server = nginx(
+        "location /default/ { limit_req zone=default burst=5 nodelay; }\n\
+         location /strict/ { limit_req zone=strict burst=5 nodelay; limit_req_status 429; }",
+    );
+    let checks = [
+        check(
+            "default",
+            "rate_limit",
+            "{ path: /default/, limit: 6, window: 60s, concurrency: 1 }",
+        ),
+        check(
+            "strict",
+            "rate_limit",
+            "{ path: /strict/, limit: 6, window: 60s, concurrency: 1 }",
+        ),
+    ]
+    .concat();
+    let (result, _) = run(&project(&server.base, &checks), &[]);
+    let no_headers = "no rate-limit headers in any response: none of RateLimit/RateLimit-Policy, RateLimit-Limit/-Remaining/-Reset or X-RateLimit-Limit/-Remaining/-Reset";
+    // rate=10r/m with burst=5 nodelay serves 1 + 5, then rejects: with 503 unless told otherwise.
+    assert_eq!(
+        messages(&result, "default"),
+        [
+            fail(
+                "the limiter answered 503 instead of 429 at request 7: clients read 503 as an outage, not as a signal to slow down (nginx limit_req answers 503 unless `limit_req_status 429;` is set)"
+            ),
+            fail(no_headers),
+        ]
+    );
+    assert_eq!(
+        messages(&result, "strict"),
+        [
+            fail("the 429 response has no Retry-After header: clients cannot tell when to retry"),
+            fail(no_headers),
+        ]
+    );
+    assert_eq!(
+        check_of(&result, "strict")["measurements"]["first_limited_at"],
+        7.0
+    );
+    assert_eq!(
+        check_of(&result, "strict")["measurements"]["requests_sent"],
+        7.0
+    );
+}
+
+#[test]
+fn target_headers_and_check_headers_are_sent() {
+    const KEY: &str = "anon-key-5e1f0c";
+    let (limited_app, _) = limited(vec![("/limited", limiter(5, MINUTE, Headers::X))]);
+    // Every route answers 401 without the target's key and the check's own header.
+    let app = limited_app
+        .route(
+            "/health",
+            get(|| async { respond(200, "application/health+json", r#"{"status":"pass"}"#) }),
+        )
+        .layer(axum::middleware::from_fn(
+            |request: axum::extract::Request, next: axum::middleware::Next| async move {
+                let allowed = {
+                    let h = request.headers();
+                    h.get("apikey").is_some_and(|v| v == KEY)
+                        && h.get("x-probe").is_some_and(|v| v == "ready")
+                };
+                if allowed {
+                    next.run(request).await
+                } else {
+                    StatusCode::UNAUTHORIZED.into_response()
+                }
+            },
+        ));
+    let server = http_server(app);
+    let config = format!(
+        "targets:\n  api: {{ http: \"{}\", headers: {{ apikey: \"{KEY}\" }} }}\nchecks:\n{}{}",
+        server.base,
+        check(
+            "health",
+            "health",
+            "{ path: /health, headers: { x-probe: ready } }"
+        ),
+        check(
+            "limit",
+            "rate_limit",
+            "{ path: /limited, limit: 5, headers: { x-probe: ready } }"
+        ),
+    );
+    let (result, out) = run(&Project::new(&config), &[]);
+    assert_eq!(
+        status_of(&result, "health"),
+        "pass",
+        "{}",
+        check_of(&result, "health")
+    );
+    assert_eq!(
+        status_of(&result, "limit"),
+        "pass",
+        "{}",
+        check_of(&result, "limit")
+    );
+    assert!(!out.stdout.contains(KEY));
+}
+
+#[test]
+fn webhook_header_body_and_rejection_statuses_are_configurable() {
+    // A GitHub-style receiver on its own header name that answers 422 to bad signatures.
+    let app = Router::new().route(
+        "/custom",
+        axum::routing::post(|h: HeaderMap, body: Bytes| async move {
+            let sig = header(&h, "x-signature");
+            let good = format!(
+                "sha256={}",
+                hex::encode(mac(GH_SECRET.as_bytes(), &[&body]))
+            );
+            if sig == good && body.as_ref() == b"ping=1" {
+                StatusCode::NO_CONTENT
+            } else {
+                StatusCode::UNPROCESSABLE_ENTITY
+            }
+        }),
+    );
+    let server = http_server(app);
+    let params = "{ path: /custom, scheme: hmac-sha256, header: X-Signature, secret: \"env:GH_SECRET\", body: \"ping=1\"";
+    let checks = [
+        check(
+            "custom",
+            "webhook_signature",
+            &format!("{params}, reject_status: 422 }}"),
+        ),
+        check(
+            "default-statuses",
+            "webhook_signature",
+            &format!("{params} }}"),
+        ),
+    ]
+    .concat();
+    let (result, _) = run(&project(&server.base, &checks), &[("GH_SECRET", GH_SECRET)]);
+    assert_eq!(
+        status_of(&result, "custom"),
+        "pass",
+        "{}",
+        check_of(&result, "custom")
+    );
+    let unsigned = messages(&result, "default-statuses");
+    assert_eq!(unsigned.len(), 5, "{unsigned:?}");
+    assert_eq!(
+        unsigned[0],
+        fail("an unsigned delivery was answered 422, expected a rejection with 400, 401, 403")
+    );
 }

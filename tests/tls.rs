@@ -17,13 +17,11 @@ struct Ca {
     pem: String,
 }
 
-fn ca() -> Ca {
+fn new_ca(name: &str) -> Ca {
     let key = KeyPair::generate().unwrap();
     let mut params = CertificateParams::new(Vec::<String>::new()).unwrap();
     params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
-    params
-        .distinguished_name
-        .push(DnType::CommonName, "ready test CA");
+    params.distinguished_name.push(DnType::CommonName, name);
     let cert = params.self_signed(&key).unwrap();
     Ca {
         pem: cert.pem(),
@@ -117,7 +115,7 @@ fn messages(result: &serde_json::Value, id: &str) -> Vec<(String, String)> {
 
 #[test]
 fn certificates_are_judged_by_dates_trust_and_name() {
-    let ca = ca();
+    let ca = new_ca("ready test CA");
     let day = Duration::days(1);
     let hour = Duration::hours(1);
     let valid = tls_server(
@@ -163,6 +161,28 @@ fn certificates_are_judged_by_dates_trust_and_name() {
         leaf(None, &["localhost"], -day, Duration::days(90) + hour),
         BOTH,
     );
+    // Issued by a CA that SSL_CERT_FILE does not hold.
+    let foreign_ca = new_ca("foreign CA");
+    let untrusted = tls_server(
+        leaf(
+            Some(&foreign_ca),
+            &["localhost"],
+            -day,
+            Duration::days(90) + hour,
+        ),
+        BOTH,
+    );
+    // A CA with the trusted CA's name but its own key.
+    let impostor_ca = new_ca("ready test CA");
+    let impostor = tls_server(
+        leaf(
+            Some(&impostor_ca),
+            &["localhost"],
+            -day,
+            Duration::days(90) + hour,
+        ),
+        BOTH,
+    );
     let only_12 = tls_server(
         leaf(Some(&ca), &["localhost"], -day, Duration::days(90) + hour),
         ONLY_12,
@@ -192,6 +212,14 @@ fn certificates_are_judged_by_dates_trust_and_name() {
             &format!("{{ host: localhost, port: {self_signed} }}"),
         ),
         tls_check(
+            "untrusted",
+            &format!("{{ host: localhost, port: {untrusted} }}"),
+        ),
+        tls_check(
+            "impostor",
+            &format!("{{ host: localhost, port: {impostor} }}"),
+        ),
+        tls_check(
             "tls13-only-12",
             &format!("{{ host: localhost, port: {only_12}, min_version: 1.3 }}"),
         ),
@@ -203,7 +231,8 @@ fn certificates_are_judged_by_dates_trust_and_name() {
     ]
     .concat();
     let p = Project::new(&format!(
-        "version: 1\nproject: tls-tests\nchecks:\n{checks}"
+        "version: 1\nproject: tls-tests\ntargets:\n  secure: {{ http: \"https://localhost:{valid}/api\" }}\n\
+         checks:\n{checks}  - {{ id: from-target, category: security, severity: high, target: secure, tls: {{}} }}\n"
     ));
     p.write("ca.pem", &ca.pem);
     let ca_file = p.path("ca.pem").display().to_string();
@@ -280,6 +309,22 @@ fn certificates_are_judged_by_dates_trust_and_name() {
         )]
     );
     assert_eq!(
+        messages(&result, "untrusted"),
+        [(
+            "fail".to_string(),
+            "the certificate is not trusted: its issuer (CN=foreign CA) chains to no trusted root"
+                .to_string()
+        )]
+    );
+    assert_eq!(
+        messages(&result, "impostor"),
+        [(
+            "fail".to_string(),
+            "the certificate's signature does not verify: it names an issuer (CN=ready test CA) that did not sign it"
+                .to_string()
+        )]
+    );
+    assert_eq!(
         messages(&result, "tls13-only-12"),
         [(
             "fail".to_string(),
@@ -292,6 +337,14 @@ fn certificates_are_judged_by_dates_trust_and_name() {
             "fail".to_string(),
             "the server also accepts TLS 1.2, below min_version TLS 1.3".to_string()
         )]
+    );
+    let from_target = check_of(&result, "from-target");
+    assert_eq!(from_target["status"], "pass", "{from_target}");
+    assert!(
+        from_target["message"]
+            .as_str()
+            .unwrap()
+            .starts_with(&format!("localhost:{valid}: TLS 1.3"))
     );
     let unreachable = check_of(&result, "dead");
     assert_eq!(unreachable["status"], "error");

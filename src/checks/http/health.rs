@@ -60,11 +60,12 @@ pub enum Health {
 /// down, error) or Spring Actuator (UP, DOWN, OUT_OF_SERVICE, UNKNOWN).
 pub fn health_word(word: &str) -> Option<Health> {
     match word.trim().to_ascii_lowercase().as_str() {
-        "pass" | "ok" | "up" | "healthy" | "alive" | "ready" | "green" => Some(Health::Up),
-        "warn" | "warning" | "degraded" | "unknown" | "yellow" => Some(Health::Warn),
-        "fail" | "failed" | "down" | "error" | "unhealthy" | "out_of_service" | "red" => {
-            Some(Health::Down)
+        "pass" | "ok" | "up" | "healthy" | "alive" | "ready" | "green" | "connected" => {
+            Some(Health::Up)
         }
+        "warn" | "warning" | "degraded" | "unknown" | "yellow" => Some(Health::Warn),
+        "fail" | "failed" | "down" | "error" | "unhealthy" | "out_of_service" | "red"
+        | "disconnected" => Some(Health::Down),
         _ => None,
     }
 }
@@ -121,6 +122,21 @@ fn read_body(text: &str) -> Body {
             body.components.insert(name.clone(), worst.clone());
             if name != *key {
                 body.components.insert(key.clone(), worst);
+            }
+        }
+    }
+    // Home-grown bodies: {"status": "ok", "db": "up", "cache": {"status": "down"}}.
+    if let Json::Object(fields) = &doc {
+        for (name, value) in fields {
+            let reported = match value {
+                Json::String(word) => health_word(word).map(|h| (word.clone(), Some(h))),
+                Json::Object(_) => status_of(value),
+                _ => None,
+            };
+            if let Some(reported) = reported
+                && name != "status"
+            {
+                body.components.insert(name.clone(), Some(reported));
             }
         }
     }
@@ -199,10 +215,11 @@ pub async fn run(params: &HealthParams, http: &HttpHandle) -> CheckOutcome {
     }
 
     let body = read_body(&text);
+    let body_subject = format!("{subject} body");
     match &body.status {
         Some((word, Some(Health::Down))) => obs.findings.push(
             Finding::fail(
-                &subject,
+                &body_subject,
                 format!(
                     "{subject} answered {} but its body says the service is \"{word}\"",
                     statuses[0]
@@ -211,12 +228,12 @@ pub async fn run(params: &HealthParams, http: &HttpHandle) -> CheckOutcome {
             .with_evidence(evidence.clone()),
         ),
         Some((word, Some(Health::Warn))) => obs.findings.push(
-            Finding::warn(&subject, format!("the health body says \"{word}\""))
+            Finding::warn(&body_subject, format!("the health body says \"{word}\""))
                 .with_evidence(evidence.clone()),
         ),
         Some((word, None)) => obs.findings.push(
             Finding::fail(
-                &subject,
+                &body_subject,
                 format!("the health body's status \"{word}\" is not a known health status"),
             )
             .with_evidence(evidence.clone()),
@@ -274,7 +291,7 @@ pub async fn run(params: &HealthParams, http: &HttpHandle) -> CheckOutcome {
                 "latency".to_string()
             };
             obs.findings.push(Finding::fail(
-                &subject,
+                format!("{subject} latency"),
                 format!("{which} {p95:.0} ms is over the limit of {limit_ms:.0} ms"),
             ));
         }
@@ -316,5 +333,14 @@ mod tests {
         );
         assert_eq!(read_body("OK").status.unwrap().1, Some(Health::Up));
         assert!(read_body("<html>hello</html>").status.is_none());
+        let b = read_body(
+            r#"{"status":"ok","database":"connected","cache":{"status":"down"},"version":"1.2"}"#,
+        );
+        assert_eq!(
+            b.components["database"].clone().unwrap().1,
+            Some(Health::Up)
+        );
+        assert_eq!(b.components["cache"].clone().unwrap().1, Some(Health::Down));
+        assert!(!b.components.contains_key("version"));
     }
 }

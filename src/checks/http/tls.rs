@@ -417,6 +417,17 @@ pub async fn run(params: &TlsParams, http: &HttpHandle, timeout: Duration) -> Ch
                 obs.findings
                     .push(Finding::fail(&subject, message).with_evidence(evidence.clone()));
             }
+            CertificateError::BadSignature => obs.findings.push(
+                Finding::fail(
+                    &subject,
+                    format!(
+                        "the certificate's signature does not verify: it names an issuer ({}) \
+                         that did not sign it",
+                        cert.issuer()
+                    ),
+                )
+                .with_evidence(evidence.clone()),
+            ),
             other => obs.findings.push(
                 Finding::fail(&subject, format!("the certificate is rejected: {other:?}"))
                     .with_evidence(evidence.clone()),
