@@ -8,8 +8,13 @@ use std::fmt::Write as _;
 use std::time::{Duration, Instant};
 
 fn main() {
-    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().expect("runtime");
-    let listener = runtime.block_on(tokio::net::TcpListener::bind("127.0.0.1:0")).expect("bind");
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
+    let listener = runtime
+        .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
+        .expect("bind");
     let base = format!("http://{}", listener.local_addr().expect("address"));
     let app = axum::Router::new().route(
         "/work",
@@ -21,14 +26,27 @@ fn main() {
     runtime.spawn(async move { axum::serve(listener, app).await });
 
     let dir = tempfile::tempdir().expect("temp dir");
-    let mut config = format!("targets:\n  api: {{ http: \"{base}\", concurrency: 64 }}\ndefaults: {{ concurrency: 64 }}\nchecks:\n");
+    let mut config = format!(
+        "targets:\n  api: {{ http: \"{base}\", concurrency: 64 }}\ndefaults: {{ concurrency: 64 }}\nchecks:\n"
+    );
     for i in 0..1000 {
         let (kind, params, target) = match i % 10 {
-            0..=3 => ("http", "{ path: /work, expect: { json: { /status: up } } }".to_string(), "    target: api\n"),
+            0..=3 => (
+                "http",
+                "{ path: /work, expect: { json: { /status: up } } }".to_string(),
+                "    target: api\n",
+            ),
             4..=6 => ("env", "{ vars: [HOME] }".to_string(), ""),
-            _ => ("file", format!("{{ path: f{}.txt, contains: [ok] }}", i % 50), ""),
+            _ => (
+                "file",
+                format!("{{ path: f{}.txt, contains: [ok] }}", i % 50),
+                "",
+            ),
         };
-        let _ = write!(config, "  - id: c{i}\n    category: reliability\n    severity: medium\n{target}    {kind}: {params}\n");
+        let _ = write!(
+            config,
+            "  - id: c{i}\n    category: reliability\n    severity: medium\n{target}    {kind}: {params}\n"
+        );
     }
     for i in 0..50 {
         std::fs::write(dir.path().join(format!("f{i}.txt")), "ok\n").expect("write file");
@@ -38,7 +56,8 @@ fn main() {
     let env: HashMap<String, String> = std::env::vars().collect();
     let source = ready::config::Source::File(dir.path().join("ready.yaml"));
     let started = Instant::now();
-    let loaded = ready::config::load(&source, &env, dir.path()).unwrap_or_else(|e| panic!("invalid suite:\n{e}"));
+    let loaded = ready::config::load(&source, &env, dir.path())
+        .unwrap_or_else(|e| panic!("invalid suite:\n{e}"));
     let options = ready::runner::RunOptions::default();
     let executed = runtime.block_on(ready::runner::execute(&loaded, &env, &options));
     let elapsed = started.elapsed();
@@ -47,7 +66,11 @@ fn main() {
         &ready::runner::Assembly {
             suite: &loaded.suite,
             options: &options,
-            goal: ready::scoring::Goal { stage: "production", min_score: None, fail_on_regression: false },
+            goal: ready::scoring::Goal {
+                stage: "production",
+                min_score: None,
+                fail_on_regression: false,
+            },
             started_at: chrono::Utc::now(),
             duration: elapsed,
             redactor: &ready::redact::Redactor::default(),
@@ -62,11 +85,20 @@ fn main() {
         json.len() / 1024
     );
     if let Some(peak) = peak_rss_kib() {
-        println!("peak resident memory (server included): {:.1} MiB", peak as f64 / 1024.0);
+        println!(
+            "peak resident memory (server included): {:.1} MiB",
+            peak as f64 / 1024.0
+        );
     }
 }
 
 fn peak_rss_kib() -> Option<u64> {
     let status = std::fs::read_to_string("/proc/self/status").ok()?;
-    status.lines().find(|l| l.starts_with("VmHWM:"))?.split_whitespace().nth(1)?.parse().ok()
+    status
+        .lines()
+        .find(|l| l.starts_with("VmHWM:"))?
+        .split_whitespace()
+        .nth(1)?
+        .parse()
+        .ok()
 }

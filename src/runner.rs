@@ -10,7 +10,6 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
-use futures::StreamExt;
 use tokio::sync::Semaphore;
 
 use crate::checks::outcome::{CheckOutcome, Level, Observation};
@@ -123,12 +122,15 @@ pub struct Executed {
     pub duration: Duration,
 }
 
+/// The targets the selected checks use, connected lazily, each with its own limit.
+type Connections = BTreeMap<String, (Result<Connection, String>, Arc<Semaphore>)>;
+
 pub async fn execute(
     loaded: &Loaded,
     env: &std::collections::HashMap<String, String>,
     options: &RunOptions,
 ) -> Vec<Executed> {
-    let suite = &loaded.suite;
+    let suite = Arc::new(loaded.suite.clone());
     let connect_timeout = options.timeout.unwrap_or(suite.defaults.timeout);
     let standalone_http = match HttpHandle::standalone(connect_timeout) {
         Ok(h) => h,
@@ -143,15 +145,13 @@ pub async fn execute(
                 .collect();
         }
     };
-    let context = Context {
+    let context = Arc::new(Context {
         env: env.clone(),
         base_dir: loaded.base_dir.clone(),
         standalone_http,
-    };
+    });
 
-    // Connect only the targets that selected checks use.
-    let mut connections: BTreeMap<&str, (Result<Connection, String>, Arc<Semaphore>)> =
-        BTreeMap::new();
+    let mut connections = Connections::new();
     for check in suite.checks.iter().filter(|c| options.selects(c)) {
         let Some(name) = check.target.as_deref() else {
             continue;
@@ -176,10 +176,12 @@ pub async fn execute(
             }
         };
         connections.insert(
-            name,
+            name.to_string(),
             (connection, Arc::new(Semaphore::new(target.concurrency))),
         );
     }
+    let connections = Arc::new(connections);
+    let options = Arc::new(options.clone());
 
     let progress = options
         .progress
@@ -188,37 +190,58 @@ pub async fn execute(
         .concurrency
         .unwrap_or(suite.defaults.concurrency)
         .max(1);
-    let context = &context;
-    let connections = &connections;
-    let progress_ref = progress.as_ref();
+    let global = Arc::new(Semaphore::new(concurrency));
 
-    let mut finished: Vec<(usize, Executed)> =
-        futures::stream::iter(suite.checks.iter().enumerate())
-            .map(|(index, check)| async move {
-                let started = Instant::now();
-                let ran = run_one(suite, check, options, context, connections).await;
-                if let Some(bar) = progress_ref
-                    && options.selects(check)
-                {
-                    bar.inc(1);
-                    bar.set_message(check.id.clone());
-                }
-                (
-                    index,
-                    Executed {
-                        ran,
-                        duration: started.elapsed(),
-                    },
-                )
-            })
-            .buffer_unordered(concurrency)
-            .collect()
-            .await;
+    // One task per check, so that checks use every core; the global limit bounds how many run.
+    let mut tasks = tokio::task::JoinSet::new();
+    for index in 0..suite.checks.len() {
+        let (suite, options, context, connections, global, progress) = (
+            suite.clone(),
+            options.clone(),
+            context.clone(),
+            connections.clone(),
+            global.clone(),
+            progress.clone(),
+        );
+        tasks.spawn(async move {
+            let check = &suite.checks[index];
+            let started = Instant::now();
+            let ran = run_one(&suite, check, &options, &context, &connections, &global).await;
+            if let Some(bar) = progress
+                && options.selects(check)
+            {
+                bar.inc(1);
+                bar.set_message(check.id.clone());
+            }
+            (
+                index,
+                Executed {
+                    ran,
+                    duration: started.elapsed(),
+                },
+            )
+        });
+    }
+    let mut finished: Vec<Option<Executed>> = (0..suite.checks.len()).map(|_| None).collect();
+    while let Some(joined) = tasks.join_next().await {
+        match joined {
+            Ok((index, executed)) => finished[index] = Some(executed),
+            Err(e) => tracing::error!("a check task failed: {e}"),
+        }
+    }
     if let Some(bar) = progress {
         bar.finish_and_clear();
     }
-    finished.sort_by_key(|(i, _)| *i);
-    finished.into_iter().map(|(_, e)| e).collect()
+    // A check whose task died is an error, never a silent gap.
+    finished
+        .into_iter()
+        .map(|e| {
+            e.unwrap_or(Executed {
+                ran: Ran::Errored("internal error: the check stopped unexpectedly".into()),
+                duration: Duration::ZERO,
+            })
+        })
+        .collect()
 }
 
 async fn run_one(
@@ -226,12 +249,24 @@ async fn run_one(
     check: &Check,
     options: &RunOptions,
     context: &Context,
-    connections: &BTreeMap<&str, (Result<Connection, String>, Arc<Semaphore>)>,
+    connections: &Connections,
+    global: &Arc<Semaphore>,
 ) -> Ran {
-    if !options.selects(check) {
+    if let Some(reason) = options.exclusion(check) {
         return Ran::Skipped {
-            reason: "not selected by --only/--skip".into(),
+            reason,
             selected: false,
+        };
+    }
+    // A target the built-in suite has no configuration for makes its checks not applicable,
+    // whatever else they lack.
+    if let Some(name) = check.target.as_deref()
+        && let Some(target) = suite.targets.get(name)
+        && let TargetState::NotConfigured(reason) = &target.state
+    {
+        return Ran::Skipped {
+            reason: reason.clone(),
+            selected: true,
         };
     }
     if let Some(first) = check.unresolved.first() {
@@ -240,32 +275,21 @@ async fn run_one(
     let Some(kind) = &check.kind else {
         return Ran::Errored("cannot run: its parameters could not be read".into());
     };
-    let mut permit_source = None;
-    let connection = match check.target.as_deref() {
-        None => None,
-        Some(name) => {
-            if let Some(target) = suite.targets.get(name)
-                && let TargetState::NotConfigured(reason) = &target.state
-            {
-                return Ran::Skipped {
-                    reason: reason.clone(),
-                    selected: true,
-                };
-            }
-            match connections.get(name) {
-                Some((Ok(conn), limit)) => {
-                    permit_source = Some(limit.clone());
-                    Some(conn)
-                }
-                Some((Err(reason), _)) => return Ran::Errored(reason.clone()),
-                None => return Ran::Errored(format!("target `{name}` is not defined")),
-            }
-        }
+    let (connection, limit) = match check.target.as_deref() {
+        None => (None, None),
+        Some(name) => match connections.get(name) {
+            Some((Ok(conn), limit)) => (Some(conn), Some(limit.clone())),
+            Some((Err(reason), _)) => return Ran::Errored(reason.clone()),
+            None => return Ran::Errored(format!("target `{name}` is not defined")),
+        },
     };
-    let _permit = match &permit_source {
-        Some(limit) => Some(limit.acquire().await),
+    // The target's limit first: checks queued on a busy target do not hold global places
+    // that checks of other targets could use.
+    let _target_permit = match limit {
+        Some(limit) => Some(limit.acquire_owned().await),
         None => None,
     };
+    let _permit = global.clone().acquire_owned().await;
     let timeout = options.timeout.unwrap_or(check.timeout);
     let attempts = if kind.is_network() {
         check.retries + 1

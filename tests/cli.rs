@@ -497,6 +497,18 @@ fn the_built_in_suite_skips_what_is_not_configured() {
         result["decision"]["go"], false,
         "nothing verified is never GO"
     );
+    for check in result["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|c| c["target"] == "api")
+    {
+        assert_eq!(check["status"], "skip", "{check}");
+        assert_eq!(
+            check["message"],
+            "target `api` is not configured: set READY_HTTP_URL"
+        );
+    }
 
     let db = postgres().fresh_db("");
     let run = p.ready(

@@ -301,6 +301,19 @@ fn merged_shards_equal_an_unsharded_run() {
             serde_json::from_str(&std::fs::read_to_string(p.path(&file)).unwrap()).unwrap();
         assert_eq!(shard["partial"], true);
         assert_eq!(shard["shard"], format!("{i}/3"));
+        let elsewhere = shard["checks"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["selected"] == false)
+            .unwrap();
+        assert!(
+            elsewhere["message"]
+                .as_str()
+                .unwrap()
+                .starts_with("runs in shard "),
+            "{elsewhere}"
+        );
         ran += shard["checks"]
             .as_array()
             .unwrap()

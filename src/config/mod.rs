@@ -303,7 +303,12 @@ impl Loader<'_> {
         ] {
             let state = match self.env.get(var).filter(|v| !v.is_empty()) {
                 Some(url) => {
-                    self.secrets.push(url.clone());
+                    // A database URL carries its password; a base URL only when it has one.
+                    if family == TargetFamily::Postgres
+                        || url::Url::parse(url).is_ok_and(|u| u.password().is_some())
+                    {
+                        self.secrets.push(url.clone());
+                    }
                     match family {
                         TargetFamily::Postgres => {
                             TargetState::Ready(TargetKind::Postgres(PostgresTarget {
