@@ -138,6 +138,9 @@ struct Policy {
     /// PostgreSQL's command letter: r SELECT, a INSERT, w UPDATE, d DELETE, * ALL.
     command: char,
     permissive: bool,
+    has_using: bool,
+    has_check: bool,
+    /// The expressions' text, where a rule may need it (see `DEPARSE_PATTERN`).
     using: Option<String>,
     check: Option<String>,
     roles: Vec<String>,
@@ -165,9 +168,17 @@ impl Policy {
             "command": self.command_name(),
             "permissive": self.permissive,
             "roles": self.roles,
-            "using": self.using,
-            "with_check": self.check,
+            "using": shown_expression(&self.using, self.has_using),
+            "with_check": shown_expression(&self.check, self.has_check),
         })
+    }
+}
+
+fn shown_expression(text: &Option<String>, present: bool) -> serde_json::Value {
+    match (text, present) {
+        (Some(t), _) => json!(t),
+        (None, true) => json!("(an expression with column references)"),
+        (None, false) => serde_json::Value::Null,
     }
 }
 
@@ -210,14 +221,14 @@ async fn audit(params: &RlsAuditParams, db: &PgHandle, conn: &mut PgConnection) 
 
     // Without api_roles only PUBLIC is checked; on a Supabase server that misses the roles that
     // matter, so the same query asks whether the well-known ones exist, to say so.
-    let (role_flags, unconfigured_supabase) = if roles.configured() {
-        (read_role_flags(conn, &roles.names).await?, Vec::new())
+    let (role_info, unconfigured_supabase) = if roles.configured() {
+        (read_roles(conn, &roles.names).await?, Vec::new())
     } else {
-        let found = read_role_flags(conn, &SUPABASE_API_ROLES.map(String::from)).await?;
+        let found = read_roles(conn, &SUPABASE_API_ROLES.map(String::from)).await?;
         (BTreeMap::new(), found.into_keys().collect::<Vec<_>>())
     };
-    let relations = read_relations(conn, &schemas, &roles).await?;
-    let policies = read_policies(conn, &schemas, &roles).await?;
+    let relations = read_relations(conn, &schemas, &roles, &role_info).await?;
+    let policies = read_policies(conn, &schemas, &roles, &role_info).await?;
     let functions = read_definer_functions(conn, &schemas, &roles).await?;
     let version: i32 = sqlx::query_scalar("SELECT current_setting('server_version_num')::int")
         .fetch_one(&mut *conn)
@@ -255,8 +266,8 @@ async fn audit(params: &RlsAuditParams, db: &PgHandle, conn: &mut PgConnection) 
         );
     }
     if on(Rule::RoleBypass) {
-        for (role, (superuser, bypass)) in &role_flags {
-            if *superuser {
+        for (role, info) in &role_info {
+            if info.superuser {
                 findings.push(
                     Finding::fail(
                         role.as_str(),
@@ -264,7 +275,7 @@ async fn audit(params: &RlsAuditParams, db: &PgHandle, conn: &mut PgConnection) 
                     )
                     .with_evidence(json!({"rule": "role_bypass", "superuser": true})),
                 );
-            } else if *bypass {
+            } else if info.bypass {
                 findings.push(
                     Finding::fail(
                         role.as_str(),
@@ -373,10 +384,7 @@ async fn audit(params: &RlsAuditParams, db: &PgHandle, conn: &mut PgConnection) 
         }
         if on(Rule::RoleBypass) {
             for role in &rel.owned_by {
-                if role_flags
-                    .get(role)
-                    .is_some_and(|(superuser, _)| *superuser)
-                {
+                if role_info.get(role).is_some_and(|info| info.superuser) {
                     continue;
                 }
                 findings.push(
@@ -549,12 +557,12 @@ fn policy_findings(
         // An INSERT policy with neither admits nothing.
         let admits_any_row = match p.command {
             'a' => check_true,
-            'w' | '*' => check_true || (p.check.is_none() && using_true),
+            'w' | '*' => check_true || (!p.has_check && using_true),
             _ => false,
         };
         let writes = matches!(p.command, 'a' | 'w' | 'd' | '*');
         if rules.contains(&Rule::PermissiveWrite) && writes {
-            let why = if admits_any_row && p.check.is_none() {
+            let why = if admits_any_row && !p.has_check {
                 Some(
                     "USING is always true and there is no WITH CHECK, so any row can be written"
                         .to_string(),
@@ -611,20 +619,43 @@ fn with_rule(mut evidence: serde_json::Value, rule: Rule) -> serde_json::Value {
 /// Roles that serve Supabase's Data API.
 const SUPABASE_API_ROLES: [&str; 2] = ["anon", "authenticated"];
 
-async fn read_role_flags(
+/// An API role's attributes and memberships, read once so that per-relation and per-policy
+/// questions ("does this policy apply to it?", "does it own this?") need no query of their own.
+struct RoleInfo {
+    superuser: bool,
+    bypass: bool,
+    /// Roles it is a member of, itself included (policies for them apply to it).
+    member_of: BTreeSet<String>,
+    /// Roles whose privileges it uses, itself included (owning through them is owning).
+    uses: BTreeSet<String>,
+}
+
+async fn read_roles(
     conn: &mut PgConnection,
     roles: &[String],
-) -> Result<BTreeMap<String, (bool, bool)>, CheckError> {
+) -> Result<BTreeMap<String, RoleInfo>, CheckError> {
     let rows = sqlx::query(
-        "SELECT rolname::text AS name, rolsuper AS superuser, rolbypassrls AS bypass
-         FROM pg_roles WHERE rolname = ANY($1::text[])",
+        "SELECT r.rolname::text AS name, r.rolsuper AS superuser, r.rolbypassrls AS bypass,
+                ARRAY(SELECT b.rolname::text FROM pg_roles b WHERE pg_has_role(r.oid, b.oid, 'MEMBER'))::text[] AS member_of,
+                ARRAY(SELECT b.rolname::text FROM pg_roles b WHERE pg_has_role(r.oid, b.oid, 'USAGE'))::text[] AS uses
+         FROM pg_roles r WHERE r.rolname = ANY($1::text[])",
     )
     .bind(roles)
     .fetch_all(&mut *conn)
     .await
     .map_err(|e| catalog_error(&e))?;
     rows.iter()
-        .map(|r| Ok((get(r, "name")?, (get(r, "superuser")?, get(r, "bypass")?))))
+        .map(|r| {
+            Ok((
+                get(r, "name")?,
+                RoleInfo {
+                    superuser: get(r, "superuser")?,
+                    bypass: get(r, "bypass")?,
+                    member_of: get::<Vec<String>>(r, "member_of")?.into_iter().collect(),
+                    uses: get::<Vec<String>>(r, "uses")?.into_iter().collect(),
+                },
+            ))
+        })
         .collect()
 }
 
@@ -639,15 +670,15 @@ SELECT n.nspname::text AS schema, c.relname::text AS name, c.relkind::text AS ki
              WHERE CASE WHEN p.priv = 'DELETE' THEN has_table_privilege(r.name, c.oid, p.priv)
                         ELSE has_any_column_privilege(r.name, c.oid, p.priv) END
              ORDER BY r.i, p.j)::text[] AS role_grants,
-       ARRAY(SELECT DISTINCT a.privilege_type::text
-             FROM (SELECT (aclexplode(c.relacl)).*
-                   UNION ALL
-                   SELECT (aclexplode(att.attacl)).* FROM pg_attribute att
-                   WHERE att.attrelid = c.oid AND att.attacl IS NOT NULL) a
-             WHERE a.grantee = 0 AND a.privilege_type IN ('SELECT', 'INSERT', 'UPDATE', 'DELETE')
-            )::text[] AS public_grants,
-       ARRAY(SELECT r.name FROM unnest($2::text[]) AS r(name)
-             WHERE pg_has_role(r.name, c.relowner, 'USAGE'))::text[] AS owned_by,
+       CASE WHEN cardinality($2::text[]) = 0 THEN
+         ARRAY(SELECT DISTINCT a.privilege_type::text
+               FROM (SELECT (aclexplode(c.relacl)).*
+                     UNION ALL
+                     SELECT (aclexplode(att.attacl)).* FROM pg_attribute att
+                     WHERE att.attrelid = c.oid AND att.attacl IS NOT NULL) a
+               WHERE a.grantee = 0 AND a.privilege_type IN ('SELECT', 'INSERT', 'UPDATE', 'DELETE')
+              )::text[]
+       ELSE ARRAY[]::text[] END AS public_grants,
        ARRAY(SELECT att.attname::text FROM pg_attribute att
              WHERE att.attrelid = c.oid AND att.attnum > 0 AND NOT att.attisdropped
              ORDER BY att.attnum)::text[] AS columns
@@ -665,6 +696,7 @@ async fn read_relations(
     conn: &mut PgConnection,
     schemas: &[String],
     roles: &ApiRoles,
+    role_info: &BTreeMap<String, RoleInfo>,
 ) -> Result<Vec<Relation>, CheckError> {
     let rows = sqlx::query(RELATIONS_SQL)
         .bind(schemas)
@@ -693,16 +725,27 @@ async fn read_relations(
             }
         }
         let kind: String = get(row, "kind")?;
+        let owner: String = get(row, "owner")?;
+        let owned_by = roles
+            .names
+            .iter()
+            .filter(|r| {
+                role_info
+                    .get(*r)
+                    .is_some_and(|info| info.uses.contains(&owner))
+            })
+            .cloned()
+            .collect();
         out.push(Relation {
             schema: get(row, "schema")?,
             name: get(row, "name")?,
             kind: kind.chars().next().unwrap_or('r'),
             rls: get(row, "rls")?,
             forced: get(row, "forced")?,
-            owner: get(row, "owner")?,
+            owner,
             options: get(row, "options")?,
             reach,
-            owned_by: get(row, "owned_by")?,
+            owned_by,
             columns: get(row, "columns")?,
         });
     }
@@ -712,18 +755,13 @@ async fn read_relations(
 const POLICIES_SQL: &str = r#"
 SELECT n.nspname::text AS schema, c.relname::text AS "table", p.polname::text AS name,
        p.polcmd::text AS command, p.polpermissive AS permissive,
-       pg_get_expr(p.polqual, p.polrelid) AS using_expr,
-       pg_get_expr(p.polwithcheck, p.polrelid) AS check_expr,
+       p.polqual IS NOT NULL AS has_using, p.polwithcheck IS NOT NULL AS has_check,
+       CASE WHEN p.polqual::text !~ '\{VAR ' OR p.polqual::text ~ $2
+            THEN pg_get_expr(p.polqual, p.polrelid) END AS using_expr,
+       CASE WHEN p.polwithcheck::text !~ '\{VAR ' OR p.polwithcheck::text ~ $2
+            THEN pg_get_expr(p.polwithcheck, p.polrelid) END AS check_expr,
        ARRAY(SELECT CASE WHEN pr = 0 THEN 'public' ELSE pg_get_userbyid(pr)::text END
-             FROM unnest(p.polroles) AS pr)::text[] AS roles,
-       CASE WHEN cardinality($2::text[]) = 0
-            THEN CASE WHEN 0 = ANY(p.polroles) THEN ARRAY['PUBLIC'] ELSE ARRAY[]::text[] END
-            ELSE ARRAY(SELECT r.name FROM unnest($2::text[]) WITH ORDINALITY AS r(name, i)
-                       WHERE 0 = ANY(p.polroles)
-                          OR EXISTS (SELECT 1 FROM unnest(p.polroles) AS pr
-                                     WHERE pr <> 0 AND pg_has_role(r.name, pr, 'MEMBER'))
-                       ORDER BY r.i)::text[]
-       END AS applies_to
+             FROM unnest(p.polroles) AS pr)::text[] AS roles
 FROM pg_policy p
 JOIN pg_class c ON c.oid = p.polrelid
 JOIN pg_namespace n ON n.oid = c.relnamespace
@@ -733,30 +771,58 @@ WHERE n.nspname = ANY($1::text[])
 ORDER BY 1, 2, 3
 "#;
 
+/// Policy expressions are deparsed (the costly part) only where a rule may need the text: those
+/// without column references (the only candidates for "always true", with ORs), and those that
+/// mention user metadata (as the bytes of a text constant, or auth.users' column).
+const DEPARSE_PATTERN: &str =
+    ":boolop or|117 115 101 114 95 109 101 116 97 100 97 116 97|raw_user_meta_data";
+
 async fn read_policies(
     conn: &mut PgConnection,
     schemas: &[String],
     roles: &ApiRoles,
+    role_info: &BTreeMap<String, RoleInfo>,
 ) -> Result<Vec<Policy>, CheckError> {
     let rows = sqlx::query(POLICIES_SQL)
         .bind(schemas)
-        .bind(&roles.names)
+        .bind(DEPARSE_PATTERN)
         .fetch_all(&mut *conn)
         .await
         .map_err(|e| catalog_error(&e))?;
     rows.iter()
         .map(|row| {
             let command: String = get(row, "command")?;
+            let policy_roles: Vec<String> = get(row, "roles")?;
+            let for_public = policy_roles.iter().any(|r| r == "public");
+            let applies_to = if roles.configured() {
+                roles
+                    .names
+                    .iter()
+                    .filter(|r| {
+                        for_public
+                            || role_info.get(*r).is_some_and(|info| {
+                                policy_roles.iter().any(|p| info.member_of.contains(p))
+                            })
+                    })
+                    .cloned()
+                    .collect()
+            } else if for_public {
+                vec!["PUBLIC".to_string()]
+            } else {
+                Vec::new()
+            };
             Ok(Policy {
                 schema: get(row, "schema")?,
                 table: get(row, "table")?,
                 name: get(row, "name")?,
                 command: command.chars().next().unwrap_or('*'),
                 permissive: get(row, "permissive")?,
+                has_using: get(row, "has_using")?,
+                has_check: get(row, "has_check")?,
                 using: get(row, "using_expr")?,
                 check: get(row, "check_expr")?,
-                roles: get(row, "roles")?,
-                applies_to: get(row, "applies_to")?,
+                roles: policy_roles,
+                applies_to,
             })
         })
         .collect()
