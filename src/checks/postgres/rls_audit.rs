@@ -138,9 +138,6 @@ struct Policy {
     /// PostgreSQL's command letter: r SELECT, a INSERT, w UPDATE, d DELETE, * ALL.
     command: char,
     permissive: bool,
-    has_using: bool,
-    has_check: bool,
-    /// The expressions' text, where a rule may need it (see `DEPARSE_PATTERN`).
     using: Option<String>,
     check: Option<String>,
     roles: Vec<String>,
@@ -168,17 +165,9 @@ impl Policy {
             "command": self.command_name(),
             "permissive": self.permissive,
             "roles": self.roles,
-            "using": shown_expression(&self.using, self.has_using),
-            "with_check": shown_expression(&self.check, self.has_check),
+            "using": self.using,
+            "with_check": self.check,
         })
-    }
-}
-
-fn shown_expression(text: &Option<String>, present: bool) -> serde_json::Value {
-    match (text, present) {
-        (Some(t), _) => json!(t),
-        (None, true) => json!("(an expression with column references)"),
-        (None, false) => serde_json::Value::Null,
     }
 }
 
@@ -557,12 +546,12 @@ fn policy_findings(
         // An INSERT policy with neither admits nothing.
         let admits_any_row = match p.command {
             'a' => check_true,
-            'w' | '*' => check_true || (!p.has_check && using_true),
+            'w' | '*' => check_true || (p.check.is_none() && using_true),
             _ => false,
         };
         let writes = matches!(p.command, 'a' | 'w' | 'd' | '*');
         if rules.contains(&Rule::PermissiveWrite) && writes {
-            let why = if admits_any_row && !p.has_check {
+            let why = if admits_any_row && p.check.is_none() {
                 Some(
                     "USING is always true and there is no WITH CHECK, so any row can be written"
                         .to_string(),
@@ -755,11 +744,8 @@ async fn read_relations(
 const POLICIES_SQL: &str = r#"
 SELECT n.nspname::text AS schema, c.relname::text AS "table", p.polname::text AS name,
        p.polcmd::text AS command, p.polpermissive AS permissive,
-       p.polqual IS NOT NULL AS has_using, p.polwithcheck IS NOT NULL AS has_check,
-       CASE WHEN p.polqual::text !~ '\{VAR ' OR p.polqual::text ~ $2
-            THEN pg_get_expr(p.polqual, p.polrelid) END AS using_expr,
-       CASE WHEN p.polwithcheck::text !~ '\{VAR ' OR p.polwithcheck::text ~ $2
-            THEN pg_get_expr(p.polwithcheck, p.polrelid) END AS check_expr,
+       pg_get_expr(p.polqual, p.polrelid) AS using_expr,
+       pg_get_expr(p.polwithcheck, p.polrelid) AS check_expr,
        ARRAY(SELECT CASE WHEN pr = 0 THEN 'public' ELSE pg_get_userbyid(pr)::text END
              FROM unnest(p.polroles) AS pr)::text[] AS roles
 FROM pg_policy p
@@ -771,12 +757,6 @@ WHERE n.nspname = ANY($1::text[])
 ORDER BY 1, 2, 3
 "#;
 
-/// Policy expressions are deparsed (the costly part) only where a rule may need the text: those
-/// without column references (the only candidates for "always true", with ORs), and those that
-/// mention user metadata (as the bytes of a text constant, or auth.users' column).
-const DEPARSE_PATTERN: &str =
-    ":boolop or|117 115 101 114 95 109 101 116 97 100 97 116 97|raw_user_meta_data";
-
 async fn read_policies(
     conn: &mut PgConnection,
     schemas: &[String],
@@ -785,7 +765,6 @@ async fn read_policies(
 ) -> Result<Vec<Policy>, CheckError> {
     let rows = sqlx::query(POLICIES_SQL)
         .bind(schemas)
-        .bind(DEPARSE_PATTERN)
         .fetch_all(&mut *conn)
         .await
         .map_err(|e| catalog_error(&e))?;
@@ -817,8 +796,6 @@ async fn read_policies(
                 name: get(row, "name")?,
                 command: command.chars().next().unwrap_or('*'),
                 permissive: get(row, "permissive")?,
-                has_using: get(row, "has_using")?,
-                has_check: get(row, "has_check")?,
                 using: get(row, "using_expr")?,
                 check: get(row, "check_expr")?,
                 roles: policy_roles,
