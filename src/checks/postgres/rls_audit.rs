@@ -11,7 +11,7 @@ use serde_json::json;
 use sqlx::PgConnection;
 
 use super::PgHandle;
-use super::catalog::{ApiRoles, NameGlob, api_roles, catalog_error, get, list};
+use super::catalog::{ApiRoles, NameGlob, catalog_error, get, list, missing_roles};
 use crate::checks::outcome::{CheckError, CheckOutcome, Finding, Observation};
 
 /// The catalog queries one audit sends (measured as `catalog_queries`).
@@ -189,7 +189,10 @@ pub async fn run(
 }
 
 async fn audit(params: &RlsAuditParams, db: &PgHandle, conn: &mut PgConnection) -> CheckOutcome {
-    let roles = api_roles(conn, db).await?;
+    // Existence of the API roles is checked from the roles query itself (one query fewer).
+    let roles = ApiRoles {
+        names: db.target.api_roles.clone().unwrap_or_default(),
+    };
     let schemas = params
         .schemas
         .clone()
@@ -211,7 +214,17 @@ async fn audit(params: &RlsAuditParams, db: &PgHandle, conn: &mut PgConnection) 
     // Without api_roles only PUBLIC is checked; on a Supabase server that misses the roles that
     // matter, so the same query asks whether the well-known ones exist, to say so.
     let (role_info, unconfigured_supabase) = if roles.configured() {
-        (read_roles(conn, &roles.names).await?, Vec::new())
+        let found = read_roles(conn, &roles.names).await?;
+        let missing: Vec<String> = roles
+            .names
+            .iter()
+            .filter(|r| !found.contains_key(*r))
+            .cloned()
+            .collect();
+        if let Some(e) = missing_roles(&missing) {
+            return Err(e);
+        }
+        (found, Vec::new())
     } else {
         let found = read_roles(conn, &SUPABASE_API_ROLES.map(String::from)).await?;
         (BTreeMap::new(), found.into_keys().collect::<Vec<_>>())
