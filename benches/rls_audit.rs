@@ -59,7 +59,7 @@ fn main() {
         statements = common::query_text(
             &db.url,
             &format!(
-                "SELECT coalesce(sum(calls), 0)::text || ' statements: ' || coalesce(string_agg(calls || '× ' || left(regexp_replace(query, '\\s+', ' ', 'g'), 60), '; ' ORDER BY calls DESC, query), '')
+                "SELECT coalesce(sum(calls), 0)::text || ' statements: ' || coalesce(string_agg(calls || '× ' || round(total_exec_time) || ' ms ' || left(regexp_replace(query, '\\s+', ' ', 'g'), 50), '; ' ORDER BY total_exec_time DESC), '')
                  FROM pg_stat_statements
                  WHERE dbid = (SELECT oid FROM pg_database WHERE datname = '{}') AND query NOT LIKE '%pg_stat_statements%'",
                 db.name

@@ -183,12 +183,17 @@ pub async fn run(
     timeout: std::time::Duration,
 ) -> CheckOutcome {
     let mut tx = db.read_only(timeout).await?;
-    let result = audit(params, db, &mut tx).await;
+    let result = audit(params, db, &mut tx, timeout).await;
     db.finish(tx).await;
     result
 }
 
-async fn audit(params: &RlsAuditParams, db: &PgHandle, conn: &mut PgConnection) -> CheckOutcome {
+async fn audit(
+    params: &RlsAuditParams,
+    db: &PgHandle,
+    conn: &mut PgConnection,
+    timeout: std::time::Duration,
+) -> CheckOutcome {
     // Existence of the API roles is checked from the roles query itself (one query fewer).
     let roles = ApiRoles {
         names: db.target.api_roles.clone().unwrap_or_default(),
@@ -229,8 +234,21 @@ async fn audit(params: &RlsAuditParams, db: &PgHandle, conn: &mut PgConnection) 
         let found = read_roles(conn, &SUPABASE_API_ROLES.map(String::from)).await?;
         (BTreeMap::new(), found.into_keys().collect::<Vec<_>>())
     };
-    let relations = read_relations(conn, &schemas, &roles, &role_info).await?;
-    let policies = read_policies(conn, &schemas, &roles, &role_info).await?;
+    // The two big catalog reads run at once when a second connection can share the snapshot.
+    let (relations, policies) = match db.read_only_twin(conn, timeout).await {
+        Some(mut twin) => {
+            let (relations, policies) = tokio::join!(
+                read_relations(conn, &schemas, &roles, &role_info),
+                read_policies(&mut twin, &schemas, &roles, &role_info)
+            );
+            db.finish(twin).await;
+            (relations?, policies?)
+        }
+        None => (
+            read_relations(conn, &schemas, &roles, &role_info).await?,
+            read_policies(conn, &schemas, &roles, &role_info).await?,
+        ),
+    };
     let functions = read_definer_functions(conn, &schemas, &roles).await?;
     let version: i32 = sqlx::query_scalar("SELECT current_setting('server_version_num')::int")
         .fetch_one(&mut *conn)
