@@ -671,3 +671,25 @@ fn missing_privileges_are_errors() {
         "fire test: cannot update public.payments: permission denied for table payments (SQLSTATE 42501)"
     );
 }
+
+#[test]
+fn the_built_in_suite_runs_the_postgres_checks_from_database_url() {
+    let bad = fixture(BAD);
+    let good = fixture(GOOD);
+    let p = Project::new("");
+    std::fs::remove_file(p.path("ready.yaml")).unwrap();
+    let statuses = |url: &str| {
+        let run = p.ready(&["check", "--format", "json"], &[("DATABASE_URL", url)]);
+        let result = run.json();
+        common::assert_valid_result(&result);
+        ["postgres.rls", "postgres.audit-log", "postgres.schema"].map(|id| {
+            check_of(&result, id)["status"]
+                .as_str()
+                .unwrap()
+                .to_string()
+        })
+    };
+    assert_eq!(statuses(&bad.url), ["fail", "fail", "fail"]);
+    // Without api_roles the built-in target checks PUBLIC, and warns that anon/authenticated exist.
+    assert_eq!(statuses(&good.url), ["warn", "pass", "pass"]);
+}
