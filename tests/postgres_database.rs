@@ -494,6 +494,30 @@ fn cron_jobs_exist_are_active_succeeded_and_ran_recently() {
         yearly[0].2
     );
     assert_eq!(check_of(&result, "yearly-bounded")["status"], "pass");
+
+    // pg_cron shows a non-superuser only its own jobs: a missing job may just be invisible.
+    exec(
+        url,
+        "DO $$ BEGIN CREATE ROLE ready_cron_weak LOGIN PASSWORD 'weak-cron-3'; EXCEPTION WHEN duplicate_object OR unique_violation THEN NULL; END $$;
+         GRANT USAGE ON SCHEMA cron TO ready_cron_weak;",
+    )
+    .unwrap();
+    let weak = format!(
+        "postgres://ready_cron_weak:weak-cron-3@127.0.0.1:{}/postgres",
+        server().port
+    );
+    let result = run(&project(
+        &weak,
+        &[check("cron", "cron_job: { jobs: [ready-ok] }")],
+    ));
+    assert_eq!(
+        findings(&result, "cron"),
+        owned(&[(
+            "fail",
+            "ready-ok",
+            "pg_cron job ready-ok does not exist or is not visible to ready_cron_weak, which sees only its own jobs (cron.job has 0 job(s))"
+        )])
+    );
 }
 
 #[test]

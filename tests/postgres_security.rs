@@ -587,3 +587,109 @@ fn audit_log_missing_table_fails_and_fire_test_needs_allow_writes() {
         "this probe writes (always rolled back) and the target does not set allow_writes: true"
     );
 }
+
+#[test]
+fn rls_audit_covers_partitioned_tables_and_skips_extension_objects() {
+    let db = fixture(GOOD);
+    // pg_stat_statements puts views readable by PUBLIC into `public`: they are the extension's.
+    exec(
+        &db.url,
+        "CREATE EXTENSION pg_stat_statements;
+         CREATE TABLE public.events (id bigint, at date, PRIMARY KEY (id, at)) PARTITION BY RANGE (at);
+         CREATE TABLE public.events_2026 PARTITION OF public.events FOR VALUES FROM ('2026-01-01') TO ('2027-01-01');
+         ALTER TABLE public.events ENABLE ROW LEVEL SECURITY;
+         CREATE POLICY events_own ON public.events FOR SELECT TO authenticated USING (false);",
+    )
+    .unwrap();
+    let result = run(&project(
+        &db.url,
+        API_ROLES,
+        &[check(
+            "rls",
+            "rls_audit: { rules: [rls_disabled, security_definer_view] }",
+        )],
+    ));
+    // The partition is reachable on its own (default privileges granted it), and has no RLS.
+    assert_eq!(
+        findings(&result, "rls"),
+        triples(&[("fail", "public.events_2026", "rls_disabled")])
+    );
+}
+
+#[test]
+fn missing_privileges_are_errors() {
+    let db = fixture(GOOD);
+    exec(
+        &db.url,
+        "DO $$ BEGIN CREATE ROLE ready_test_weak LOGIN PASSWORD 'weak-pw-7'; EXCEPTION WHEN duplicate_object OR unique_violation THEN NULL; END $$;
+         GRANT SELECT ON public.wallets TO ready_test_weak;",
+    )
+    .unwrap();
+    let weak = format!(
+        "postgres://ready_test_weak:weak-pw-7@127.0.0.1:{}/{}",
+        postgres().port,
+        db.name
+    );
+    let probe = format!(
+        "rls_probe: {{ table: wallets, owner_column: owner_id, role: authenticated, claims: {{ sub: {ALICE} }} }}"
+    );
+    let result = run(&project(
+        &weak,
+        "    api_roles: [anon, authenticated]\n    allow_writes: true\n",
+        &[
+            check("probe", &probe),
+            check("fire", "audit_log: { tables: [payments], fire_test: true }"),
+        ],
+    ));
+    let c = check_of(&result, "probe");
+    assert_eq!(c["status"], "error");
+    // Forced RLS hides every row from a user without a policy: nothing foreign to test against,
+    // and seeding one needs privileges this user lacks.
+    assert_eq!(
+        c["message"],
+        "cannot verify: no foreign rows in public.wallets, and inserting one (owner 00000000-0000-4000-8000-00000000f0e1) failed: permission denied for table wallets (SQLSTATE 42501)"
+    );
+    let fire = check_of(&result, "fire");
+    assert_eq!(fire["status"], "error", "{fire}");
+    assert_eq!(
+        fire["message"],
+        "cannot read the catalog: permission denied for schema audit (SQLSTATE 42501)"
+    );
+    exec(&db.url, "GRANT USAGE ON SCHEMA audit TO ready_test_weak; GRANT SELECT ON audit.logged_actions TO ready_test_weak;").unwrap();
+    let result = run(&project(
+        &weak,
+        "    api_roles: [anon, authenticated]\n    allow_writes: true\n",
+        &[check(
+            "fire",
+            "audit_log: { tables: [payments], fire_test: true }",
+        )],
+    ));
+    let fire = check_of(&result, "fire");
+    assert_eq!(fire["status"], "error", "{fire}");
+    assert_eq!(
+        fire["message"],
+        "fire test: cannot update public.payments: permission denied for table payments (SQLSTATE 42501)"
+    );
+}
+
+#[test]
+fn the_built_in_suite_runs_the_postgres_checks_from_database_url() {
+    let bad = fixture(BAD);
+    let good = fixture(GOOD);
+    let p = Project::new("");
+    std::fs::remove_file(p.path("ready.yaml")).unwrap();
+    let statuses = |url: &str| {
+        let run = p.ready(&["check", "--format", "json"], &[("DATABASE_URL", url)]);
+        let result = run.json();
+        common::assert_valid_result(&result);
+        ["postgres.rls", "postgres.audit-log", "postgres.schema"].map(|id| {
+            check_of(&result, id)["status"]
+                .as_str()
+                .unwrap()
+                .to_string()
+        })
+    };
+    assert_eq!(statuses(&bad.url), ["fail", "fail", "fail"]);
+    // Without api_roles the built-in target checks PUBLIC, and warns that anon/authenticated exist.
+    assert_eq!(statuses(&good.url), ["warn", "pass", "pass"]);
+}

@@ -483,6 +483,10 @@ async fn coverage(
     Ok(audited)
 }
 
+fn is_permission_error(e: &sqlx::Error) -> bool {
+    matches!(e, sqlx::Error::Database(db) if db.code().as_deref() == Some("42501"))
+}
+
 /// Inside the rolled-back transaction: touch one row of each audited table and see a new audit
 /// row appear.
 async fn fire_test(
@@ -548,6 +552,13 @@ async fn fire_test(
                 return Err(CheckError::new(format!(
                     "fire test: cannot count the rows of {}: {}",
                     audit.name,
+                    describe(&e)
+                )));
+            }
+            (_, Some(Err(e)), _) if is_permission_error(&e) => {
+                return Err(CheckError::new(format!(
+                    "fire test: cannot update {}: {}",
+                    table.name,
                     describe(&e)
                 )));
             }

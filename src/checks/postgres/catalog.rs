@@ -34,12 +34,20 @@ pub async fn api_roles(conn: &mut PgConnection, db: &PgHandle) -> Result<ApiRole
     .fetch_all(&mut *conn)
     .await
     .map_err(|e| catalog_error(&e))?;
-    match missing.as_slice() {
-        [] => Ok(ApiRoles { names }),
-        [one] => Err(CheckError::new(format!(
+    match missing_roles(&missing) {
+        None => Ok(ApiRoles { names }),
+        Some(e) => Err(e),
+    }
+}
+
+/// The error for API roles that do not exist; `None` when none is missing.
+pub fn missing_roles(missing: &[String]) -> Option<CheckError> {
+    match missing {
+        [] => None,
+        [one] => Some(CheckError::new(format!(
             "API role `{one}` (from api_roles) does not exist on the server"
         ))),
-        many => Err(CheckError::new(format!(
+        many => Some(CheckError::new(format!(
             "API roles {} (from api_roles) do not exist on the server",
             many.iter()
                 .map(|r| format!("`{r}`"))

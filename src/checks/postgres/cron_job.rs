@@ -54,8 +54,9 @@ pub async fn run(params: &CronJobParams, db: &PgHandle, timeout: Duration) -> Ch
 
 async fn inspect(params: &CronJobParams, conn: &mut PgConnection) -> CheckOutcome {
     let mut obs = Observation::default();
-    let (has_jobs, has_details): (bool, bool) = sqlx::query_as(
-        "SELECT to_regclass('cron.job') IS NOT NULL, to_regclass('cron.job_run_details') IS NOT NULL",
+    let (has_jobs, has_details, user, superuser): (bool, bool, String, bool) = sqlx::query_as(
+        "SELECT to_regclass('cron.job') IS NOT NULL, to_regclass('cron.job_run_details') IS NOT NULL,
+                current_user::text, coalesce((SELECT rolsuper FROM pg_roles WHERE rolname = current_user), false)",
     )
     .fetch_one(&mut *conn)
     .await
@@ -89,10 +90,16 @@ async fn inspect(params: &CronJobParams, conn: &mut PgConnection) -> CheckOutcom
         Some(names) => {
             for name in names {
                 if !all.iter().any(|j| &j.name == name) {
+                    // pg_cron shows a non-superuser only the jobs it owns.
+                    let visibility = if superuser {
+                        String::new()
+                    } else {
+                        format!(" or is not visible to {user}, which sees only its own jobs")
+                    };
                     obs.findings.push(Finding::fail(
                         name,
                         format!(
-                            "pg_cron job {name} does not exist (cron.job has {} job(s))",
+                            "pg_cron job {name} does not exist{visibility} (cron.job has {} job(s))",
                             all.len()
                         ),
                     ));

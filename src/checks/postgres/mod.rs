@@ -106,6 +106,51 @@ impl PgHandle {
         Ok(tx)
     }
 
+    /// A second read-only transaction seeing exactly the snapshot of `tx`, so that a check can
+    /// run two catalog queries at once and still read one consistent catalog. `None` (the caller
+    /// then queries one after the other) when no connection is free or can be opened right away,
+    /// or when the server cannot export snapshots (a standby).
+    pub async fn read_only_twin(
+        &self,
+        tx: &mut PgConnection,
+        timeout: Duration,
+    ) -> Option<Transaction<'static, Postgres>> {
+        let max = self.pool.options().get_max_connections();
+        if self.pool.num_idle() == 0 && self.pool.size() >= max {
+            return None;
+        }
+        let snapshot: String = sqlx::query_scalar("SELECT pg_export_snapshot()")
+            .fetch_one(&mut *tx)
+            .await
+            .ok()?;
+        // The identifier is the server's own (hex digits and dashes); check before quoting it.
+        if !snapshot.chars().all(|c| c.is_ascii_hexdigit() || c == '-') {
+            return None;
+        }
+        let begin = self
+            .pool
+            .begin_with("BEGIN TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY");
+        let mut twin = tokio::time::timeout(Duration::from_secs(1), begin)
+            .await
+            .ok()?
+            .ok()?;
+        sqlx::raw_sql(sqlx::AssertSqlSafe(format!(
+            "SET TRANSACTION SNAPSHOT '{snapshot}'"
+        )))
+        .execute(&mut *twin)
+        .await
+        .ok()?;
+        let ms = format!("{}ms", timeout.as_millis().max(1));
+        sqlx::query(
+            "SELECT set_config('statement_timeout', $1, true), set_config('lock_timeout', $1, true)",
+        )
+        .bind(&ms)
+        .execute(&mut *twin)
+        .await
+        .ok()?;
+        Some(twin)
+    }
+
     /// Opens a transaction that may write, for probes that must (`rls_probe`, `audit_log`'s fire
     /// test). Only a target with `allow_writes: true` offers one, and `finish` always rolls it back:
     /// there is no path that commits.

@@ -11,7 +11,7 @@ use serde_json::json;
 use sqlx::PgConnection;
 
 use super::PgHandle;
-use super::catalog::{ApiRoles, NameGlob, api_roles, catalog_error, get, list};
+use super::catalog::{ApiRoles, NameGlob, catalog_error, get, list, missing_roles};
 use crate::checks::outcome::{CheckError, CheckOutcome, Finding, Observation};
 
 /// The catalog queries one audit sends (measured as `catalog_queries`).
@@ -183,13 +183,21 @@ pub async fn run(
     timeout: std::time::Duration,
 ) -> CheckOutcome {
     let mut tx = db.read_only(timeout).await?;
-    let result = audit(params, db, &mut tx).await;
+    let result = audit(params, db, &mut tx, timeout).await;
     db.finish(tx).await;
     result
 }
 
-async fn audit(params: &RlsAuditParams, db: &PgHandle, conn: &mut PgConnection) -> CheckOutcome {
-    let roles = api_roles(conn, db).await?;
+async fn audit(
+    params: &RlsAuditParams,
+    db: &PgHandle,
+    conn: &mut PgConnection,
+    timeout: std::time::Duration,
+) -> CheckOutcome {
+    // Existence of the API roles is checked from the roles query itself (one query fewer).
+    let roles = ApiRoles {
+        names: db.target.api_roles.clone().unwrap_or_default(),
+    };
     let schemas = params
         .schemas
         .clone()
@@ -210,14 +218,37 @@ async fn audit(params: &RlsAuditParams, db: &PgHandle, conn: &mut PgConnection) 
 
     // Without api_roles only PUBLIC is checked; on a Supabase server that misses the roles that
     // matter, so the same query asks whether the well-known ones exist, to say so.
-    let (role_flags, unconfigured_supabase) = if roles.configured() {
-        (read_role_flags(conn, &roles.names).await?, Vec::new())
+    let (role_info, unconfigured_supabase) = if roles.configured() {
+        let found = read_roles(conn, &roles.names).await?;
+        let missing: Vec<String> = roles
+            .names
+            .iter()
+            .filter(|r| !found.contains_key(*r))
+            .cloned()
+            .collect();
+        if let Some(e) = missing_roles(&missing) {
+            return Err(e);
+        }
+        (found, Vec::new())
     } else {
-        let found = read_role_flags(conn, &SUPABASE_API_ROLES.map(String::from)).await?;
+        let found = read_roles(conn, &SUPABASE_API_ROLES.map(String::from)).await?;
         (BTreeMap::new(), found.into_keys().collect::<Vec<_>>())
     };
-    let relations = read_relations(conn, &schemas, &roles).await?;
-    let policies = read_policies(conn, &schemas, &roles).await?;
+    // The two big catalog reads run at once when a second connection can share the snapshot.
+    let (relations, policies) = match db.read_only_twin(conn, timeout).await {
+        Some(mut twin) => {
+            let (relations, policies) = tokio::join!(
+                read_relations(conn, &schemas, &roles, &role_info),
+                read_policies(&mut twin, &schemas, &roles, &role_info)
+            );
+            db.finish(twin).await;
+            (relations?, policies?)
+        }
+        None => (
+            read_relations(conn, &schemas, &roles, &role_info).await?,
+            read_policies(conn, &schemas, &roles, &role_info).await?,
+        ),
+    };
     let functions = read_definer_functions(conn, &schemas, &roles).await?;
     let version: i32 = sqlx::query_scalar("SELECT current_setting('server_version_num')::int")
         .fetch_one(&mut *conn)
@@ -255,8 +286,8 @@ async fn audit(params: &RlsAuditParams, db: &PgHandle, conn: &mut PgConnection) 
         );
     }
     if on(Rule::RoleBypass) {
-        for (role, (superuser, bypass)) in &role_flags {
-            if *superuser {
+        for (role, info) in &role_info {
+            if info.superuser {
                 findings.push(
                     Finding::fail(
                         role.as_str(),
@@ -264,7 +295,7 @@ async fn audit(params: &RlsAuditParams, db: &PgHandle, conn: &mut PgConnection) 
                     )
                     .with_evidence(json!({"rule": "role_bypass", "superuser": true})),
                 );
-            } else if *bypass {
+            } else if info.bypass {
                 findings.push(
                     Finding::fail(
                         role.as_str(),
@@ -373,10 +404,7 @@ async fn audit(params: &RlsAuditParams, db: &PgHandle, conn: &mut PgConnection) 
         }
         if on(Rule::RoleBypass) {
             for role in &rel.owned_by {
-                if role_flags
-                    .get(role)
-                    .is_some_and(|(superuser, _)| *superuser)
-                {
+                if role_info.get(role).is_some_and(|info| info.superuser) {
                     continue;
                 }
                 findings.push(
@@ -611,20 +639,43 @@ fn with_rule(mut evidence: serde_json::Value, rule: Rule) -> serde_json::Value {
 /// Roles that serve Supabase's Data API.
 const SUPABASE_API_ROLES: [&str; 2] = ["anon", "authenticated"];
 
-async fn read_role_flags(
+/// An API role's attributes and memberships, read once so that per-relation and per-policy
+/// questions ("does this policy apply to it?", "does it own this?") need no query of their own.
+struct RoleInfo {
+    superuser: bool,
+    bypass: bool,
+    /// Roles it is a member of, itself included (policies for them apply to it).
+    member_of: BTreeSet<String>,
+    /// Roles whose privileges it uses, itself included (owning through them is owning).
+    uses: BTreeSet<String>,
+}
+
+async fn read_roles(
     conn: &mut PgConnection,
     roles: &[String],
-) -> Result<BTreeMap<String, (bool, bool)>, CheckError> {
+) -> Result<BTreeMap<String, RoleInfo>, CheckError> {
     let rows = sqlx::query(
-        "SELECT rolname::text AS name, rolsuper AS superuser, rolbypassrls AS bypass
-         FROM pg_roles WHERE rolname = ANY($1::text[])",
+        "SELECT r.rolname::text AS name, r.rolsuper AS superuser, r.rolbypassrls AS bypass,
+                ARRAY(SELECT b.rolname::text FROM pg_roles b WHERE pg_has_role(r.oid, b.oid, 'MEMBER'))::text[] AS member_of,
+                ARRAY(SELECT b.rolname::text FROM pg_roles b WHERE pg_has_role(r.oid, b.oid, 'USAGE'))::text[] AS uses
+         FROM pg_roles r WHERE r.rolname = ANY($1::text[])",
     )
     .bind(roles)
     .fetch_all(&mut *conn)
     .await
     .map_err(|e| catalog_error(&e))?;
     rows.iter()
-        .map(|r| Ok((get(r, "name")?, (get(r, "superuser")?, get(r, "bypass")?))))
+        .map(|r| {
+            Ok((
+                get(r, "name")?,
+                RoleInfo {
+                    superuser: get(r, "superuser")?,
+                    bypass: get(r, "bypass")?,
+                    member_of: get::<Vec<String>>(r, "member_of")?.into_iter().collect(),
+                    uses: get::<Vec<String>>(r, "uses")?.into_iter().collect(),
+                },
+            ))
+        })
         .collect()
 }
 
@@ -639,15 +690,15 @@ SELECT n.nspname::text AS schema, c.relname::text AS name, c.relkind::text AS ki
              WHERE CASE WHEN p.priv = 'DELETE' THEN has_table_privilege(r.name, c.oid, p.priv)
                         ELSE has_any_column_privilege(r.name, c.oid, p.priv) END
              ORDER BY r.i, p.j)::text[] AS role_grants,
-       ARRAY(SELECT DISTINCT a.privilege_type::text
-             FROM (SELECT (aclexplode(c.relacl)).*
-                   UNION ALL
-                   SELECT (aclexplode(att.attacl)).* FROM pg_attribute att
-                   WHERE att.attrelid = c.oid AND att.attacl IS NOT NULL) a
-             WHERE a.grantee = 0 AND a.privilege_type IN ('SELECT', 'INSERT', 'UPDATE', 'DELETE')
-            )::text[] AS public_grants,
-       ARRAY(SELECT r.name FROM unnest($2::text[]) AS r(name)
-             WHERE pg_has_role(r.name, c.relowner, 'USAGE'))::text[] AS owned_by,
+       CASE WHEN cardinality($2::text[]) = 0 THEN
+         ARRAY(SELECT DISTINCT a.privilege_type::text
+               FROM (SELECT (aclexplode(c.relacl)).*
+                     UNION ALL
+                     SELECT (aclexplode(att.attacl)).* FROM pg_attribute att
+                     WHERE att.attrelid = c.oid AND att.attacl IS NOT NULL) a
+               WHERE a.grantee = 0 AND a.privilege_type IN ('SELECT', 'INSERT', 'UPDATE', 'DELETE')
+              )::text[]
+       ELSE ARRAY[]::text[] END AS public_grants,
        ARRAY(SELECT att.attname::text FROM pg_attribute att
              WHERE att.attrelid = c.oid AND att.attnum > 0 AND NOT att.attisdropped
              ORDER BY att.attnum)::text[] AS columns
@@ -665,6 +716,7 @@ async fn read_relations(
     conn: &mut PgConnection,
     schemas: &[String],
     roles: &ApiRoles,
+    role_info: &BTreeMap<String, RoleInfo>,
 ) -> Result<Vec<Relation>, CheckError> {
     let rows = sqlx::query(RELATIONS_SQL)
         .bind(schemas)
@@ -693,16 +745,27 @@ async fn read_relations(
             }
         }
         let kind: String = get(row, "kind")?;
+        let owner: String = get(row, "owner")?;
+        let owned_by = roles
+            .names
+            .iter()
+            .filter(|r| {
+                role_info
+                    .get(*r)
+                    .is_some_and(|info| info.uses.contains(&owner))
+            })
+            .cloned()
+            .collect();
         out.push(Relation {
             schema: get(row, "schema")?,
             name: get(row, "name")?,
             kind: kind.chars().next().unwrap_or('r'),
             rls: get(row, "rls")?,
             forced: get(row, "forced")?,
-            owner: get(row, "owner")?,
+            owner,
             options: get(row, "options")?,
             reach,
-            owned_by: get(row, "owned_by")?,
+            owned_by,
             columns: get(row, "columns")?,
         });
     }
@@ -715,15 +778,7 @@ SELECT n.nspname::text AS schema, c.relname::text AS "table", p.polname::text AS
        pg_get_expr(p.polqual, p.polrelid) AS using_expr,
        pg_get_expr(p.polwithcheck, p.polrelid) AS check_expr,
        ARRAY(SELECT CASE WHEN pr = 0 THEN 'public' ELSE pg_get_userbyid(pr)::text END
-             FROM unnest(p.polroles) AS pr)::text[] AS roles,
-       CASE WHEN cardinality($2::text[]) = 0
-            THEN CASE WHEN 0 = ANY(p.polroles) THEN ARRAY['PUBLIC'] ELSE ARRAY[]::text[] END
-            ELSE ARRAY(SELECT r.name FROM unnest($2::text[]) WITH ORDINALITY AS r(name, i)
-                       WHERE 0 = ANY(p.polroles)
-                          OR EXISTS (SELECT 1 FROM unnest(p.polroles) AS pr
-                                     WHERE pr <> 0 AND pg_has_role(r.name, pr, 'MEMBER'))
-                       ORDER BY r.i)::text[]
-       END AS applies_to
+             FROM unnest(p.polroles) AS pr)::text[] AS roles
 FROM pg_policy p
 JOIN pg_class c ON c.oid = p.polrelid
 JOIN pg_namespace n ON n.oid = c.relnamespace
@@ -737,16 +792,35 @@ async fn read_policies(
     conn: &mut PgConnection,
     schemas: &[String],
     roles: &ApiRoles,
+    role_info: &BTreeMap<String, RoleInfo>,
 ) -> Result<Vec<Policy>, CheckError> {
     let rows = sqlx::query(POLICIES_SQL)
         .bind(schemas)
-        .bind(&roles.names)
         .fetch_all(&mut *conn)
         .await
         .map_err(|e| catalog_error(&e))?;
     rows.iter()
         .map(|row| {
             let command: String = get(row, "command")?;
+            let policy_roles: Vec<String> = get(row, "roles")?;
+            let for_public = policy_roles.iter().any(|r| r == "public");
+            let applies_to = if roles.configured() {
+                roles
+                    .names
+                    .iter()
+                    .filter(|r| {
+                        for_public
+                            || role_info.get(*r).is_some_and(|info| {
+                                policy_roles.iter().any(|p| info.member_of.contains(p))
+                            })
+                    })
+                    .cloned()
+                    .collect()
+            } else if for_public {
+                vec!["PUBLIC".to_string()]
+            } else {
+                Vec::new()
+            };
             Ok(Policy {
                 schema: get(row, "schema")?,
                 table: get(row, "table")?,
@@ -755,8 +829,8 @@ async fn read_policies(
                 permissive: get(row, "permissive")?,
                 using: get(row, "using_expr")?,
                 check: get(row, "check_expr")?,
-                roles: get(row, "roles")?,
-                applies_to: get(row, "applies_to")?,
+                roles: policy_roles,
+                applies_to,
             })
         })
         .collect()
