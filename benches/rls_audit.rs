@@ -37,7 +37,10 @@ fn main() {
          $$;",
         include_str!("../fixtures/supabase-base.sql")
     ));
-    eprintln!("generated {tables} tables in {:.1}s", setup.elapsed().as_secs_f64());
+    eprintln!(
+        "generated {tables} tables in {:.1}s",
+        setup.elapsed().as_secs_f64()
+    );
 
     let project = common::Project::new(&format!(
         "version: 1\nproject: bench\ntargets:\n  db:\n    postgres: \"{}\"\n    api_roles: [anon, authenticated]\n\

@@ -313,8 +313,10 @@ impl Loader<'_> {
                         TargetFamily::Postgres => {
                             TargetState::Ready(TargetKind::Postgres(PostgresTarget {
                                 url: url.clone(),
-                                api_roles: None,
-                                exposed_schemas: vec!["public".into()],
+                                api_roles: self.env_list("READY_API_ROLES"),
+                                exposed_schemas: self
+                                    .env_list("READY_EXPOSED_SCHEMAS")
+                                    .unwrap_or_else(|| vec!["public".into()]),
                                 allow_writes: false,
                                 connect_timeout: Duration::from_secs(5),
                             }))
@@ -381,6 +383,18 @@ impl Loader<'_> {
             },
             base_dir: cwd.to_path_buf(),
         }
+    }
+
+    /// A comma-separated list from the environment, for the built-in suite's targets.
+    fn env_list(&self, var: &str) -> Option<Vec<String>> {
+        let value = self.env.get(var)?;
+        let items: Vec<String> = value
+            .split(',')
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+            .map(str::to_string)
+            .collect();
+        (!items.is_empty()).then_some(items)
     }
 
     fn includes(&mut self, file: &str, base_dir: &Path, include: &Node, out: &mut Vec<CheckNode>) {
@@ -1799,6 +1813,27 @@ checks:
             messages(&diags),
             ["1:11 include pattern `checks/*.yaml` matches no file"]
         );
+    }
+
+    #[test]
+    fn the_built_in_database_target_reads_api_roles_from_the_environment() {
+        let env: HashMap<String, String> = [
+            ("DATABASE_URL", "postgres://u:pw-123456@h/d"),
+            ("READY_API_ROLES", "anon, authenticated"),
+            ("READY_EXPOSED_SCHEMAS", "public,api"),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+        let suite = load(&Source::Builtin, &env, Path::new(".")).unwrap().suite;
+        let TargetState::Ready(TargetKind::Postgres(db)) = &suite.targets["db"].state else {
+            panic!("db is ready")
+        };
+        assert_eq!(
+            db.api_roles.as_deref(),
+            Some(&["anon".to_string(), "authenticated".to_string()][..])
+        );
+        assert_eq!(db.exposed_schemas, ["public", "api"]);
     }
 
     #[test]
