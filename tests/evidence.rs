@@ -668,7 +668,7 @@ fn stale_small_missing_and_gapped_backups_fail() {
     let message = stale["message"].as_str().unwrap();
     assert!(
         message.starts_with(&format!(
-            "the newest backup, {}, is 1day 5m",
+            "the newest backup, {}, is 1day old, more than max_age 2h",
             stamped(1, "dump")
         )),
         "{message}"

@@ -1359,7 +1359,7 @@ mod tests {
         let obs = wal_g(&w, Duration::from_secs(3600), &list, now).unwrap();
         assert_eq!(obs.measurements["newest_age_s"], 7199.0);
         assert_eq!(obs.findings.len(), 1);
-        assert!(obs.findings[0].message.starts_with("the newest WAL-G backup, base_000000010000000000000009_D_000000010000000000000002, finished 1h 59m"));
+        assert!(obs.findings[0].message.starts_with("the newest WAL-G backup, base_000000010000000000000009_D_000000010000000000000002, finished 2h ago"));
         let missing = json!([{"backup_name": "base_1"}]);
         assert!(wal_g(&w, Duration::from_secs(3600), &missing, now).is_err());
     }

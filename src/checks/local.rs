@@ -229,10 +229,18 @@ pub async fn run_command(params: &CommandParams, base_dir: &Path) -> CheckOutcom
     Ok(obs)
 }
 
-/// `1h 5m`, `250ms`: durations as people write them.
+/// `20days`, `3h 12m`, `5m 3s`, `250ms`: durations as people write them, to the precision that
+/// matters — hours past a day, minutes past an hour — so that an age measured a second later
+/// reads the same.
 pub fn human(d: Duration) -> String {
-    let rounded = if d >= Duration::from_secs(1) {
-        Duration::from_secs(d.as_secs())
+    let nearest =
+        |unit: u64| Duration::from_secs((d.as_secs_f64() / unit as f64).round() as u64 * unit);
+    let rounded = if d >= Duration::from_secs(86_400) {
+        nearest(3600)
+    } else if d >= Duration::from_secs(3600) {
+        nearest(60)
+    } else if d >= Duration::from_secs(1) {
+        nearest(1)
     } else {
         Duration::from_millis(d.as_millis() as u64)
     };
@@ -242,6 +250,17 @@ pub fn human(d: Duration) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn durations_show_the_precision_that_matters() {
+        assert_eq!(human(Duration::from_secs(20 * 86_400 + 1)), "20days");
+        assert_eq!(
+            human(Duration::from_secs(3 * 3600 + 12 * 60 + 29)),
+            "3h 12m"
+        );
+        assert_eq!(human(Duration::from_millis(303_600)), "5m 4s");
+        assert_eq!(human(Duration::from_millis(250)), "250ms");
+    }
 
     fn env(pairs: &[(&str, &str)]) -> HashMap<String, String> {
         pairs
