@@ -18,19 +18,6 @@ fn check(id: &str, kind: &str, params: &str) -> String {
     format!("  - id: {id}\n    category: reliability\n    severity: high\n    {kind}: {params}\n")
 }
 
-fn run(project: &Project) -> serde_json::Value {
-    let run = project.ready(&["check", "--format", "json"], &[]);
-    assert!(
-        run.code == 0 || run.code == 1,
-        "{}\n{}",
-        run.stdout,
-        run.stderr
-    );
-    let result = run.json();
-    common::assert_valid_result(&result);
-    result
-}
-
 fn coverage_project(checks: &[String]) -> Project {
     let p = Project::new(&format!(
         "version: 1\nproject: coverage\nchecks:\n{}",
@@ -92,7 +79,7 @@ fn coverage_thresholds_over_every_format_and_path_globs() {
             "{ report: coverage/coveragepy.lcov, min_branches: 70 }",
         ),
     ]);
-    let result = run(&p);
+    let result = common::check_json(&p);
     let expect = |id: &str, status: &str, message: &str, measurements: serde_json::Value| {
         let c = check_of(&result, id);
         assert_eq!(
@@ -218,7 +205,7 @@ fn stale_missing_and_unusable_reports_are_never_a_pass() {
         .unwrap()
         .set_modified(two_days_ago)
         .unwrap();
-    let result = run(&p);
+    let result = common::check_json(&p);
     let stale = check_of(&result, "stale");
     assert_eq!(stale["status"], "fail");
     assert_eq!(
@@ -419,7 +406,7 @@ fn backup_files_in_every_dump_format() {
         .status()
         .unwrap();
     assert!(status.success());
-    let result = run(&p);
+    let result = common::check_json(&p);
     let tar_cut = check_of(&result, "tar-cut");
     assert_eq!(tar_cut["status"], "fail", "{tar_cut}");
     let message = tar_cut["message"].as_str().unwrap();
@@ -557,7 +544,7 @@ fn truncated_and_corrupted_dumps_are_named() {
         .unwrap();
     let data = std::fs::read(&table_file).unwrap();
     std::fs::write(&table_file, &data[..data.len() / 2]).unwrap();
-    let result = run(&p);
+    let result = common::check_json(&p);
     let dir_cut = check_of(&result, "dir-cut");
     assert_eq!(
         dir_cut["message"],
@@ -662,7 +649,7 @@ fn stale_small_missing_and_gapped_backups_fail() {
     for day in [0, 1, 3, 4, 5, 6] {
         put(&p, &format!("gaps/{}", stamped(day, "dump")), b"backup");
     }
-    let result = run(&p);
+    let result = common::check_json(&p);
     let stale = check_of(&result, "stale");
     assert_eq!(stale["status"], "fail");
     let message = stale["message"].as_str().unwrap();
@@ -847,7 +834,7 @@ fn pgbackrest_and_wal_g_reports() {
         "reports/wal-g.json",
         &serde_json::to_string_pretty(&walg).unwrap(),
     );
-    let result = run(&p);
+    let result = common::check_json(&p);
     let ok = check_of(&result, "pgbr-ok");
     assert_eq!(
         (ok["status"].as_str(), ok["message"].as_str()),
@@ -1010,7 +997,7 @@ fn wal_archiving_to_a_folder_failing_and_off() {
         wal_check("unprivileged", "unprivileged", "{ wal_archiving: true }"),
     ));
     std::thread::sleep(std::time::Duration::from_millis(1100));
-    let result = run(&p);
+    let result = common::check_json(&p);
     let archiving_check = check_of(&result, "archiving");
     assert_eq!(archiving_check["status"], "pass", "{archiving_check}");
     assert!(

@@ -38,20 +38,6 @@ fn check(id: &str, kind: &str) -> String {
     )
 }
 
-fn run(p: &Project) -> Value {
-    let run = p.ready(&["check", "--format", "json"], &[]);
-    assert!(
-        run.code == 0 || run.code == 1,
-        "exit {}: {}\n{}",
-        run.code,
-        run.stdout,
-        run.stderr
-    );
-    let result = run.json();
-    common::assert_valid_result(&result);
-    result
-}
-
 /// (level, subject, message) of each finding.
 fn findings(result: &Value, id: &str) -> Vec<(String, String, String)> {
     check_of(result, id)["findings"]
@@ -80,7 +66,7 @@ const SCHEMA_CHECK: &str = "schema: { indexes: [\"wallets(owner_id)\", \"payment
 #[test]
 fn schema_names_unindexed_keys_missing_keys_and_tables() {
     let db = fixture(BAD);
-    let result = run(&project(&db.url, &[check("schema", SCHEMA_CHECK)]));
+    let result = common::check_json(&project(&db.url, &[check("schema", SCHEMA_CHECK)]));
     assert_eq!(
         findings(&result, "schema"),
         owned(&[
@@ -126,7 +112,7 @@ fn schema_names_unindexed_keys_missing_keys_and_tables() {
 #[test]
 fn schema_passes_the_good_schema_and_knows_what_covers_a_key() {
     let db = fixture(GOOD);
-    let good = run(&project(
+    let good = common::check_json(&project(
         &db.url,
         &[check(
             "schema",
@@ -152,7 +138,7 @@ fn schema_passes_the_good_schema_and_knows_what_covers_a_key() {
          CREATE TABLE public.refs3 (a int, b int, PRIMARY KEY (a, b), FOREIGN KEY (a, b) REFERENCES public.pairs);",
     )
     .unwrap();
-    let result = run(&project(
+    let result = common::check_json(&project(
         &db.url,
         &[check("fk", "schema: { primary_keys: false }")],
     ));
@@ -201,7 +187,7 @@ fn migrations_supabase_good_and_bad() {
         "supabase/migrations/20240102000000_wallets.sql",
     ];
     let good = fixture(GOOD);
-    let result = run(&migrations_project(&good.url, &files, "{}"));
+    let result = common::check_json(&migrations_project(&good.url, &files, "{}"));
     let c = check_of(&result, "mig");
     assert_eq!(c["status"], "pass", "{c}");
     assert_eq!(
@@ -209,7 +195,7 @@ fn migrations_supabase_good_and_bad() {
         "2 migration files in supabase/migrations, all applied (supabase: supabase_migrations.schema_migrations)"
     );
     let bad = fixture(BAD);
-    let result = run(&migrations_project(&bad.url, &files, "{ tool: supabase }"));
+    let result = common::check_json(&migrations_project(&bad.url, &files, "{ tool: supabase }"));
     assert_eq!(
         findings(&result, "mig"),
         owned(&[
@@ -239,7 +225,7 @@ fn migrations_golang_migrate_dirty_and_sqlx_failed() {
         "migrations/000002_users.up.sql",
         "migrations/000003_orders.up.sql",
     ];
-    let result = run(&migrations_project(&db.url, &files, "{}"));
+    let result = common::check_json(&migrations_project(&db.url, &files, "{}"));
     assert_eq!(
         findings(&result, "mig"),
         owned(&[
@@ -265,7 +251,7 @@ fn migrations_golang_migrate_dirty_and_sqlx_failed() {
         "migrations/20240101_init.sql",
         "migrations/20240102_users.sql",
     ];
-    let result = run(&migrations_project(&db.url, &files, "{ tool: sqlx }"));
+    let result = common::check_json(&migrations_project(&db.url, &files, "{ tool: sqlx }"));
     assert_eq!(
         findings(&result, "mig"),
         owned(&[(
@@ -294,7 +280,7 @@ fn migrations_flyway_prisma_and_dbmate() {
         "db/migration/V1_2__broken.sql",
         "db/migration/R__views.sql",
     ];
-    let result = run(&migrations_project(&db.url, &files, "{ tool: flyway }"));
+    let result = common::check_json(&migrations_project(&db.url, &files, "{ tool: flyway }"));
     assert_eq!(
         findings(&result, "mig"),
         owned(&[(
@@ -327,7 +313,7 @@ fn migrations_flyway_prisma_and_dbmate() {
         "prisma/migrations/migration_lock.toml",
         "provider = \"postgresql\"\n",
     );
-    let result = run(&p);
+    let result = common::check_json(&p);
     assert_eq!(
         findings(&result, "mig"),
         owned(&[
@@ -345,7 +331,7 @@ fn migrations_flyway_prisma_and_dbmate() {
     );
 
     let db = server().fresh_db("CREATE TABLE schema_migrations (version varchar(128) PRIMARY KEY); INSERT INTO schema_migrations VALUES ('20240101000000');");
-    let result = run(&migrations_project(
+    let result = common::check_json(&migrations_project(
         &db.url,
         &["db/migrations/20240101000000_init.sql"],
         "{}",
@@ -365,7 +351,7 @@ fn migrations_flyway_prisma_and_dbmate() {
 fn migrations_that_cannot_be_verified_are_errors() {
     let db = server().fresh_db("");
     let p = migrations_project(&db.url, &["migrations/1_init.sql"], "{}");
-    let result = run(&p);
+    let result = common::check_json(&p);
     let c = check_of(&result, "mig");
     assert_eq!(c["status"], "error");
     assert!(
@@ -376,7 +362,7 @@ fn migrations_that_cannot_be_verified_are_errors() {
         "{c}"
     );
 
-    let result = run(&migrations_project(
+    let result = common::check_json(&migrations_project(
         &db.url,
         &["migrations/1_init.sql"],
         "{ tool: sqlx }",
@@ -389,7 +375,7 @@ fn migrations_that_cannot_be_verified_are_errors() {
             "migration 1_init.sql is not applied: _sqlx_migrations does not exist"
         )])
     );
-    let result = run(&migrations_project(
+    let result = common::check_json(&migrations_project(
         &db.url,
         &[],
         "{ tool: dbmate, dir: nowhere }",
@@ -454,7 +440,7 @@ fn cron_jobs_exist_are_active_succeeded_and_ran_recently() {
             ),
         ],
     );
-    let result = run(&p);
+    let result = common::check_json(&p);
     let ok = check_of(&result, "ok");
     assert_eq!(ok["status"], "pass", "{ok}");
     let all = findings(&result, "all");
@@ -506,7 +492,7 @@ fn cron_jobs_exist_are_active_succeeded_and_ran_recently() {
         "postgres://ready_cron_weak:weak-cron-3@127.0.0.1:{}/postgres",
         server().port
     );
-    let result = run(&project(
+    let result = common::check_json(&project(
         &weak,
         &[check("cron", "cron_job: { jobs: [ready-ok] }")],
     ));
@@ -523,7 +509,7 @@ fn cron_jobs_exist_are_active_succeeded_and_ran_recently() {
 #[test]
 fn cron_job_without_pg_cron_fails_naming_it() {
     let db = server().fresh_db("");
-    let result = run(&project(
+    let result = common::check_json(&project(
         &db.url,
         &[check("cron", "cron_job: { jobs: [dlq] }")],
     ));

@@ -33,21 +33,6 @@ fn check(id: &str, kind: &str) -> String {
 const API_ROLES: &str = "    api_roles: [anon, authenticated]\n";
 const WRITABLE: &str = "    api_roles: [anon, authenticated]\n    allow_writes: true\n";
 
-fn run(p: &Project) -> Value {
-    let run = p.ready(&["check", "--format", "json"], &[]);
-    assert!(
-        run.code == 0 || run.code == 1,
-        "exit {}: {}\n{}",
-        run.code,
-        run.stdout,
-        run.stderr
-    );
-    assert!(!run.stdout.contains(common::PG_PASSWORD) && !run.stderr.contains(common::PG_PASSWORD));
-    let result = run.json();
-    common::assert_valid_result(&result);
-    result
-}
-
 /// (level, subject, rule) of each finding, in report order.
 fn findings(result: &Value, id: &str) -> Vec<(String, String, String)> {
     check_of(result, id)["findings"]
@@ -98,7 +83,7 @@ fn rls_audit_names_every_mistake_of_the_bad_schema() {
         "    api_roles: [anon, authenticated, api_bypass]\n",
         &[check("rls", "rls_audit: {}")],
     );
-    let result = run(&p);
+    let result = common::check_json(&p);
     assert_eq!(check_of(&result, "rls")["status"], "fail");
     assert_eq!(
         findings(&result, "rls"),
@@ -197,7 +182,7 @@ fn rls_audit_finds_nothing_in_the_good_schema() {
             check("rls-strict", "rls_audit: { rules: [permissive_read] }"),
         ],
     );
-    let result = run(&p);
+    let result = common::check_json(&p);
     let rls = check_of(&result, "rls");
     assert_eq!(rls["status"], "pass", "{rls}");
     assert_eq!(
@@ -230,7 +215,7 @@ fn rls_audit_selects_rules_schemas_and_sensitive_tables() {
             check("other-schema", "rls_audit: { schemas: [auth] }"),
         ],
     );
-    let result = run(&p);
+    let result = common::check_json(&p);
     assert_eq!(
         findings(&result, "only-force"),
         triples(&[("fail", "public.orders", "force_rls")])
@@ -250,7 +235,7 @@ fn rls_audit_without_api_roles_checks_public_and_says_so() {
             "rls_audit: { rules: [rls_disabled, sensitive_columns_exposed, exposed_definer_function] }",
         )],
     );
-    let result = run(&p);
+    let result = common::check_json(&p);
     assert_eq!(
         messages(&result, "rls"),
         [
@@ -280,7 +265,7 @@ fn a_missing_api_role_is_an_error_never_a_pass() {
             ),
         ],
     );
-    let result = run(&p);
+    let result = common::check_json(&p);
     for id in ["rls", "audit", "probe"] {
         let c = check_of(&result, id);
         assert_eq!(c["status"], "error", "{c}");
@@ -324,7 +309,7 @@ fn rls_probe_passes_the_good_schema_and_commits_nothing() {
     let probe = format!(
         "rls_probe: {{ table: wallets, owner_column: owner_id, role: authenticated, claims: {{ sub: {ALICE}, role: authenticated }}, other_subject: {BOB} }}"
     );
-    let result = run(&project(&db.url, WRITABLE, &[check("probe", &probe)]));
+    let result = common::check_json(&project(&db.url, WRITABLE, &[check("probe", &probe)]));
     let c = check_of(&result, "probe");
     assert_eq!(c["status"], "pass", "{c}");
     assert_eq!(
@@ -343,7 +328,7 @@ fn rls_probe_catches_foreign_reads_updates_and_inserts_and_commits_nothing() {
     );
     let anon_probe =
         format!("rls_probe: {{ table: profiles, owner_column: id, claims: {{ sub: {ALICE} }} }}");
-    let result = run(&project(
+    let result = common::check_json(&project(
         &db.url,
         WRITABLE,
         &[check("probe", &probe), check("profiles", &anon_probe)],
@@ -387,7 +372,7 @@ fn rls_probe_needs_foreign_rows_and_seeds_one_only_with_allow_writes() {
     let probe = format!(
         "rls_probe: {{ table: wallets, owner_column: owner_id, role: authenticated, claims: {{ sub: {ALICE} }}, other_subject: {BOB} }}"
     );
-    let read_only = run(&project(&db.url, API_ROLES, &[check("probe", &probe)]));
+    let read_only = common::check_json(&project(&db.url, API_ROLES, &[check("probe", &probe)]));
     let c = check_of(&read_only, "probe");
     assert_eq!(c["status"], "error");
     assert_eq!(
@@ -396,7 +381,7 @@ fn rls_probe_needs_foreign_rows_and_seeds_one_only_with_allow_writes() {
             "cannot verify: no foreign rows in public.wallets (none whose owner_id is not {ALICE}); set allow_writes: true on the target to let the probe insert one (always rolled back)"
         )
     );
-    let writable = run(&project(&db.url, WRITABLE, &[check("probe", &probe)]));
+    let writable = common::check_json(&project(&db.url, WRITABLE, &[check("probe", &probe)]));
     let c = check_of(&writable, "probe");
     assert_eq!(c["status"], "pass", "{c}");
     assert_eq!(c["measurements"]["foreign_rows"], 1.0);
@@ -430,7 +415,7 @@ fn rls_probe_errors_name_what_is_missing() {
             ),
         ],
     );
-    let result = run(&p);
+    let result = common::check_json(&p);
     assert_eq!(
         check_of(&result, "table")["message"],
         "table public.nowhere does not exist"
@@ -450,7 +435,7 @@ fn audit_log_passes_the_good_schema_with_a_fire_test_that_commits_nothing() {
     let db = fixture(GOOD);
     let audit_rows = query_text(&db.url, "SELECT count(*)::text FROM audit.logged_actions");
     let before = snapshot(&db.url);
-    let result = run(&project(
+    let result = common::check_json(&project(
         &db.url,
         WRITABLE,
         &[check(
@@ -476,7 +461,7 @@ fn audit_log_passes_the_good_schema_with_a_fire_test_that_commits_nothing() {
 fn audit_log_names_every_hole_of_the_bad_schema() {
     let db = fixture(BAD);
     let before = snapshot(&db.url);
-    let result = run(&project(
+    let result = common::check_json(&project(
         &db.url,
         WRITABLE,
         &[check(
@@ -511,7 +496,7 @@ fn audit_log_immutability_does_not_trust_unforced_rls() {
          ALTER TABLE audit.logged_actions ENABLE ROW LEVEL SECURITY;",
     )
     .unwrap();
-    let result = run(&project(
+    let result = common::check_json(&project(
         &db.url,
         API_ROLES,
         &[check("audit", "audit_log: {}")],
@@ -527,7 +512,7 @@ fn audit_log_immutability_does_not_trust_unforced_rls() {
         "ALTER TABLE audit.logged_actions FORCE ROW LEVEL SECURITY",
     )
     .unwrap();
-    let forced = run(&project(
+    let forced = common::check_json(&project(
         &db.url,
         API_ROLES,
         &[check("audit", "audit_log: {}")],
@@ -539,7 +524,7 @@ fn audit_log_immutability_does_not_trust_unforced_rls() {
         check_of(&forced, "audit")
     );
     exec(&db.url, "CREATE POLICY audit_fix ON audit.logged_actions FOR UPDATE TO ready_test_auditor USING (true)").unwrap();
-    let with_policy = run(&project(
+    let with_policy = common::check_json(&project(
         &db.url,
         API_ROLES,
         &[check("audit", "audit_log: {}")],
@@ -555,7 +540,7 @@ fn audit_log_immutability_does_not_trust_unforced_rls() {
 #[test]
 fn audit_log_missing_table_fails_and_fire_test_needs_allow_writes() {
     let db = postgres().fresh_db(BASE);
-    let result = run(&project(
+    let result = common::check_json(&project(
         &db.url,
         API_ROLES,
         &[
@@ -572,7 +557,7 @@ fn audit_log_missing_table_fails_and_fire_test_needs_allow_writes() {
         ["the audit table audit.events does not exist"]
     );
     let good = fixture(GOOD);
-    let result = run(&project(
+    let result = common::check_json(&project(
         &good.url,
         API_ROLES,
         &[check(
@@ -601,7 +586,7 @@ fn rls_audit_covers_partitioned_tables_and_skips_extension_objects() {
          CREATE POLICY events_own ON public.events FOR SELECT TO authenticated USING (false);",
     )
     .unwrap();
-    let result = run(&project(
+    let result = common::check_json(&project(
         &db.url,
         API_ROLES,
         &[check(
@@ -633,7 +618,7 @@ fn missing_privileges_are_errors() {
     let probe = format!(
         "rls_probe: {{ table: wallets, owner_column: owner_id, role: authenticated, claims: {{ sub: {ALICE} }} }}"
     );
-    let result = run(&project(
+    let result = common::check_json(&project(
         &weak,
         "    api_roles: [anon, authenticated]\n    allow_writes: true\n",
         &[
@@ -656,7 +641,7 @@ fn missing_privileges_are_errors() {
         "cannot read the catalog: permission denied for schema audit (SQLSTATE 42501)"
     );
     exec(&db.url, "GRANT USAGE ON SCHEMA audit TO ready_test_weak; GRANT SELECT ON audit.logged_actions TO ready_test_weak;").unwrap();
-    let result = run(&project(
+    let result = common::check_json(&project(
         &weak,
         "    api_roles: [anon, authenticated]\n    allow_writes: true\n",
         &[check(

@@ -342,6 +342,22 @@ impl Project {
     }
 }
 
+/// `ready check --format json` in a project: the run must reach a decision (exit 0 or 1, not a
+/// configuration or internal error), and its result must match the result schema.
+pub fn check_json(project: &Project) -> serde_json::Value {
+    let run = project.ready(&["check", "--format", "json"], &[]);
+    assert!(
+        run.code == 0 || run.code == 1,
+        "exit {}: {}\n{}",
+        run.code,
+        run.stdout,
+        run.stderr
+    );
+    let result = run.json();
+    assert_valid_result(&result);
+    result
+}
+
 #[derive(Debug)]
 pub struct Run {
     pub code: i32,
