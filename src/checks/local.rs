@@ -15,13 +15,35 @@ use super::params::{DurationParam, OneOrMany, RegexParam, ScalarText, truncate};
 /// At most this much of a command's output goes into evidence.
 const OUTPUT_EVIDENCE_BYTES: usize = 2048;
 
+/// Read as `RawEnvParams`, then checked to name at least one variable.
 #[derive(Debug, Clone, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
+#[serde(try_from = "RawEnvParams")]
 pub struct EnvParams {
-    #[serde(default)]
     pub vars: Vec<String>,
-    #[serde(default, rename = "match")]
     pub patterns: BTreeMap<String, RegexParam>,
+}
+
+#[derive(Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+struct RawEnvParams {
+    #[serde(default)]
+    vars: Vec<String>,
+    #[serde(default, rename = "match")]
+    patterns: BTreeMap<String, RegexParam>,
+}
+
+impl TryFrom<RawEnvParams> for EnvParams {
+    type Error = String;
+    /// A check that names no variable would verify nothing and pass: refuse it.
+    fn try_from(raw: RawEnvParams) -> Result<Self, String> {
+        if raw.vars.is_empty() && raw.patterns.is_empty() {
+            return Err("name at least one variable in `vars` or `match`".into());
+        }
+        Ok(EnvParams {
+            vars: raw.vars,
+            patterns: raw.patterns,
+        })
+    }
 }
 
 /// Required variables are set and not empty; patterned ones match. Values are never shown.
@@ -267,6 +289,15 @@ mod tests {
             .iter()
             .map(|(k, v)| (k.to_string(), v.to_string()))
             .collect()
+    }
+
+    #[test]
+    fn an_env_check_must_name_a_variable() {
+        let node = crate::config::node::parse_document("vars: []\n").unwrap();
+        assert_eq!(
+            node.parse::<EnvParams>().unwrap_err().message,
+            "name at least one variable in `vars` or `match`"
+        );
     }
 
     #[test]
