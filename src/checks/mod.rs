@@ -1,14 +1,12 @@
 //! The check kinds: a closed set, dispatched with `match`.
 
 pub mod backup;
-pub mod coverage;
-pub mod credentials;
 pub mod http;
 pub mod local;
+pub mod network;
 pub mod outcome;
 pub mod params;
 pub mod postgres;
-pub mod secrets;
 
 use std::collections::HashMap;
 use std::path::PathBuf;
@@ -30,10 +28,10 @@ pub enum Kind {
     Env(local::EnvParams),
     File(local::FileParams),
     Command(local::CommandParams),
-    Secret(secrets::SecretParams),
-    Coverage(coverage::CoverageParams),
+    Secret(local::secret::SecretParams),
+    Coverage(local::coverage::CoverageParams),
     Backup(backup::BackupParams),
-    DefaultCredentials(credentials::CredentialsParams),
+    DefaultCredentials(network::default_credentials::CredentialsParams),
     Health(http::health::HealthParams),
     RateLimit(http::rate_limit::RateLimitParams),
     SecurityHeaders(http::security_headers::SecurityHeadersParams),
@@ -244,12 +242,12 @@ pub async fn run(
         (Kind::Env(p), _) => local::run_env(p, &context.env),
         (Kind::File(p), _) => local::run_file(p, &context.base_dir).await,
         (Kind::Command(p), _) => local::run_command(p, &context.base_dir).await,
-        (Kind::Secret(p), _) => secrets::run(p, &context.env, &context.base_dir),
-        (Kind::Coverage(p), _) => coverage::run(p, &context.base_dir).await,
+        (Kind::Secret(p), _) => local::secret::run(p, &context.env, &context.base_dir),
+        (Kind::Coverage(p), _) => local::coverage::run(p, &context.base_dir).await,
         (Kind::DefaultCredentials(p), Some(Connection::Postgres(db))) => {
-            credentials::run(p, Some(db)).await
+            network::default_credentials::run(p, Some(db)).await
         }
-        (Kind::DefaultCredentials(p), _) => credentials::run(p, None).await,
+        (Kind::DefaultCredentials(p), _) => network::default_credentials::run(p, None).await,
         (Kind::Backup(p), connection) => backup::run(p, connection, context, timeout).await,
         (kind, _) => Err(CheckError::new(format!(
             "a `{}` check needs a {} target",

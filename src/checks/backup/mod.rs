@@ -13,12 +13,12 @@ use chrono::{DateTime, Datelike, Days, NaiveDate, TimeZone, Utc};
 use serde::{Deserialize, Deserializer, de};
 use serde_json::{Value as Json, json};
 
-use super::coverage::GlobParam;
-use super::local::human;
-use super::outcome::{CheckError, CheckOutcome, Finding, Observation};
-use super::params::{DurationParam, truncate};
-use super::postgres::{PgHandle, describe};
-use super::{Connection, Context};
+use crate::checks::local::coverage::GlobParam;
+use crate::checks::local::human;
+use crate::checks::outcome::{CheckError, CheckOutcome, Finding, Observation};
+use crate::checks::params::{DurationParam, truncate};
+use crate::checks::postgres::{PgHandle, describe};
+use crate::checks::{Connection, Context};
 
 const DEFAULT_MAX_AGE: Duration = Duration::from_secs(26 * 3600);
 /// How much of a tool's stderr goes into evidence.

@@ -1,5 +1,8 @@
 //! Kinds that look at the machine `ready` runs on: environment variables, files, commands.
 
+pub mod coverage;
+pub mod secret;
+
 use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
 use std::process::Stdio;
@@ -9,8 +12,8 @@ use schemars::JsonSchema;
 use serde::Deserialize;
 use serde_json::json;
 
-use super::outcome::{CheckError, CheckOutcome, Finding, Observation};
-use super::params::{DurationParam, OneOrMany, RegexParam, ScalarText, truncate};
+use crate::checks::outcome::{CheckError, CheckOutcome, Finding, Observation};
+use crate::checks::params::{DurationParam, OneOrMany, RegexParam, ScalarText, truncate};
 
 /// At most this much of a command's output goes into evidence.
 const OUTPUT_EVIDENCE_BYTES: usize = 2048;

@@ -7,8 +7,8 @@ use std::path::Path;
 
 use serde::{Deserialize, Deserializer, de};
 
-use super::outcome::{CheckError, CheckOutcome, Finding, Observation};
-use super::params::OneOrMany;
+use crate::checks::outcome::{CheckError, CheckOutcome, Finding, Observation};
+use crate::checks::params::OneOrMany;
 
 /// Values that tutorials, images and `.env.example` files ship with, compared case-insensitively.
 pub const KNOWN_DEFAULTS: &[&str] = &[

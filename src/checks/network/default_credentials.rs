@@ -10,8 +10,8 @@ use sqlx::postgres::{PgConnectOptions, PgSslMode};
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 use tokio::net::TcpStream;
 
-use super::outcome::{CheckError, CheckOutcome, Finding, Observation};
-use super::postgres::{PgHandle, describe};
+use crate::checks::outcome::{CheckError, CheckOutcome, Finding, Observation};
+use crate::checks::postgres::{PgHandle, describe};
 use crate::redact::redact_url;
 
 /// Passwords Redis deployments are left with: `foobared` is the example in redis.conf.
@@ -266,7 +266,7 @@ async fn redis(address: &str, passwords: &[String]) -> CheckOutcome {
     if !reply.starts_with("-NOAUTH") {
         return Err(CheckError::new(format!(
             "Redis at {shown} answered PING with `{}`, neither +PONG nor -NOAUTH",
-            super::params::truncate(&reply, 120)
+            crate::checks::params::truncate(&reply, 120)
         )));
     }
     for (index, password) in passwords.iter().enumerate() {
@@ -285,7 +285,7 @@ async fn redis(address: &str, passwords: &[String]) -> CheckOutcome {
         if !reply.starts_with('-') {
             return Err(CheckError::new(format!(
                 "Redis at {shown} answered AUTH with `{}`",
-                super::params::truncate(&reply, 120)
+                crate::checks::params::truncate(&reply, 120)
             )));
         }
     }

@@ -8,9 +8,9 @@ use std::time::SystemTime;
 use serde::{Deserialize, Deserializer, de};
 use serde_json::json;
 
-use super::local::human;
-use super::outcome::{CheckError, CheckOutcome, Finding, Observation};
-use super::params::{DurationParam, OneOrMany};
+use crate::checks::local::human;
+use crate::checks::outcome::{CheckError, CheckOutcome, Finding, Observation};
+use crate::checks::params::{DurationParam, OneOrMany};
 
 #[derive(Debug, Clone, Copy, PartialEq, Default, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "lowercase")]

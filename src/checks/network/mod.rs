@@ -1,0 +1,3 @@
+//! Probes of network services other than HTTP: they log in to databases and caches.
+
+pub mod default_credentials;
