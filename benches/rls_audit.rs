@@ -4,7 +4,9 @@
 //!
 //! Run: `cargo bench --bench rls_audit` (`READY_BENCH_TABLES=N` to change the size).
 
-#[path = "../tests/common/mod.rs"]
+// The bench borrows the test harness's server helpers and uses a few of them.
+#[path = "../tests/it/common.rs"]
+#[allow(dead_code)]
 mod common;
 
 use std::time::Instant;
@@ -14,7 +16,7 @@ fn main() {
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(10_000);
-    let server = common::postgres_with(&[
+    let server = common::start_cluster(&[
         "shared_preload_libraries=pg_stat_statements",
         "pg_stat_statements.track=all",
         "max_locks_per_transaction=1024",

@@ -2,18 +2,18 @@
 //! against real servers started in-process: correct ones, and each kind of broken one.
 
 #[allow(clippy::zombie_processes)] // in the shared harness: its watchdog reaps the server
-mod common;
+use crate::common;
 
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use crate::common::{Project, check_of, http_server, status_of};
 use axum::Router;
 use axum::body::Bytes;
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{any, get};
-use common::{Project, check_of, http_server, status_of};
 
 fn project(base: &str, checks: &str) -> Project {
     Project::new(&format!(

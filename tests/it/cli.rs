@@ -1,11 +1,11 @@
 //! The `ready` binary end to end, as a new user runs it.
 
-mod common;
+use crate::common;
 
+use crate::common::{PG_PASSWORD, Project, check_of, http_server, postgres};
 use axum::Router;
 use axum::routing::get;
 use chrono::{Duration as Days, Utc};
-use common::{PG_PASSWORD, Project, check_of, http_server, postgres};
 use serde_json::json;
 
 const LEDGER: &str = "

@@ -1,8 +1,8 @@
 //! CI and release workflows: formats, `report`, baselines, shards and `merge`, `init`, schemas.
 
-mod common;
+use crate::common;
 
-use common::{Project, check_of};
+use crate::common::{Project, check_of};
 use serde_json::{Value, json};
 
 fn sample() -> String {

@@ -1,6 +1,5 @@
 //! Real parts for the integration tests: one PostgreSQL server per test binary, started from the
 //! local server binaries, with one fresh database per test; HTTP servers started in-process.
-#![allow(dead_code)] // each test binary uses its own share of these helpers
 
 use std::io::Write;
 use std::net::TcpListener;
@@ -29,14 +28,17 @@ pub struct TestDb {
 static SERVER: OnceLock<Postgres> = OnceLock::new();
 static NEXT_DB: AtomicU32 = AtomicU32::new(0);
 
+/// The one server of the test run. pg_cron is preloaded for the `cron_job` tests; it runs in the
+/// `postgres` database and records no runs of its own (`cron.log_run=off`), so the run history is
+/// exactly what the tests write.
 pub fn postgres() -> &'static Postgres {
-    SERVER.get_or_init(|| start_cluster(&[]))
-}
-
-/// The server started with extra `-c NAME=VALUE` settings (such as `shared_preload_libraries`);
-/// the first call in a test binary decides them.
-pub fn postgres_with(settings: &[&str]) -> &'static Postgres {
-    SERVER.get_or_init(|| start_cluster(settings))
+    SERVER.get_or_init(|| {
+        start_cluster(&[
+            "shared_preload_libraries=pg_cron",
+            "cron.database_name=postgres",
+            "cron.log_run=off",
+        ])
+    })
 }
 
 fn pg_bin(name: &str) -> PathBuf {

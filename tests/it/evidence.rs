@@ -1,9 +1,9 @@
 //! Evidence kinds over real artefacts: `coverage` over reports written by c8 and coverage.py,
 //! `backup` over dumps written by pg_dump from the test database.
 
-mod common;
+use crate::common;
 
-use common::{Project, check_of};
+use crate::common::{Project, check_of};
 use serde_json::json;
 
 fn fixture(name: &str) -> String {

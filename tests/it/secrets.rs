@@ -1,9 +1,9 @@
 //! `secret` and `default_credentials` against real values, a real Redis and a real PostgreSQL,
 //! and the guarantee that no value these kinds read reaches any output.
 
-mod common;
+use crate::common;
 
-use common::{Project, check_of};
+use crate::common::{Project, check_of};
 
 fn check(id: &str, kind: &str, params: &str) -> String {
     format!("  - id: {id}\n    category: security\n    severity: critical\n    {kind}: {params}\n")

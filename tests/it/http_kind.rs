@@ -1,15 +1,15 @@
 //! The `http` kind against real in-process servers.
 
-mod common;
+use crate::common;
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU32, AtomicUsize, Ordering};
 use std::time::Duration;
 
+use crate::common::{Project, check_of, http_server, status_of};
 use axum::Router;
 use axum::http::{HeaderMap, StatusCode};
 use axum::routing::{get, post};
-use common::{Project, check_of, http_server, status_of};
 use serde_json::json;
 
 fn app() -> Router {

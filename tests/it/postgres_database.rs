@@ -1,28 +1,18 @@
 //! `schema`, `migrations` and `cron_job` on a real server (started with pg_cron preloaded).
 
-mod common;
+use crate::common;
 
 use std::sync::OnceLock;
 
-use common::{Postgres, Project, TestDb, check_of, exec, postgres_with};
+use crate::common::{Project, TestDb, check_of, exec, postgres};
 use serde_json::Value;
 
-const BASE: &str = include_str!("../fixtures/supabase-base.sql");
-const GOOD: &str = include_str!("../fixtures/supabase-good.sql");
-const BAD: &str = include_str!("../fixtures/supabase-bad.sql");
-
-/// pg_cron runs in the `postgres` database; it records no runs of its own (`cron.log_run=off`),
-/// so the run history is exactly what the tests write.
-fn server() -> &'static Postgres {
-    postgres_with(&[
-        "shared_preload_libraries=pg_cron",
-        "cron.database_name=postgres",
-        "cron.log_run=off",
-    ])
-}
+const BASE: &str = include_str!("../../fixtures/supabase-base.sql");
+const GOOD: &str = include_str!("../../fixtures/supabase-good.sql");
+const BAD: &str = include_str!("../../fixtures/supabase-bad.sql");
 
 fn fixture(variant: &str) -> TestDb {
-    server().fresh_db(&format!("{BASE}\n{variant}"))
+    postgres().fresh_db(&format!("{BASE}\n{variant}"))
 }
 
 fn project(url: &str, checks: &[String]) -> Project {
@@ -215,7 +205,7 @@ fn migrations_supabase_good_and_bad() {
 
 #[test]
 fn migrations_golang_migrate_dirty_and_sqlx_failed() {
-    let db = server().fresh_db(
+    let db = postgres().fresh_db(
         "CREATE TABLE schema_migrations (version bigint PRIMARY KEY, dirty boolean NOT NULL);
          INSERT INTO schema_migrations VALUES (2, true);",
     );
@@ -242,7 +232,7 @@ fn migrations_golang_migrate_dirty_and_sqlx_failed() {
         ])
     );
 
-    let db = server().fresh_db(
+    let db = postgres().fresh_db(
         "CREATE TABLE _sqlx_migrations (version bigint PRIMARY KEY, description text NOT NULL, installed_on timestamptz NOT NULL DEFAULT now(),
                                         success boolean NOT NULL, checksum bytea NOT NULL, execution_time bigint NOT NULL);
          INSERT INTO _sqlx_migrations VALUES (20240101, 'init', now(), true, '\\x00', 1), (20240102, 'users', now(), false, '\\x00', 1);",
@@ -264,7 +254,7 @@ fn migrations_golang_migrate_dirty_and_sqlx_failed() {
 
 #[test]
 fn migrations_flyway_prisma_and_dbmate() {
-    let db = server().fresh_db(
+    let db = postgres().fresh_db(
         "CREATE TABLE flyway_schema_history (installed_rank int PRIMARY KEY, version varchar(50), description varchar(200) NOT NULL,
             type varchar(20) NOT NULL, script varchar(1000) NOT NULL, checksum int, installed_by varchar(100) NOT NULL,
             installed_on timestamp NOT NULL DEFAULT now(), execution_time int NOT NULL, success boolean NOT NULL);
@@ -290,7 +280,7 @@ fn migrations_flyway_prisma_and_dbmate() {
         )])
     );
 
-    let db = server().fresh_db(
+    let db = postgres().fresh_db(
         "CREATE TABLE _prisma_migrations (id varchar(36) PRIMARY KEY, checksum varchar(64) NOT NULL, finished_at timestamptz,
             migration_name varchar(255) NOT NULL, logs text, rolled_back_at timestamptz, started_at timestamptz NOT NULL DEFAULT now(),
             applied_steps_count int NOT NULL DEFAULT 0);
@@ -330,7 +320,7 @@ fn migrations_flyway_prisma_and_dbmate() {
         ])
     );
 
-    let db = server().fresh_db("CREATE TABLE schema_migrations (version varchar(128) PRIMARY KEY); INSERT INTO schema_migrations VALUES ('20240101000000');");
+    let db = postgres().fresh_db("CREATE TABLE schema_migrations (version varchar(128) PRIMARY KEY); INSERT INTO schema_migrations VALUES ('20240101000000');");
     let result = common::check_json(&migrations_project(
         &db.url,
         &["db/migrations/20240101000000_init.sql"],
@@ -349,7 +339,7 @@ fn migrations_flyway_prisma_and_dbmate() {
 
 #[test]
 fn migrations_that_cannot_be_verified_are_errors() {
-    let db = server().fresh_db("");
+    let db = postgres().fresh_db("");
     let p = migrations_project(&db.url, &["migrations/1_init.sql"], "{}");
     let result = common::check_json(&p);
     let c = check_of(&result, "mig");
@@ -396,7 +386,7 @@ static CRON: OnceLock<String> = OnceLock::new();
 /// The `postgres` database with pg_cron installed.
 fn cron_db() -> &'static str {
     CRON.get_or_init(|| {
-        let url = server().url("postgres");
+        let url = postgres().url("postgres");
         exec(&url, "CREATE EXTENSION IF NOT EXISTS pg_cron").unwrap();
         url
     })
@@ -490,7 +480,7 @@ fn cron_jobs_exist_are_active_succeeded_and_ran_recently() {
     .unwrap();
     let weak = format!(
         "postgres://ready_cron_weak:weak-cron-3@127.0.0.1:{}/postgres",
-        server().port
+        postgres().port
     );
     let result = common::check_json(&project(
         &weak,
@@ -508,7 +498,7 @@ fn cron_jobs_exist_are_active_succeeded_and_ran_recently() {
 
 #[test]
 fn cron_job_without_pg_cron_fails_naming_it() {
-    let db = server().fresh_db("");
+    let db = postgres().fresh_db("");
     let result = common::check_json(&project(
         &db.url,
         &[check("cron", "cron_job: { jobs: [dlq] }")],

@@ -1,8 +1,8 @@
 //! The `sql` kind against a real PostgreSQL.
 
-mod common;
+use crate::common;
 
-use common::{PG_PASSWORD, Project, check_of, postgres, status_of};
+use crate::common::{PG_PASSWORD, Project, check_of, postgres, status_of};
 use serde_json::json;
 
 const SCHEMA: &str = "

@@ -3,11 +3,11 @@
 //! expire, for another host, or self-signed.
 
 #[allow(clippy::zombie_processes)] // in the shared harness: its watchdog reaps the server
-mod common;
+use crate::common;
 
 use std::sync::Arc;
 
-use common::{Project, check_of};
+use crate::common::{Project, check_of};
 use rcgen::{BasicConstraints, CertificateParams, DnType, IsCa, Issuer, KeyPair};
 use rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer};
 use time::{Duration, OffsetDateTime};

@@ -1,13 +1,13 @@
 //! `rls_audit`, `rls_probe` and `audit_log` against the Supabase-like fixtures on a real server.
 
-mod common;
+use crate::common;
 
-use common::{Project, TestDb, check_of, exec, postgres, query_text};
+use crate::common::{Project, TestDb, check_of, exec, postgres, query_text};
 use serde_json::Value;
 
-const BASE: &str = include_str!("../fixtures/supabase-base.sql");
-const GOOD: &str = include_str!("../fixtures/supabase-good.sql");
-const BAD: &str = include_str!("../fixtures/supabase-bad.sql");
+const BASE: &str = include_str!("../../fixtures/supabase-base.sql");
+const GOOD: &str = include_str!("../../fixtures/supabase-good.sql");
+const BAD: &str = include_str!("../../fixtures/supabase-bad.sql");
 
 const ALICE: &str = "00000000-0000-4000-8000-00000000a11c";
 const BOB: &str = "00000000-0000-4000-8000-000000000b0b";

@@ -1,8 +1,6 @@
 //! The local kinds: `env`, `file`, `command`.
 
-mod common;
-
-use common::{Project, check_of};
+use crate::common::{Project, check_of};
 use serde_json::json;
 
 fn check(id: &str, kind: &str, params: &str) -> String {

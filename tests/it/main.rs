@@ -1,0 +1,15 @@
+//! The integration tests: one binary (one link step, one PostgreSQL server), a module per area.
+
+mod common;
+
+mod cli;
+mod evidence;
+mod http_kind;
+mod http_probes;
+mod local;
+mod postgres_database;
+mod postgres_security;
+mod secrets;
+mod sql;
+mod tls;
+mod workflows;
