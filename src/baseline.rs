@@ -2,8 +2,8 @@
 
 use std::collections::HashSet;
 
-use crate::checks::outcome::Level;
-use crate::result::{BaselineSummary, CheckResult, Regression, RunResult, Status};
+use crate::result::{BaselineSummary, CheckResult, Regression, RunResult};
+use crate::vocab::{Level, Status};
 
 /// A check regressed when it passed (pass or warn) in the baseline and fails or errors now.
 pub fn regressions(current: &[CheckResult], baseline: &RunResult) -> Vec<Regression> {

@@ -13,6 +13,7 @@ pub mod result;
 pub mod runner;
 pub mod scoring;
 pub mod selector;
+pub mod vocab;
 pub mod waivers;
 
 mod init;
@@ -222,10 +223,7 @@ fn explain(id: &str, args: &ConfigArgs) -> anyhow::Result<Exit> {
     if !c.tags.is_empty() {
         out.push_str(&format!("tags:        {}\n", c.tags.join(", ")));
     }
-    out.push_str(&format!(
-        "timeout:     {}\n",
-        checks::local::human(c.timeout)
-    ));
+    out.push_str(&format!("timeout:     {}\n", vocab::human(c.timeout)));
     out.push_str(&format!("defined at:  {}\n", c.defined_at));
     for (title, text) in [("Description", &c.description), ("Rationale", &c.rationale)] {
         if let Some(text) = text {

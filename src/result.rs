@@ -7,41 +7,10 @@ use chrono::{DateTime, NaiveDate, Utc};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-use crate::checks::outcome::Level;
-use crate::model::Severity;
 use crate::selector::CheckFacts;
+use crate::vocab::{Level, Severity, Status};
 
 pub const SCHEMA_ID: &str = "ready.result/v1";
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
-#[serde(rename_all = "lowercase")]
-pub enum Status {
-    /// Verified and fine.
-    Pass,
-    /// Verified, fine, with advisories.
-    Warn,
-    /// Verified and not fine.
-    Fail,
-    /// Could not be verified: unreachable, timed out, refused, missing privilege.
-    Error,
-    /// Not run: not selected, or not applicable (the message says why). Never counts as verified.
-    Skip,
-    /// Failed, and an active waiver covers every failing finding.
-    Waived,
-}
-
-impl Status {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Status::Pass => "pass",
-            Status::Warn => "warn",
-            Status::Fail => "fail",
-            Status::Error => "error",
-            Status::Skip => "skip",
-            Status::Waived => "waived",
-        }
-    }
-}
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[schemars(

@@ -12,14 +12,15 @@ use std::time::{Duration, Instant};
 use chrono::{DateTime, Utc};
 use tokio::sync::Semaphore;
 
-use crate::checks::outcome::{CheckOutcome, Level, Observation};
-use crate::checks::{self, Connection, Context, http::HttpHandle, postgres::PgHandle};
+use crate::checks::outcome::{CheckOutcome, Observation};
+use crate::checks::{self, Connection, Context, SecretSink, http::HttpHandle, postgres::PgHandle};
 use crate::config::Loaded;
 use crate::model::{Check, Suite, TargetKind, TargetState};
 use crate::redact::Redactor;
-use crate::result::{self, CheckResult, FindingResult, RunResult, Status, WaiverResult};
+use crate::result::{self, CheckResult, FindingResult, RunResult, WaiverResult};
 use crate::scoring::{self, Goal};
 use crate::selector::Selector;
+use crate::vocab::{Level, Status};
 use crate::waivers;
 
 #[derive(Debug, Clone, Default)]
@@ -120,6 +121,8 @@ pub enum Ran {
 pub struct Executed {
     pub ran: Ran,
     pub duration: Duration,
+    /// Values the check read that every output must mask (what a `secret` check reads).
+    pub secrets: Vec<String>,
 }
 
 /// The targets the selected checks use, connected lazily, each with its own limit.
@@ -141,6 +144,7 @@ pub async fn execute(
                 .map(|_| Executed {
                     ran: Ran::Errored(e.to_string()),
                     duration: Duration::ZERO,
+                    secrets: Vec::new(),
                 })
                 .collect();
         }
@@ -206,7 +210,20 @@ pub async fn execute(
         tasks.spawn(async move {
             let check = &suite.checks[index];
             let started = Instant::now();
-            let ran = run_one(&suite, check, &options, &context, &connections, &global).await;
+            let sink = SecretSink::default();
+            let ran = run_one(
+                &suite,
+                check,
+                &options,
+                &context,
+                &connections,
+                &global,
+                &sink,
+            )
+            .await;
+            let secrets = sink.into_values();
+            // Known to the log writer before anything else is logged about this check.
+            crate::logging::add_secrets(secrets.iter().cloned());
             if let Some(bar) = progress
                 && options.selects(check)
             {
@@ -218,6 +235,7 @@ pub async fn execute(
                 Executed {
                     ran,
                     duration: started.elapsed(),
+                    secrets,
                 },
             )
         });
@@ -239,6 +257,7 @@ pub async fn execute(
             e.unwrap_or(Executed {
                 ran: Ran::Errored("internal error: the check stopped unexpectedly".into()),
                 duration: Duration::ZERO,
+                secrets: Vec::new(),
             })
         })
         .collect()
@@ -251,6 +270,7 @@ async fn run_one(
     context: &Context,
     connections: &Connections,
     global: &Arc<Semaphore>,
+    secrets: &SecretSink,
 ) -> Ran {
     if let Some(reason) = options.exclusion(check) {
         return Ran::Skipped {
@@ -302,14 +322,13 @@ async fn run_one(
             tracing::debug!(check = %check.id, attempt, "retrying");
             tokio::time::sleep(Duration::from_millis(200 * u64::from(attempt))).await;
         }
+        let ctx = context.for_check(connection, timeout, secrets);
         let outcome: CheckOutcome =
-            match tokio::time::timeout(timeout, checks::run(kind, connection, context, timeout))
-                .await
-            {
+            match tokio::time::timeout(timeout, checks::run(kind, &ctx)).await {
                 Ok(outcome) => outcome,
                 Err(_) => Err(checks::outcome::CheckError::new(format!(
                     "timed out after {}",
-                    checks::local::human(timeout)
+                    crate::vocab::human(timeout)
                 ))),
             };
         last = match outcome {

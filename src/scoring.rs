@@ -1,9 +1,8 @@
 //! Score, stages and the go/no-go decision (SPEC §4): pure functions of the check results.
 
 use crate::model::{Category, Stage};
-use crate::result::{
-    CategoryResult, CheckResult, Counts, Decision, Regression, StageResult, Status,
-};
+use crate::result::{CategoryResult, CheckResult, Counts, Decision, Regression, StageResult};
+use crate::vocab::Status;
 
 /// Everything computed from the check results.
 #[derive(Debug, Clone, PartialEq)]
@@ -284,7 +283,8 @@ pub fn rescore(result: &mut crate::result::RunResult, goal: &Goal) -> Result<(),
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::{Severity, default_categories, default_stages};
+    use crate::model::{default_categories, default_stages};
+    use crate::vocab::Severity;
     use std::collections::BTreeMap;
 
     fn check(

@@ -4,7 +4,7 @@ use std::fmt;
 
 use glob::Pattern;
 
-use crate::model::Severity;
+use crate::vocab::Severity;
 
 #[derive(Debug, Clone)]
 pub enum Selector {

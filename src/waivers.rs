@@ -2,9 +2,9 @@
 
 use chrono::NaiveDate;
 
-use crate::checks::outcome::Level;
 use crate::model::Waiver;
 use crate::result::{FindingResult, WaiverState};
+use crate::vocab::Level;
 
 /// A waiver lapsing within this many days is flagged `expiring`.
 pub const EXPIRING_DAYS: i64 = 14;

@@ -1,6 +1,9 @@
-//! The check kinds: a closed set, dispatched with `match`.
+//! The check kinds: a closed set. `Kind` is the only list of them: their names, how their
+//! parameters are read and their JSON Schema derive from it, each kind declares what it needs
+//! (`KindSpec`), and `run` dispatches with one exhaustive `match`.
 
 pub mod backup;
+pub mod ctx;
 pub mod http;
 pub mod local;
 pub mod network;
@@ -8,14 +11,43 @@ pub mod outcome;
 pub mod params;
 pub mod postgres;
 
-use std::collections::HashMap;
-use std::path::PathBuf;
+use schemars::JsonSchema;
+use serde::Deserialize;
+use serde::de::{self, DeserializeSeed, Deserializer, EnumAccess, IntoDeserializer, VariantAccess};
+use strum::VariantNames;
 
-use crate::config::node::{Node, NodeError};
+pub use ctx::{Connection, Context, Ctx, SecretSink};
+
 use crate::model::TargetFamily;
-use outcome::{CheckError, CheckOutcome};
+use outcome::CheckOutcome;
 
-#[derive(Debug, Clone)]
+/// A check's kind and its parameters, as written under the kind key (`sql: { query: … }`).
+///
+/// Its JSON Schema is the kind part of a check: one `{ name: params }` object per variant, so it
+/// can be flattened into the check's schema (`#[serde(flatten)] kind: Kind`).
+#[derive(
+    Debug,
+    Clone,
+    Deserialize,
+    JsonSchema,
+    strum::IntoStaticStr,
+    strum::VariantNames,
+    strum::EnumDiscriminants,
+)]
+#[serde(rename_all = "snake_case")]
+#[strum(serialize_all = "snake_case")]
+#[strum_discriminants(
+    name(KindName),
+    derive(
+        strum::IntoStaticStr,
+        strum::EnumString,
+        strum::VariantArray,
+        Hash,
+        PartialOrd,
+        Ord
+    ),
+    strum(serialize_all = "snake_case")
+)]
 pub enum Kind {
     Sql(postgres::sql::SqlParams),
     RlsAudit(postgres::rls_audit::RlsAuditParams),
@@ -25,9 +57,9 @@ pub enum Kind {
     Migrations(postgres::migrations::MigrationsParams),
     CronJob(postgres::cron_job::CronJobParams),
     Http(http::request::HttpParams),
-    Env(local::EnvParams),
-    File(local::FileParams),
-    Command(local::CommandParams),
+    Env(local::env::EnvParams),
+    File(local::file::FileParams),
+    Command(local::command::CommandParams),
     Secret(local::secret::SecretParams),
     Coverage(local::coverage::CoverageParams),
     Backup(backup::BackupParams),
@@ -39,220 +71,253 @@ pub enum Kind {
     Tls(http::tls::TlsParams),
 }
 
-impl Kind {
-    /// Every kind key a check may hold.
-    pub const NAMES: &[&str] = &[
-        "sql",
-        "rls_audit",
-        "rls_probe",
-        "audit_log",
-        "schema",
-        "migrations",
-        "cron_job",
-        "http",
-        "env",
-        "file",
-        "command",
-        "secret",
-        "coverage",
-        "backup",
-        "default_credentials",
-        "health",
-        "rate_limit",
-        "security_headers",
-        "webhook_signature",
-        "tls",
-    ];
+/// What a kind declares about itself; implemented by its parameter type, next to its `run`.
+pub trait KindSpec {
+    /// The family of target the check runs against; `None` when it runs locally.
+    fn family(&self) -> Option<TargetFamily>;
 
-    /// Reads the parameters under a kind key; `None` when `name` is not a kind.
-    pub fn parse(name: &str, params: &Node) -> Option<Result<Kind, NodeError>> {
-        Some(match name {
-            "sql" => params.parse().map(Kind::Sql),
-            "rls_audit" => params.parse().map(Kind::RlsAudit),
-            "rls_probe" => params.parse().map(Kind::RlsProbe),
-            "audit_log" => params.parse().map(Kind::AuditLog),
-            "schema" => params.parse().map(Kind::Schema),
-            "migrations" => params.parse().map(Kind::Migrations),
-            "cron_job" => params.parse().map(Kind::CronJob),
-            "http" => params.parse().map(Kind::Http),
-            "env" => params.parse().map(Kind::Env),
-            "file" => params.parse().map(Kind::File),
-            "command" => params.parse().map(Kind::Command),
-            "secret" => params.parse().map(Kind::Secret),
-            "coverage" => params.parse().map(Kind::Coverage),
-            "backup" => params.parse().map(Kind::Backup),
-            "default_credentials" => params.parse().map(Kind::DefaultCredentials),
-            "health" => params.parse().map(Kind::Health),
-            "rate_limit" => params.parse().map(Kind::RateLimit),
-            "security_headers" => params.parse().map(Kind::SecurityHeaders),
-            "webhook_signature" => params.parse().map(Kind::WebhookSignature),
-            "tls" => params.parse().map(Kind::Tls),
-            _ => return None,
-        })
+    /// Whether the check probes over the network, where a failure may be transient, so that
+    /// `retries` applies.
+    fn is_network(&self) -> bool;
+
+    /// Whether the check must name a target: not when it addresses its own `url:`.
+    fn needs_target(&self) -> bool {
+        self.family().is_some()
     }
 
+    /// The target the kind names in its own parameters (`backup: { wal_archiving: db }`), used
+    /// when the check has no `target:`.
+    fn implied_target(&self) -> Option<&str> {
+        None
+    }
+}
+
+impl Kind {
+    /// Every kind key a check may hold, in declaration order.
+    pub const NAMES: &'static [&'static str] = <Kind as VariantNames>::VARIANTS;
+
+    /// Reads the parameters under a kind key; `None` when `name` is not a kind. Any serde
+    /// deserializer of the parameters will do (the loader passes its located YAML node).
+    pub fn parse<'de, D: Deserializer<'de>>(
+        name: &str,
+        params: D,
+    ) -> Option<Result<Kind, D::Error>> {
+        let tag = Kind::NAMES.iter().find(|n| **n == name)?;
+        Some(Kind::deserialize(Tagged { tag, params }))
+    }
+
+    /// The key the kind is written under (`rls_audit`).
     pub fn name(&self) -> &'static str {
+        self.into()
+    }
+
+    fn spec(&self) -> &dyn KindSpec {
         match self {
-            Kind::Sql(_) => "sql",
-            Kind::RlsAudit(_) => "rls_audit",
-            Kind::RlsProbe(_) => "rls_probe",
-            Kind::AuditLog(_) => "audit_log",
-            Kind::Schema(_) => "schema",
-            Kind::Migrations(_) => "migrations",
-            Kind::CronJob(_) => "cron_job",
-            Kind::Http(_) => "http",
-            Kind::Env(_) => "env",
-            Kind::File(_) => "file",
-            Kind::Command(_) => "command",
-            Kind::Secret(_) => "secret",
-            Kind::Coverage(_) => "coverage",
-            Kind::Backup(_) => "backup",
-            Kind::DefaultCredentials(_) => "default_credentials",
-            Kind::Health(_) => "health",
-            Kind::RateLimit(_) => "rate_limit",
-            Kind::SecurityHeaders(_) => "security_headers",
-            Kind::WebhookSignature(_) => "webhook_signature",
-            Kind::Tls(_) => "tls",
+            Kind::Sql(p) => p,
+            Kind::RlsAudit(p) => p,
+            Kind::RlsProbe(p) => p,
+            Kind::AuditLog(p) => p,
+            Kind::Schema(p) => p,
+            Kind::Migrations(p) => p,
+            Kind::CronJob(p) => p,
+            Kind::Http(p) => p,
+            Kind::Env(p) => p,
+            Kind::File(p) => p,
+            Kind::Command(p) => p,
+            Kind::Secret(p) => p,
+            Kind::Coverage(p) => p,
+            Kind::Backup(p) => p,
+            Kind::DefaultCredentials(p) => p,
+            Kind::Health(p) => p,
+            Kind::RateLimit(p) => p,
+            Kind::SecurityHeaders(p) => p,
+            Kind::WebhookSignature(p) => p,
+            Kind::Tls(p) => p,
         }
     }
 
     /// The family of target the kind needs; `None` for local kinds.
     pub fn family(&self) -> Option<TargetFamily> {
-        match self {
-            Kind::Sql(_)
-            | Kind::RlsAudit(_)
-            | Kind::RlsProbe(_)
-            | Kind::AuditLog(_)
-            | Kind::Schema(_)
-            | Kind::Migrations(_)
-            | Kind::CronJob(_) => Some(TargetFamily::Postgres),
-            // Only the `wal_archiving` source reads a server; the others are local artefacts.
-            Kind::Backup(p) => matches!(p.source, backup::Source::WalArchiving(_))
-                .then_some(TargetFamily::Postgres),
-            Kind::Http(_)
-            | Kind::Health(_)
-            | Kind::RateLimit(_)
-            | Kind::SecurityHeaders(_)
-            | Kind::WebhookSignature(_)
-            | Kind::Tls(_) => Some(TargetFamily::Http),
-            Kind::Env(_)
-            | Kind::File(_)
-            | Kind::Command(_)
-            | Kind::Secret(_)
-            | Kind::Coverage(_) => None,
-            Kind::DefaultCredentials(p) => p.uses_target().then_some(TargetFamily::Postgres),
-        }
+        self.spec().family()
     }
 
-    /// The target a kind names in its own parameters (`backup: { wal_archiving: db }`), used when
-    /// the check has no `target:`.
+    /// The target a kind names in its own parameters, used when the check has no `target:`.
     pub fn implied_target(&self) -> Option<&str> {
-        match self {
-            Kind::Backup(p) => match &p.source {
-                backup::Source::WalArchiving(w) => w.target.as_deref(),
-                _ => None,
-            },
-            _ => None,
-        }
+        self.spec().implied_target()
     }
 
     /// A target is optional when the check can name its own address (`http` with `url:`).
     pub fn needs_target(&self) -> bool {
-        match self {
-            Kind::Http(p) => p.url.is_none(),
-            Kind::Health(p) => p.url.is_none(),
-            Kind::RateLimit(p) => p.url.is_none(),
-            Kind::SecurityHeaders(p) => p.url.is_none(),
-            Kind::WebhookSignature(p) => p.url.is_none(),
-            Kind::Tls(p) => p.url.is_none() && p.host.is_none(),
-            other => other.family().is_some(),
-        }
+        self.spec().needs_target()
     }
 
     /// Whether `retries` applies: only probes over the network can be flaky.
     pub fn is_network(&self) -> bool {
-        self.family().is_some()
+        self.spec().is_network()
     }
 }
 
-/// A target as the runner holds it: connected lazily, shared by the checks that use it.
-pub enum Connection {
-    Postgres(Box<postgres::PgHandle>),
-    Http(http::HttpHandle),
+/// Runs one check. The loader has checked that its target, if any, is of the kind's family.
+pub async fn run(kind: &Kind, ctx: &Ctx<'_>) -> CheckOutcome {
+    match kind {
+        Kind::Sql(p) => postgres::sql::run(p, ctx).await,
+        Kind::RlsAudit(p) => postgres::rls_audit::run(p, ctx).await,
+        Kind::RlsProbe(p) => postgres::rls_probe::run(p, ctx).await,
+        Kind::AuditLog(p) => postgres::audit_log::run(p, ctx).await,
+        Kind::Schema(p) => postgres::schema::run(p, ctx).await,
+        Kind::Migrations(p) => postgres::migrations::run(p, ctx).await,
+        Kind::CronJob(p) => postgres::cron_job::run(p, ctx).await,
+        Kind::Http(p) => http::request::run(p, ctx).await,
+        Kind::Env(p) => local::env::run(p, ctx).await,
+        Kind::File(p) => local::file::run(p, ctx).await,
+        Kind::Command(p) => local::command::run(p, ctx).await,
+        Kind::Secret(p) => local::secret::run(p, ctx).await,
+        Kind::Coverage(p) => local::coverage::run(p, ctx).await,
+        Kind::Backup(p) => backup::run(p, ctx).await,
+        Kind::DefaultCredentials(p) => network::default_credentials::run(p, ctx).await,
+        Kind::Health(p) => http::health::run(p, ctx).await,
+        Kind::RateLimit(p) => http::rate_limit::run(p, ctx).await,
+        Kind::SecurityHeaders(p) => http::security_headers::run(p, ctx).await,
+        Kind::WebhookSignature(p) => http::webhook_signature::run(p, ctx).await,
+        Kind::Tls(p) => http::tls::run(p, ctx).await,
+    }
 }
 
-/// What every check may use besides its target.
-pub struct Context {
-    pub env: HashMap<String, String>,
-    /// Relative paths in checks resolve against the directory of the configuration.
-    pub base_dir: PathBuf,
-    /// For `http` checks with their own `url:` and no target.
-    pub standalone_http: http::HttpHandle,
+/// A kind key and its parameters seen by serde as the one-key mapping `{ tag: params }`, so that
+/// `Kind`'s derived `Deserialize` reads them without the mapping being built.
+struct Tagged<'n, D> {
+    tag: &'n str,
+    params: D,
 }
 
-/// Runs one check against its connected target.
-pub async fn run(
-    kind: &Kind,
-    connection: Option<&Connection>,
-    context: &Context,
-    timeout: std::time::Duration,
-) -> CheckOutcome {
-    match (kind, connection) {
-        (Kind::Sql(p), Some(Connection::Postgres(db))) => postgres::sql::run(p, db, timeout).await,
-        (Kind::RlsAudit(p), Some(Connection::Postgres(db))) => {
-            postgres::rls_audit::run(p, db, timeout).await
+impl<'de, D: Deserializer<'de>> Deserializer<'de> for Tagged<'_, D> {
+    type Error = D::Error;
+
+    fn deserialize_any<V: de::Visitor<'de>>(self, visitor: V) -> Result<V::Value, D::Error> {
+        visitor.visit_enum(self)
+    }
+
+    serde::forward_to_deserialize_any! {
+        bool i8 i16 i32 i64 i128 u8 u16 u32 u64 u128 f32 f64 char str string bytes byte_buf
+        option unit unit_struct newtype_struct seq tuple tuple_struct map struct enum identifier
+        ignored_any
+    }
+}
+
+impl<'de, D: Deserializer<'de>> EnumAccess<'de> for Tagged<'_, D> {
+    type Error = D::Error;
+    type Variant = TaggedParams<D>;
+
+    fn variant_seed<V: DeserializeSeed<'de>>(
+        self,
+        seed: V,
+    ) -> Result<(V::Value, TaggedParams<D>), D::Error> {
+        let variant = seed.deserialize(self.tag.into_deserializer())?;
+        Ok((variant, TaggedParams(self.params)))
+    }
+}
+
+struct TaggedParams<D>(D);
+
+impl<'de, D: Deserializer<'de>> VariantAccess<'de> for TaggedParams<D> {
+    type Error = D::Error;
+
+    fn unit_variant(self) -> Result<(), D::Error> {
+        Err(de::Error::custom("every kind takes parameters"))
+    }
+
+    fn newtype_variant_seed<T: DeserializeSeed<'de>>(self, seed: T) -> Result<T::Value, D::Error> {
+        seed.deserialize(self.0)
+    }
+
+    fn tuple_variant<V: de::Visitor<'de>>(
+        self,
+        _len: usize,
+        visitor: V,
+    ) -> Result<V::Value, D::Error> {
+        self.0.deserialize_seq(visitor)
+    }
+
+    fn struct_variant<V: de::Visitor<'de>>(
+        self,
+        fields: &'static [&'static str],
+        visitor: V,
+    ) -> Result<V::Value, D::Error> {
+        self.0.deserialize_struct("", fields, visitor)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+    use strum::VariantArray;
+
+    #[test]
+    fn a_kind_is_read_from_its_key_and_parameters() {
+        let kind = Kind::parse("sql", json!({ "query": "select 1" }));
+        assert!(matches!(kind, Some(Ok(Kind::Sql(_)))), "{kind:?}");
+        assert!(Kind::parse("htpp", json!({})).is_none());
+        let error = Kind::parse("env", json!({ "vars": "HOME", "nope": 1 })).unwrap();
+        assert!(error.is_err());
+    }
+
+    #[test]
+    fn names_come_from_the_variants() {
+        assert_eq!(Kind::NAMES.len(), KindName::VARIANTS.len());
+        for (name, discriminant) in Kind::NAMES.iter().zip(KindName::VARIANTS) {
+            assert_eq!(*name, <&str>::from(discriminant));
+            assert_eq!(name.parse::<KindName>().ok(), Some(*discriminant));
         }
-        (Kind::RlsProbe(p), Some(Connection::Postgres(db))) => {
-            postgres::rls_probe::run(p, db, timeout).await
+        assert!(Kind::NAMES.contains(&"default_credentials"));
+        let kind = Kind::parse("rls_audit", json!({})).unwrap().unwrap();
+        assert_eq!(kind.name(), "rls_audit");
+    }
+
+    #[test]
+    fn each_kind_declares_its_needs() {
+        let kind = |name: &str, params| Kind::parse(name, params).unwrap().unwrap();
+        let sql = kind("sql", json!({ "query": "select 1" }));
+        assert_eq!(sql.family(), Some(TargetFamily::Postgres));
+        assert!(sql.needs_target() && sql.is_network());
+        let own_url = kind("http", json!({ "url": "https://example.com/health" }));
+        assert_eq!(own_url.family(), Some(TargetFamily::Http));
+        assert!(!own_url.needs_target() && own_url.is_network());
+        let redis = kind("default_credentials", json!({ "redis": "localhost:6379" }));
+        assert!(redis.family().is_none() && !redis.needs_target());
+        assert!(
+            redis.is_network(),
+            "a credentials probe is a network probe and retries"
+        );
+        let file = kind("file", json!({ "path": "README.md" }));
+        assert!(file.family().is_none() && !file.needs_target() && !file.is_network());
+    }
+
+    /// Adding a kind is its module, its variant and its docs: a missing page or README row fails.
+    #[test]
+    fn every_kind_has_a_reference_page_and_a_readme_row() {
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+        let readme = std::fs::read_to_string(root.join("README.md")).unwrap();
+        for name in Kind::NAMES {
+            let page = format!("docs/kinds/{name}.md");
+            assert!(root.join(&page).is_file(), "{page} is missing");
+            let row = format!("| [`{name}`]({page}) |");
+            assert!(
+                readme.contains(&row),
+                "the README's kind table has no row `{row}`"
+            );
         }
-        (Kind::AuditLog(p), Some(Connection::Postgres(db))) => {
-            postgres::audit_log::run(p, db, timeout).await
+        for page in std::fs::read_dir(root.join("docs/kinds")).unwrap() {
+            let path = page.unwrap().path();
+            let stem = path
+                .file_stem()
+                .and_then(|s| s.to_str())
+                .unwrap_or_default();
+            assert!(
+                Kind::NAMES.contains(&stem),
+                "{} documents no kind",
+                path.display()
+            );
         }
-        (Kind::Schema(p), Some(Connection::Postgres(db))) => {
-            postgres::schema::run(p, db, timeout).await
-        }
-        (Kind::Migrations(p), Some(Connection::Postgres(db))) => {
-            postgres::migrations::run(p, db, &context.base_dir, timeout).await
-        }
-        (Kind::CronJob(p), Some(Connection::Postgres(db))) => {
-            postgres::cron_job::run(p, db, timeout).await
-        }
-        (Kind::Http(p), Some(Connection::Http(client))) => http::request::run(p, client).await,
-        (Kind::Http(p), None) => http::request::run(p, &context.standalone_http).await,
-        (Kind::Health(p), Some(Connection::Http(client))) => http::health::run(p, client).await,
-        (Kind::Health(p), None) => http::health::run(p, &context.standalone_http).await,
-        (Kind::RateLimit(p), Some(Connection::Http(client))) => {
-            http::rate_limit::run(p, client).await
-        }
-        (Kind::RateLimit(p), None) => http::rate_limit::run(p, &context.standalone_http).await,
-        (Kind::SecurityHeaders(p), Some(Connection::Http(client))) => {
-            http::security_headers::run(p, client).await
-        }
-        (Kind::SecurityHeaders(p), None) => {
-            http::security_headers::run(p, &context.standalone_http).await
-        }
-        (Kind::WebhookSignature(p), Some(Connection::Http(client))) => {
-            http::webhook_signature::run(p, client, &context.env).await
-        }
-        (Kind::WebhookSignature(p), None) => {
-            http::webhook_signature::run(p, &context.standalone_http, &context.env).await
-        }
-        (Kind::Tls(p), Some(Connection::Http(client))) => http::tls::run(p, client, timeout).await,
-        (Kind::Tls(p), None) => http::tls::run(p, &context.standalone_http, timeout).await,
-        (Kind::Env(p), _) => local::run_env(p, &context.env),
-        (Kind::File(p), _) => local::run_file(p, &context.base_dir).await,
-        (Kind::Command(p), _) => local::run_command(p, &context.base_dir).await,
-        (Kind::Secret(p), _) => local::secret::run(p, &context.env, &context.base_dir),
-        (Kind::Coverage(p), _) => local::coverage::run(p, &context.base_dir).await,
-        (Kind::DefaultCredentials(p), Some(Connection::Postgres(db))) => {
-            network::default_credentials::run(p, Some(db)).await
-        }
-        (Kind::DefaultCredentials(p), _) => network::default_credentials::run(p, None).await,
-        (Kind::Backup(p), connection) => backup::run(p, connection, context, timeout).await,
-        (kind, _) => Err(CheckError::new(format!(
-            "a `{}` check needs a {} target",
-            kind.name(),
-            kind.family().map_or("matching", |f| f.as_str())
-        ))),
     }
 }

@@ -2,17 +2,7 @@
 
 use std::collections::BTreeMap;
 
-use schemars::JsonSchema;
-use serde::{Deserialize, Serialize};
-
-#[derive(
-    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, JsonSchema,
-)]
-#[serde(rename_all = "lowercase")]
-pub enum Level {
-    Fail,
-    Warn,
-}
+use crate::vocab::Level;
 
 /// One thing wrong (or worth a look) about one subject.
 #[derive(Debug, Clone, PartialEq)]

@@ -1,11 +1,12 @@
 //! Parameter types shared by several kinds; each validates itself while it is read.
 
+use std::borrow::Cow;
 use std::time::Duration;
 
-use std::borrow::Cow;
-
 use schemars::{JsonSchema, Schema, SchemaGenerator, json_schema};
-use serde::{Deserialize, Deserializer, de};
+use serde::{Deserialize, Deserializer, Serialize, Serializer, de};
+
+use crate::redact::redact_url;
 
 /// A duration written as text with a unit: `500ms`, `10s`, `26h`, `1m 30s`.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -83,6 +84,61 @@ impl<'de> Deserialize<'de> for ScalarText {
     }
 }
 
+/// An HTTP method as written in a check (`get`, `POST`), read once when the configuration is.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HttpMethod(pub reqwest::Method);
+
+impl HttpMethod {
+    /// The default of the kinds that deliver something (`webhook_signature`).
+    pub fn post() -> HttpMethod {
+        HttpMethod(reqwest::Method::POST)
+    }
+}
+
+impl Default for HttpMethod {
+    fn default() -> Self {
+        HttpMethod(reqwest::Method::GET)
+    }
+}
+
+impl<'de> Deserialize<'de> for HttpMethod {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let text = String::deserialize(deserializer)?;
+        reqwest::Method::from_bytes(text.to_ascii_uppercase().as_bytes())
+            .map(HttpMethod)
+            .map_err(|_| de::Error::custom(format!("invalid HTTP method `{text}`")))
+    }
+}
+
+/// The schema shows the default as the method's name.
+impl Serialize for HttpMethod {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.0.as_str())
+    }
+}
+
+/// An absolute `http://` or `https://` URL a check addresses instead of its target's base URL.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HttpUrl(pub url::Url);
+
+impl<'de> Deserialize<'de> for HttpUrl {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let text = String::deserialize(deserializer)?;
+        match url::Url::parse(&text) {
+            Ok(url) if matches!(url.scheme(), "http" | "https") => Ok(HttpUrl(url)),
+            // The URL is not quoted: it may come from the environment.
+            Ok(url) => Err(de::Error::custom(format!(
+                "invalid url: the scheme must be http:// or https://, not {}://",
+                url.scheme()
+            ))),
+            Err(e) => Err(de::Error::custom(format!(
+                "invalid url {}: {e}",
+                redact_url(&text)
+            ))),
+        }
+    }
+}
+
 /// One value or a list of them.
 #[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(untagged)]
@@ -140,6 +196,24 @@ impl JsonSchema for ScalarText {
     }
     fn json_schema(_: &mut SchemaGenerator) -> Schema {
         json_schema!({ "type": ["string", "number", "boolean"] })
+    }
+}
+
+impl JsonSchema for HttpMethod {
+    fn schema_name() -> Cow<'static, str> {
+        "HttpMethod".into()
+    }
+    fn json_schema(_: &mut SchemaGenerator) -> Schema {
+        json_schema!({ "type": "string", "description": "An HTTP method: GET, HEAD, POST, …" })
+    }
+}
+
+impl JsonSchema for HttpUrl {
+    fn schema_name() -> Cow<'static, str> {
+        "HttpUrl".into()
+    }
+    fn json_schema(_: &mut SchemaGenerator) -> Schema {
+        json_schema!({ "type": "string", "description": "An absolute http:// or https:// URL" })
     }
 }
 

@@ -17,13 +17,14 @@ use sha2::{Digest, Sha256};
 use crate::checks::Kind;
 use crate::checks::params::parse_duration;
 use crate::model::{
-    Category, Check, Defaults, HttpTarget, PostgresTarget, Severity, SeverityWeights, Stage, Suite,
-    Target, TargetFamily, TargetKind, TargetState, Waiver, default_categories, default_stages,
+    Category, Check, Defaults, HttpTarget, PostgresTarget, SeverityWeights, Stage, Suite, Target,
+    TargetFamily, TargetKind, TargetState, Waiver, default_categories, default_stages,
 };
 use crate::selector::Selector;
+use crate::vocab::Severity;
 use diagnostic::{Code, Diagnostics};
 use interpolate::{MissingVar, interpolate};
-use node::{Key, Loc, Node, Value};
+use node::{Key, Loc, Node, NodeDeserializer, Value};
 
 /// The built-in suite, embedded at build time.
 pub const BUILTIN_FILES: &[(&str, &str)] = &[
@@ -997,23 +998,25 @@ impl Loader<'_> {
             .unwrap_or("unknown");
         let params_node = kind_key.and_then(|k| node.get(&k.name));
         let kind = match (kind_key, params_node) {
-            (Some(key), Some(params)) => match Kind::parse(&key.name, params) {
-                Some(Ok(kind)) => Some(kind),
-                // With an unset variable the parameters may be unreadable; the check is
-                // `error` naming the variable, which is the real problem.
-                Some(Err(_)) if !missing.is_empty() => None,
-                Some(Err(e)) => {
-                    self.diags.push(
-                        file,
-                        Some(e.loc.unwrap_or(params.loc)),
-                        Code::InvalidValue,
-                        format!("{} (in `{}` of check `{id}`)", e.message, key.name),
-                    );
-                    kind_ok = false;
-                    None
+            (Some(key), Some(params)) => {
+                match Kind::parse(&key.name, NodeDeserializer { node: params }) {
+                    Some(Ok(kind)) => Some(kind),
+                    // With an unset variable the parameters may be unreadable; the check is
+                    // `error` naming the variable, which is the real problem.
+                    Some(Err(_)) if !missing.is_empty() => None,
+                    Some(Err(e)) => {
+                        self.diags.push(
+                            file,
+                            Some(e.loc.unwrap_or(params.loc)),
+                            Code::InvalidValue,
+                            format!("{} (in `{}` of check `{id}`)", e.message, key.name),
+                        );
+                        kind_ok = false;
+                        None
+                    }
+                    None => None,
                 }
-                None => None,
-            },
+            }
             _ => {
                 kind_ok = false;
                 None

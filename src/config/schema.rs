@@ -8,9 +8,9 @@ use std::collections::BTreeMap;
 
 use schemars::JsonSchema;
 
+use crate::checks::Kind;
 use crate::checks::params::DurationParam;
-use crate::checks::{http, local, postgres};
-use crate::model::Severity;
+use crate::vocab::Severity;
 
 /// `ready.yaml`, or a check file holding only `checks:`.
 #[derive(JsonSchema)]
@@ -137,32 +137,7 @@ struct CheckDef {
     /// One check per item; {{item}} is replaced in every string.
     for_each: Option<Vec<String>>,
     #[serde(flatten)]
-    kind: KindDef,
-}
-
-#[derive(JsonSchema)]
-#[serde(rename_all = "snake_case")]
-enum KindDef {
-    Sql(postgres::sql::SqlParams),
-    RlsAudit(postgres::rls_audit::RlsAuditParams),
-    RlsProbe(postgres::rls_probe::RlsProbeParams),
-    AuditLog(postgres::audit_log::AuditLogParams),
-    Schema(postgres::schema::SchemaParams),
-    Migrations(postgres::migrations::MigrationsParams),
-    CronJob(postgres::cron_job::CronJobParams),
-    Secret(crate::checks::local::secret::SecretParams),
-    Coverage(crate::checks::local::coverage::CoverageParams),
-    Backup(crate::checks::backup::BackupParams),
-    DefaultCredentials(crate::checks::network::default_credentials::CredentialsParams),
-    Http(http::request::HttpParams),
-    Health(http::health::HealthParams),
-    RateLimit(http::rate_limit::RateLimitParams),
-    SecurityHeaders(http::security_headers::SecurityHeadersParams),
-    WebhookSignature(http::webhook_signature::WebhookParams),
-    Tls(http::tls::TlsParams),
-    Env(local::EnvParams),
-    File(local::FileParams),
-    Command(local::CommandParams),
+    kind: Kind,
 }
 
 pub fn json_schema() -> serde_json::Value {
@@ -215,7 +190,6 @@ fn allow_interpolation(schema: &mut serde_json::Value) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::checks::Kind;
 
     fn keys(v: &serde_json::Value) -> Vec<String> {
         let mut k: Vec<String> = v["properties"]

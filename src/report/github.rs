@@ -3,7 +3,8 @@
 use std::io;
 
 use super::{Reporter, baseline_delta, score_text};
-use crate::result::{RunResult, Status};
+use crate::result::RunResult;
+use crate::vocab::Status;
 
 pub struct GithubReport;
 

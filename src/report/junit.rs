@@ -6,8 +6,8 @@ use std::time::Duration;
 use quick_junit::{NonSuccessKind, Report, TestCase, TestCaseStatus, TestSuite};
 
 use super::{Reporter, baseline_delta, score_text};
-use crate::checks::outcome::Level;
-use crate::result::{CheckResult, RunResult, Status};
+use crate::result::{CheckResult, RunResult};
+use crate::vocab::{Level, Status};
 
 pub struct JunitReport;
 

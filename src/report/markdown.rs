@@ -3,8 +3,8 @@
 use std::io;
 
 use super::{Reporter, baseline_delta, score_text};
-use crate::checks::outcome::Level;
-use crate::result::{CheckResult, RunResult, Status, WaiverState};
+use crate::result::{CheckResult, RunResult, WaiverState};
+use crate::vocab::{Level, Status};
 
 pub struct MarkdownReport;
 

@@ -5,7 +5,8 @@ use std::io;
 use comfy_table::{Attribute, Cell, CellAlignment, Color, ContentArrangement, Table, presets};
 
 use super::{Reporter, baseline_delta, score_text};
-use crate::result::{CheckResult, RunResult, Status, WaiverState};
+use crate::result::{CheckResult, RunResult, WaiverState};
+use crate::vocab::Status;
 
 pub struct TableReport {
     pub color: bool,

@@ -195,10 +195,9 @@ fn unreachable_and_hanging_services_are_errors_and_retries_apply() {
     let server = http_server(app());
     let dead = format!("http://127.0.0.1:{}", common::free_port());
     let checks = format!(
-        "{}{}  - id: dead\n    category: reliability\n    severity: high\n    retries: 1\n    http: {{ url: \"{dead}/health\" }}\n",
+        "{}  - id: dead\n    category: reliability\n    severity: high\n    retries: 1\n    http: {{ url: \"{dead}/health\" }}\n",
         http_check("hang", "{ path: /hang }")
             .replace("    target: api\n", "    target: api\n    timeout: 300ms\n"),
-        http_check("badmethod", "{ method: \"GE T\", path: /health }"),
     );
     let run = project(&server.base, &checks).ready(
         &["check", "--format", "json", "-v"],
@@ -209,10 +208,6 @@ fn unreachable_and_hanging_services_are_errors_and_retries_apply() {
     assert_eq!(
         check_of(&result, "hang")["message"],
         "timed out after 300ms"
-    );
-    assert_eq!(
-        check_of(&result, "badmethod")["message"],
-        "invalid HTTP method `GE T`"
     );
     let dead_check = check_of(&result, "dead");
     assert_eq!(dead_check["status"], "error");
@@ -230,6 +225,27 @@ fn unreachable_and_hanging_services_are_errors_and_retries_apply() {
     );
     assert!(!run.stderr.contains("k-live-123456") && !run.stdout.contains("k-live-123456"));
     assert_eq!(run.code, 1);
+}
+
+/// Methods and URLs are read with the configuration: a bad one is a configuration error, found
+/// before anything runs.
+#[test]
+fn bad_methods_and_urls_are_configuration_errors() {
+    let checks = format!(
+        "{}{}{}",
+        http_check("badmethod", "{ method: \"GE T\", path: /health }"),
+        http_check("relative", "{ url: /health }"),
+        http_check("ftp", "{ url: \"ftp://files.example.com/x\" }"),
+    );
+    let run = project("http://127.0.0.1:9", &checks).ready(&["validate"], &[("API_KEY", "k")]);
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    for expected in [
+        "invalid HTTP method `GE T` (in `http` of check `badmethod`)",
+        "invalid url /health: relative URL without a base (in `http` of check `relative`)",
+        "invalid url: the scheme must be http:// or https://, not ftp:// (in `http` of check `ftp`)",
+    ] {
+        assert!(run.stderr.contains(expected), "{expected}: {}", run.stderr);
+    }
 }
 
 #[test]

@@ -365,6 +365,21 @@ fn postgres_logins_with_default_passwords_are_named() {
     );
 }
 
+/// A credentials probe goes over the network, where a refusal may be transient: `retries`
+/// applies to it as to every network probe.
+#[test]
+fn credential_probes_retry() {
+    let down = check(
+        "down",
+        "default_credentials",
+        &format!("{{ redis: \"127.0.0.1:{}\" }}", common::free_port()),
+    );
+    let run =
+        project(&[down + "    retries: 1\n"]).ready(&["check", "--format", "json", "-v"], &[]);
+    assert_eq!(check_of(&run.json(), "down")["status"], "error");
+    assert!(run.stderr.contains("retrying"), "{}", run.stderr);
+}
+
 #[test]
 fn attempts_are_bounded_at_validation() {
     let p = project(&[check(

@@ -14,11 +14,12 @@ use serde::{Deserialize, Deserializer, de};
 use serde_json::{Value as Json, json};
 
 use crate::checks::local::coverage::GlobParam;
-use crate::checks::local::human;
 use crate::checks::outcome::{CheckError, CheckOutcome, Finding, Observation};
 use crate::checks::params::{DurationParam, truncate};
 use crate::checks::postgres::{PgHandle, describe};
-use crate::checks::{Connection, Context};
+use crate::checks::{Ctx, KindSpec};
+use crate::model::TargetFamily;
+use crate::vocab::{human, human_size};
 
 const DEFAULT_MAX_AGE: Duration = Duration::from_secs(26 * 3600);
 /// How much of a tool's stderr goes into evidence.
@@ -315,42 +316,39 @@ pub fn parse_size(text: &str) -> Result<u64, String> {
     Ok((number * factor).round() as u64)
 }
 
-/// `1.2 MB`: sizes as people read them.
-pub fn human_size(bytes: u64) -> String {
-    let units = ["B", "kB", "MB", "GB", "TB"];
-    let mut value = bytes as f64;
-    let mut unit = 0;
-    while value >= 1000.0 && unit < units.len() - 1 {
-        value /= 1000.0;
-        unit += 1;
+impl KindSpec for BackupParams {
+    fn family(&self) -> Option<TargetFamily> {
+        // Only the `wal_archiving` source reads a server; the others are local artefacts.
+        matches!(self.source, Source::WalArchiving(_)).then_some(TargetFamily::Postgres)
     }
-    if unit == 0 {
-        format!("{bytes} B")
-    } else {
-        format!("{value:.1} {}", units[unit])
+
+    fn is_network(&self) -> bool {
+        matches!(self.source, Source::WalArchiving(_))
+    }
+
+    fn implied_target(&self) -> Option<&str> {
+        match &self.source {
+            Source::WalArchiving(w) => w.target.as_deref(),
+            _ => None,
+        }
     }
 }
 
-pub async fn run(
-    params: &BackupParams,
-    connection: Option<&Connection>,
-    context: &Context,
-    timeout: Duration,
-) -> CheckOutcome {
-    match (&params.source, connection) {
-        (Source::Files(files), _) => run_files(files, params.max_age, &context.base_dir).await,
-        (Source::WalArchiving(w), Some(Connection::Postgres(db))) => {
-            run_wal_archiving(w, params.max_age, db, timeout).await
+pub async fn run(params: &BackupParams, ctx: &Ctx<'_>) -> CheckOutcome {
+    match (&params.source, ctx.postgres()) {
+        (Source::Files(files), _) => run_files(files, params.max_age, ctx.base_dir).await,
+        (Source::WalArchiving(w), Ok(db)) => {
+            run_wal_archiving(w, params.max_age, db, ctx.timeout).await
         }
-        (Source::WalArchiving(_), _) => Err(CheckError::new(
+        (Source::WalArchiving(_), Err(_)) => Err(CheckError::new(
             "`wal_archiving` reads a PostgreSQL server: give the check a `target` naming a postgres target",
         )),
         (Source::PgBackRest(p), _) => {
-            let report = read_report(&p.origin, &context.base_dir).await?;
+            let report = read_report(&p.origin, ctx.base_dir).await?;
             pgbackrest(p, params.max_age, &report, Utc::now())
         }
         (Source::WalG(w), _) => {
-            let report = read_report(&w.origin, &context.base_dir).await?;
+            let report = read_report(&w.origin, ctx.base_dir).await?;
             wal_g(w, params.max_age, &report, Utc::now())
         }
     }
@@ -1370,6 +1368,5 @@ mod tests {
         assert_eq!(parse_size("1.5 KiB").unwrap(), 1536);
         assert_eq!(parse_size("42").unwrap(), 42);
         assert!(parse_size("10 parsecs").is_err());
-        assert_eq!(human_size(1_234_567), "1.2 MB");
     }
 }

@@ -9,9 +9,12 @@ use serde::Deserialize;
 use serde_json::Value as Json;
 
 use super::request::{StatusExpect, percentile};
-use super::{HttpHandle, error_text, parse_method, request, subject};
+use super::{error_text, request, subject};
 use crate::checks::outcome::{CheckError, CheckOutcome, Finding, Observation};
 use crate::checks::params::{DurationParam, truncate};
+use crate::checks::params::{HttpMethod, HttpUrl};
+use crate::checks::{Ctx, KindSpec};
+use crate::model::TargetFamily;
 use crate::redact::redact_url;
 
 /// Samples are bounded: this is a probe, not a load test.
@@ -21,9 +24,9 @@ const MAX_SAMPLES: u32 = 100;
 #[serde(deny_unknown_fields)]
 pub struct HealthParams {
     pub path: Option<String>,
-    pub url: Option<String>,
-    #[serde(default = "get")]
-    pub method: String,
+    pub url: Option<HttpUrl>,
+    #[serde(default)]
+    pub method: HttpMethod,
     #[serde(default)]
     pub headers: BTreeMap<String, String>,
     #[serde(default = "ok_status")]
@@ -34,10 +37,6 @@ pub struct HealthParams {
     pub max_latency: Option<DurationParam>,
     #[serde(default = "one")]
     pub samples: u32,
-}
-
-fn get() -> String {
-    "GET".into()
 }
 
 fn ok_status() -> StatusExpect {
@@ -160,10 +159,25 @@ fn read_body(text: &str) -> Body {
     body
 }
 
-pub async fn run(params: &HealthParams, http: &HttpHandle) -> CheckOutcome {
-    let url = http.resolve(params.path.as_deref(), params.url.as_deref())?;
+impl KindSpec for HealthParams {
+    fn family(&self) -> Option<TargetFamily> {
+        Some(TargetFamily::Http)
+    }
+
+    fn is_network(&self) -> bool {
+        true
+    }
+
+    fn needs_target(&self) -> bool {
+        self.url.is_none()
+    }
+}
+
+pub async fn run(params: &HealthParams, ctx: &Ctx<'_>) -> CheckOutcome {
+    let http = ctx.http()?;
+    let url = http.resolve(params.path.as_deref(), params.url.as_ref())?;
     let shown = redact_url(url.as_str());
-    let method = parse_method(&params.method)?;
+    let method = params.method.0.clone();
     let samples = params.samples.clamp(1, MAX_SAMPLES);
     let subject = subject(&method, &url);
 

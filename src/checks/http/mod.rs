@@ -12,8 +12,8 @@ use std::time::Duration;
 use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
 
 use super::outcome::CheckError;
+use super::params::HttpUrl;
 use crate::model::HttpTarget;
-use crate::redact::redact_url;
 
 /// One client per target: base URL, default headers (secret values), TLS settings.
 pub struct HttpHandle {
@@ -73,10 +73,13 @@ impl HttpHandle {
     }
 
     /// The URL a check addresses: its own `url`, or its `path` joined onto the target's base.
-    pub fn resolve(&self, path: Option<&str>, url: Option<&str>) -> Result<url::Url, CheckError> {
-        if let Some(url) = url {
-            return url::Url::parse(url)
-                .map_err(|e| CheckError::new(format!("invalid url {}: {e}", redact_url(url))));
+    pub fn resolve(
+        &self,
+        path: Option<&str>,
+        url: Option<&HttpUrl>,
+    ) -> Result<url::Url, CheckError> {
+        if let Some(HttpUrl(url)) = url {
+            return Ok(url.clone());
         }
         let base = self.base_url.as_ref().ok_or_else(|| {
             CheckError::new("no `url` given and the check has no HTTP target to join `path` onto")
@@ -97,12 +100,6 @@ impl HttpHandle {
         }
         Ok(joined)
     }
-}
-
-/// An HTTP method as written in a check (`get`, `POST`).
-pub fn parse_method(text: &str) -> Result<reqwest::Method, CheckError> {
-    reqwest::Method::from_bytes(text.to_ascii_uppercase().as_bytes())
-        .map_err(|_| CheckError::new(format!("invalid HTTP method `{text}`")))
 }
 
 /// A request with the check's own headers on top of the target's.

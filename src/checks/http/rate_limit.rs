@@ -14,10 +14,13 @@ use std::time::{Duration, Instant};
 use reqwest::header::HeaderMap;
 use serde::{Deserialize, Deserializer, de};
 
-use super::{HttpHandle, error_text, parse_method, request, subject};
-use crate::checks::local::human;
+use super::{HttpHandle, error_text, request, subject};
 use crate::checks::outcome::{CheckError, CheckOutcome, Finding, Observation};
 use crate::checks::params::DurationParam;
+use crate::checks::params::{HttpMethod, HttpUrl};
+use crate::checks::{Ctx, KindSpec};
+use crate::model::TargetFamily;
+use crate::vocab::human;
 
 /// The most requests one check may ever send (SPEC §6).
 pub const HARD_CAP: u32 = 10_000;
@@ -28,9 +31,9 @@ const MAX_CONCURRENCY: u32 = 256;
 #[serde(deny_unknown_fields)]
 pub struct RateLimitParams {
     pub path: Option<String>,
-    pub url: Option<String>,
-    #[serde(default = "get")]
-    pub method: String,
+    pub url: Option<HttpUrl>,
+    #[serde(default)]
+    pub method: HttpMethod,
     /// Requests allowed per `window`; the first rejection must come by then (plus tolerance).
     pub limit: Option<u64>,
     pub window: Option<DurationParam>,
@@ -53,9 +56,6 @@ pub struct RateLimitParams {
     pub max_wait: DurationParam,
 }
 
-fn get() -> String {
-    "GET".into()
-}
 fn too_many() -> u16 {
     429
 }
@@ -510,9 +510,24 @@ fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     mutex.lock().unwrap_or_else(|e| e.into_inner())
 }
 
-pub async fn run(params: &RateLimitParams, http: &HttpHandle) -> CheckOutcome {
-    let url = http.resolve(params.path.as_deref(), params.url.as_deref())?;
-    let method = parse_method(&params.method)?;
+impl KindSpec for RateLimitParams {
+    fn family(&self) -> Option<TargetFamily> {
+        Some(TargetFamily::Http)
+    }
+
+    fn is_network(&self) -> bool {
+        true
+    }
+
+    fn needs_target(&self) -> bool {
+        self.url.is_none()
+    }
+}
+
+pub async fn run(params: &RateLimitParams, ctx: &Ctx<'_>) -> CheckOutcome {
+    let http = ctx.http()?;
+    let url = http.resolve(params.path.as_deref(), params.url.as_ref())?;
+    let method = params.method.0.clone();
     let subject = subject(&method, &url);
     let expect = params.expect_status;
     let allowance = params.limit.map(|l| l + params.burst);

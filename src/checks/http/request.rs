@@ -9,7 +9,9 @@ use serde_json::Value as Json;
 
 use super::{HttpHandle, error_text};
 use crate::checks::outcome::{CheckError, CheckOutcome, Finding, Observation};
-use crate::checks::params::{DurationParam, OneOrMany};
+use crate::checks::params::{DurationParam, HttpMethod, HttpUrl, OneOrMany};
+use crate::checks::{Ctx, KindSpec};
+use crate::model::TargetFamily;
 use crate::redact::redact_url;
 
 /// Samples are bounded: this is a probe, not a load test.
@@ -18,10 +20,10 @@ const MAX_SAMPLES: u32 = 1000;
 #[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct HttpParams {
-    #[serde(default = "get")]
-    pub method: String,
+    #[serde(default)]
+    pub method: HttpMethod,
     pub path: Option<String>,
-    pub url: Option<String>,
+    pub url: Option<HttpUrl>,
     #[serde(default)]
     pub headers: BTreeMap<String, String>,
     pub body: Option<Json>,
@@ -29,10 +31,6 @@ pub struct HttpParams {
     pub expect: HttpExpect,
     #[serde(default = "one")]
     pub samples: u32,
-}
-
-fn get() -> String {
-    "GET".into()
 }
 
 fn one() -> u32 {
@@ -159,11 +157,25 @@ struct Response {
     latency: Duration,
 }
 
-pub async fn run(params: &HttpParams, http: &HttpHandle) -> CheckOutcome {
-    let url = http.resolve(params.path.as_deref(), params.url.as_deref())?;
+impl KindSpec for HttpParams {
+    fn family(&self) -> Option<TargetFamily> {
+        Some(TargetFamily::Http)
+    }
+
+    fn is_network(&self) -> bool {
+        true
+    }
+
+    fn needs_target(&self) -> bool {
+        self.url.is_none()
+    }
+}
+
+pub async fn run(params: &HttpParams, ctx: &Ctx<'_>) -> CheckOutcome {
+    let http = ctx.http()?;
+    let url = http.resolve(params.path.as_deref(), params.url.as_ref())?;
     let shown = redact_url(url.as_str());
-    let method = reqwest::Method::from_bytes(params.method.to_ascii_uppercase().as_bytes())
-        .map_err(|_| CheckError::new(format!("invalid HTTP method `{}`", params.method)))?;
+    let method = params.method.0.clone();
     let samples = params.samples.clamp(1, MAX_SAMPLES);
 
     let mut responses = Vec::with_capacity(samples as usize);

@@ -7,8 +7,11 @@ use std::collections::BTreeMap;
 use reqwest::header::HeaderMap;
 use serde::Deserialize;
 
-use super::{HttpHandle, error_text, parse_method, request, subject};
+use super::{HttpHandle, error_text, request, subject};
 use crate::checks::outcome::{CheckError, CheckOutcome, Finding, Observation};
+use crate::checks::params::{HttpMethod, HttpUrl};
+use crate::checks::{Ctx, KindSpec};
+use crate::model::TargetFamily;
 
 /// HSTS must ask for at least 180 days.
 pub const MIN_HSTS_MAX_AGE: u64 = 15_552_000;
@@ -43,9 +46,9 @@ impl Rule {
 #[serde(deny_unknown_fields)]
 pub struct SecurityHeadersParams {
     pub path: Option<String>,
-    pub url: Option<String>,
-    #[serde(default = "get")]
-    pub method: String,
+    pub url: Option<HttpUrl>,
+    #[serde(default)]
+    pub method: HttpMethod,
     #[serde(default)]
     pub headers: BTreeMap<String, String>,
     /// Default: every rule.
@@ -53,10 +56,6 @@ pub struct SecurityHeadersParams {
     /// Origins that may be reflected with credentials.
     #[serde(default)]
     pub allowed_origins: Vec<String>,
-}
-
-fn get() -> String {
-    "GET".into()
 }
 
 /// Findings with the score penalty each one costs.
@@ -289,9 +288,24 @@ fn check_headers(
     }
 }
 
-pub async fn run(params: &SecurityHeadersParams, http: &HttpHandle) -> CheckOutcome {
-    let url = http.resolve(params.path.as_deref(), params.url.as_deref())?;
-    let method = parse_method(&params.method)?;
+impl KindSpec for SecurityHeadersParams {
+    fn family(&self) -> Option<TargetFamily> {
+        Some(TargetFamily::Http)
+    }
+
+    fn is_network(&self) -> bool {
+        true
+    }
+
+    fn needs_target(&self) -> bool {
+        self.url.is_none()
+    }
+}
+
+pub async fn run(params: &SecurityHeadersParams, ctx: &Ctx<'_>) -> CheckOutcome {
+    let http = ctx.http()?;
+    let url = http.resolve(params.path.as_deref(), params.url.as_ref())?;
+    let method = params.method.0.clone();
     let subject = subject(&method, &url);
     let mut rules = params.rules.clone().unwrap_or_else(|| Rule::ALL.to_vec());
     rules.sort();

@@ -15,8 +15,10 @@ use rustls::server::ParsedCertificate;
 use rustls::{CertificateError, DigitallySignedStruct, ProtocolVersion, SignatureScheme};
 use serde::{Deserialize, Deserializer, de};
 
-use super::HttpHandle;
 use crate::checks::outcome::{CheckError, CheckOutcome, Finding, Observation};
+use crate::checks::params::HttpUrl;
+use crate::checks::{Ctx, KindSpec};
+use crate::model::TargetFamily;
 
 #[derive(Debug, Clone, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
@@ -25,7 +27,7 @@ pub struct TlsParams {
     pub host: Option<String>,
     /// Default: the port of `url` or of the target's base URL (443 for https).
     pub port: Option<u16>,
-    pub url: Option<String>,
+    pub url: Option<HttpUrl>,
     #[serde(default = "fourteen")]
     pub min_days: i64,
     #[serde(default = "thirty")]
@@ -235,11 +237,24 @@ fn date(timestamp: i64) -> String {
         .unwrap_or_else(|| timestamp.to_string())
 }
 
-pub async fn run(params: &TlsParams, http: &HttpHandle, timeout: Duration) -> CheckOutcome {
+impl KindSpec for TlsParams {
+    fn family(&self) -> Option<TargetFamily> {
+        Some(TargetFamily::Http)
+    }
+
+    fn is_network(&self) -> bool {
+        true
+    }
+
+    fn needs_target(&self) -> bool {
+        self.url.is_none() && self.host.is_none()
+    }
+}
+
+pub async fn run(params: &TlsParams, ctx: &Ctx<'_>) -> CheckOutcome {
+    let (http, timeout) = (ctx.http()?, ctx.timeout);
     let from_url = match (&params.url, &http.base_url) {
-        (Some(u), _) => Some(url::Url::parse(u).map_err(|e| {
-            CheckError::new(format!("invalid url {}: {e}", crate::redact::redact_url(u)))
-        })?),
+        (Some(HttpUrl(u)), _) => Some(u.clone()),
         (None, Some(base)) => Some(base.clone()),
         (None, None) => None,
     };

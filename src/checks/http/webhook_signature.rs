@@ -12,9 +12,12 @@ use hmac::{Hmac, KeyInit, Mac};
 use serde::{Deserialize, Deserializer, de};
 use serde_json::Value as Json;
 
-use super::{HttpHandle, error_text, parse_method, request, subject};
+use super::{error_text, request, subject};
 use crate::checks::outcome::{CheckError, CheckOutcome, Finding, Observation};
 use crate::checks::params::{DurationParam, OneOrMany};
+use crate::checks::params::{HttpMethod, HttpUrl};
+use crate::checks::{Ctx, KindSpec};
+use crate::model::TargetFamily;
 
 #[derive(Debug, Clone, Copy, PartialEq, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "kebab-case")]
@@ -82,9 +85,9 @@ impl<'de> Deserialize<'de> for SecretRef {
 #[serde(deny_unknown_fields)]
 pub struct WebhookParams {
     pub path: Option<String>,
-    pub url: Option<String>,
-    #[serde(default = "post")]
-    pub method: String,
+    pub url: Option<HttpUrl>,
+    #[serde(default = "HttpMethod::post")]
+    pub method: HttpMethod,
     #[serde(default)]
     pub headers: BTreeMap<String, String>,
     pub scheme: Scheme,
@@ -99,9 +102,6 @@ pub struct WebhookParams {
     pub tolerance: DurationParam,
 }
 
-fn post() -> String {
-    "POST".into()
-}
 fn rejections() -> OneOrMany<u16> {
     OneOrMany::Many(vec![400, 401, 403])
 }
@@ -351,13 +351,24 @@ fn prepare(params: &WebhookParams, key: Option<&[u8]>, body: &str, now: i64) -> 
     out
 }
 
-pub async fn run(
-    params: &WebhookParams,
-    http: &HttpHandle,
-    env: &std::collections::HashMap<String, String>,
-) -> CheckOutcome {
-    let url = http.resolve(params.path.as_deref(), params.url.as_deref())?;
-    let method = parse_method(&params.method)?;
+impl KindSpec for WebhookParams {
+    fn family(&self) -> Option<TargetFamily> {
+        Some(TargetFamily::Http)
+    }
+
+    fn is_network(&self) -> bool {
+        true
+    }
+
+    fn needs_target(&self) -> bool {
+        self.url.is_none()
+    }
+}
+
+pub async fn run(params: &WebhookParams, ctx: &Ctx<'_>) -> CheckOutcome {
+    let (http, env) = (ctx.http()?, ctx.env);
+    let url = http.resolve(params.path.as_deref(), params.url.as_ref())?;
+    let method = params.method.0.clone();
     let subject = subject(&method, &url);
     let key = match &params.secret {
         None => None,

@@ -8,9 +8,11 @@ use std::time::SystemTime;
 use serde::{Deserialize, Deserializer, de};
 use serde_json::json;
 
-use crate::checks::local::human;
 use crate::checks::outcome::{CheckError, CheckOutcome, Finding, Observation};
 use crate::checks::params::{DurationParam, OneOrMany};
+use crate::checks::{Ctx, KindSpec};
+use crate::model::TargetFamily;
+use crate::vocab::human;
 
 #[derive(Debug, Clone, Copy, PartialEq, Default, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "lowercase")]
@@ -159,7 +161,18 @@ pub struct Report {
     pub generated: Option<SystemTime>,
 }
 
-pub async fn run(params: &CoverageParams, base_dir: &Path) -> CheckOutcome {
+impl KindSpec for CoverageParams {
+    fn family(&self) -> Option<TargetFamily> {
+        None
+    }
+
+    fn is_network(&self) -> bool {
+        false
+    }
+}
+
+pub async fn run(params: &CoverageParams, ctx: &Ctx<'_>) -> CheckOutcome {
+    let base_dir = ctx.base_dir;
     let shown = params.report.as_str();
     let path = base_dir.join(shown);
     let meta = tokio::fs::metadata(&path)

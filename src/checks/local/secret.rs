@@ -9,6 +9,8 @@ use serde::{Deserialize, Deserializer, de};
 
 use crate::checks::outcome::{CheckError, CheckOutcome, Finding, Observation};
 use crate::checks::params::OneOrMany;
+use crate::checks::{Ctx, KindSpec};
+use crate::model::TargetFamily;
 
 /// Values that tutorials, images and `.env.example` files ship with, compared case-insensitively.
 pub const KNOWN_DEFAULTS: &[&str] = &[
@@ -263,7 +265,18 @@ fn yes() -> bool {
     true
 }
 
-pub fn run(params: &SecretParams, env: &HashMap<String, String>, base_dir: &Path) -> CheckOutcome {
+impl KindSpec for SecretParams {
+    fn family(&self) -> Option<TargetFamily> {
+        None
+    }
+
+    fn is_network(&self) -> bool {
+        false
+    }
+}
+
+pub async fn run(params: &SecretParams, ctx: &Ctx<'_>) -> CheckOutcome {
+    let (env, base_dir) = (ctx.env, ctx.base_dir);
     let subject = params.from.shown();
     let value = params.from.read(env, base_dir)?;
     let others: Vec<(String, Option<String>)> = params
@@ -275,12 +288,10 @@ pub fn run(params: &SecretParams, env: &HashMap<String, String>, base_dir: &Path
         .map(|source| Ok((source.shown(), source.read(env, base_dir)?)))
         .collect::<Result<_, CheckError>>()?;
     // Registered before any finding is built: whatever happens next, reports mask these values.
-    crate::logging::add_secrets(
-        value
-            .iter()
-            .chain(others.iter().filter_map(|(_, v)| v.as_ref()))
-            .cloned(),
-    );
+    value
+        .iter()
+        .chain(others.iter().filter_map(|(_, v)| v.as_ref()))
+        .for_each(|v| ctx.secrets.add(v.clone()));
 
     let mut obs = Observation::default();
     let value = match value {

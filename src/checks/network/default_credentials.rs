@@ -11,7 +11,9 @@ use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 use tokio::net::TcpStream;
 
 use crate::checks::outcome::{CheckError, CheckOutcome, Finding, Observation};
-use crate::checks::postgres::{PgHandle, describe};
+use crate::checks::postgres::describe;
+use crate::checks::{Ctx, KindSpec};
+use crate::model::TargetFamily;
 use crate::redact::redact_url;
 
 /// Passwords Redis deployments are left with: `foobared` is the example in redis.conf.
@@ -121,7 +123,19 @@ impl TryFrom<RawCredentialsParams> for CredentialsParams {
     }
 }
 
-pub async fn run(params: &CredentialsParams, target: Option<&PgHandle>) -> CheckOutcome {
+impl KindSpec for CredentialsParams {
+    fn family(&self) -> Option<TargetFamily> {
+        self.uses_target().then_some(TargetFamily::Postgres)
+    }
+
+    /// Login attempts over the network: a refused connection may be transient.
+    fn is_network(&self) -> bool {
+        true
+    }
+}
+
+pub async fn run(params: &CredentialsParams, ctx: &Ctx<'_>) -> CheckOutcome {
+    let target = ctx.postgres().ok();
     match (&params.service, target) {
         (Service::Redis { address }, _) => redis(address, &params.passwords).await,
         (

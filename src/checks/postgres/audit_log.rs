@@ -8,6 +8,8 @@ use sqlx::PgConnection;
 use super::catalog::{NameGlob, TableName, api_roles, catalog_error, get, list, quote_ident};
 use super::{PgHandle, describe};
 use crate::checks::outcome::{CheckError, CheckOutcome, Finding, Observation};
+use crate::checks::{Ctx, KindSpec};
+use crate::model::TargetFamily;
 
 const DEFAULT_TABLES: &[&str] = &["audit_log", "audit.record_version", "audit.logged_actions"];
 
@@ -86,11 +88,18 @@ struct AuditedTable {
     triggers: Vec<(String, i32, char)>,
 }
 
-pub async fn run(
-    params: &AuditLogParams,
-    db: &PgHandle,
-    timeout: std::time::Duration,
-) -> CheckOutcome {
+impl KindSpec for AuditLogParams {
+    fn family(&self) -> Option<TargetFamily> {
+        Some(TargetFamily::Postgres)
+    }
+
+    fn is_network(&self) -> bool {
+        true
+    }
+}
+
+pub async fn run(params: &AuditLogParams, ctx: &Ctx<'_>) -> CheckOutcome {
+    let (db, timeout) = (ctx.postgres()?, ctx.timeout);
     let mut tx = db.read_only(timeout).await?;
     let result = inspect(params, db, &mut tx).await;
     db.finish(tx).await;

@@ -7,10 +7,12 @@ use serde_json::json;
 use sqlx::PgConnection;
 
 use super::catalog::{catalog_error, get};
-use super::{PgHandle, describe};
-use crate::checks::local::human;
+use super::describe;
 use crate::checks::outcome::{CheckError, CheckOutcome, Finding, Observation};
 use crate::checks::params::{DurationParam, truncate};
+use crate::checks::{Ctx, KindSpec};
+use crate::model::TargetFamily;
+use crate::vocab::human;
 
 #[derive(Debug, Clone, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
@@ -45,7 +47,18 @@ struct LastRun {
     started: String,
 }
 
-pub async fn run(params: &CronJobParams, db: &PgHandle, timeout: Duration) -> CheckOutcome {
+impl KindSpec for CronJobParams {
+    fn family(&self) -> Option<TargetFamily> {
+        Some(TargetFamily::Postgres)
+    }
+
+    fn is_network(&self) -> bool {
+        true
+    }
+}
+
+pub async fn run(params: &CronJobParams, ctx: &Ctx<'_>) -> CheckOutcome {
+    let (db, timeout) = (ctx.postgres()?, ctx.timeout);
     let mut tx = db.read_only(timeout).await?;
     let result = inspect(params, &mut tx).await;
     db.finish(tx).await;

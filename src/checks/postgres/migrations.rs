@@ -9,9 +9,10 @@ use serde::Deserialize;
 use serde_json::json;
 use sqlx::PgConnection;
 
-use super::PgHandle;
 use super::catalog::{catalog_error, get};
 use crate::checks::outcome::{CheckError, CheckOutcome, Finding, Observation};
+use crate::checks::{Ctx, KindSpec};
+use crate::model::TargetFamily;
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "kebab-case")]
@@ -135,12 +136,18 @@ enum Applied {
     Dirty,
 }
 
-pub async fn run(
-    params: &MigrationsParams,
-    db: &PgHandle,
-    base_dir: &Path,
-    timeout: std::time::Duration,
-) -> CheckOutcome {
+impl KindSpec for MigrationsParams {
+    fn family(&self) -> Option<TargetFamily> {
+        Some(TargetFamily::Postgres)
+    }
+
+    fn is_network(&self) -> bool {
+        true
+    }
+}
+
+pub async fn run(params: &MigrationsParams, ctx: &Ctx<'_>) -> CheckOutcome {
+    let (db, base_dir, timeout) = (ctx.postgres()?, ctx.base_dir, ctx.timeout);
     let mut tx = db.read_only(timeout).await?;
     let result = inspect(params, &mut tx, base_dir).await;
     db.finish(tx).await;

@@ -76,7 +76,7 @@ impl PgHandle {
                     Err(_) => Err(format!(
                         "cannot connect to {}: no answer within {}",
                         self.shown_url,
-                        super::local::human(self.target.connect_timeout)
+                        crate::vocab::human(self.target.connect_timeout)
                     )),
                 }
             })

@@ -13,6 +13,8 @@ use sqlx::PgConnection;
 use super::PgHandle;
 use super::catalog::{ApiRoles, NameGlob, catalog_error, get, list, missing_roles};
 use crate::checks::outcome::{CheckError, CheckOutcome, Finding, Observation};
+use crate::checks::{Ctx, KindSpec};
+use crate::model::TargetFamily;
 
 /// The catalog queries one audit sends (measured as `catalog_queries`).
 const CATALOG_QUERIES: f64 = 5.0;
@@ -177,11 +179,18 @@ struct DefinerFunction {
     executors: Vec<String>,
 }
 
-pub async fn run(
-    params: &RlsAuditParams,
-    db: &PgHandle,
-    timeout: std::time::Duration,
-) -> CheckOutcome {
+impl KindSpec for RlsAuditParams {
+    fn family(&self) -> Option<TargetFamily> {
+        Some(TargetFamily::Postgres)
+    }
+
+    fn is_network(&self) -> bool {
+        true
+    }
+}
+
+pub async fn run(params: &RlsAuditParams, ctx: &Ctx<'_>) -> CheckOutcome {
+    let (db, timeout) = (ctx.postgres()?, ctx.timeout);
     let mut tx = db.read_only(timeout).await?;
     let result = audit(params, db, &mut tx, timeout).await;
     db.finish(tx).await;

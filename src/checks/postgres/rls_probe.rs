@@ -11,6 +11,8 @@ use sqlx::postgres::PgQueryResult;
 use super::catalog::{TableName, api_roles, catalog_error, quote_ident};
 use super::{PgHandle, describe};
 use crate::checks::outcome::{CheckError, CheckOutcome, Finding, Observation};
+use crate::checks::{Ctx, KindSpec};
+use crate::model::TargetFamily;
 
 /// The owner written into a foreign row when the probe must insert one.
 const DEFAULT_OTHER_SUBJECT: &str = "00000000-0000-4000-8000-00000000f0e1";
@@ -68,11 +70,18 @@ impl<'de> Deserialize<'de> for Claims {
     }
 }
 
-pub async fn run(
-    params: &RlsProbeParams,
-    db: &PgHandle,
-    timeout: std::time::Duration,
-) -> CheckOutcome {
+impl KindSpec for RlsProbeParams {
+    fn family(&self) -> Option<TargetFamily> {
+        Some(TargetFamily::Postgres)
+    }
+
+    fn is_network(&self) -> bool {
+        true
+    }
+}
+
+pub async fn run(params: &RlsProbeParams, ctx: &Ctx<'_>) -> CheckOutcome {
+    let (db, timeout) = (ctx.postgres()?, ctx.timeout);
     let mut tx = if db.target.allow_writes {
         db.rolled_back_writes(timeout).await?
     } else {

@@ -8,6 +8,8 @@ use sqlx::PgConnection;
 use super::PgHandle;
 use super::catalog::{TableName, catalog_error, get, list};
 use crate::checks::outcome::{CheckError, CheckOutcome, Finding, Observation};
+use crate::checks::{Ctx, KindSpec};
+use crate::model::TargetFamily;
 
 #[derive(Debug, Clone, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
@@ -72,11 +74,18 @@ impl<'de> Deserialize<'de> for ColumnsSpec {
     }
 }
 
-pub async fn run(
-    params: &SchemaParams,
-    db: &PgHandle,
-    timeout: std::time::Duration,
-) -> CheckOutcome {
+impl KindSpec for SchemaParams {
+    fn family(&self) -> Option<TargetFamily> {
+        Some(TargetFamily::Postgres)
+    }
+
+    fn is_network(&self) -> bool {
+        true
+    }
+}
+
+pub async fn run(params: &SchemaParams, ctx: &Ctx<'_>) -> CheckOutcome {
+    let (db, timeout) = (ctx.postgres()?, ctx.timeout);
     let mut tx = db.read_only(timeout).await?;
     let result = inspect(params, db, &mut tx).await;
     db.finish(tx).await;

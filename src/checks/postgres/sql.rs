@@ -5,8 +5,10 @@ use serde::Deserialize;
 use serde_json::{Map, Value as Json};
 use sqlx::{AssertSqlSafe, Column, Executor, Row, SqlSafeStr};
 
-use super::{PgHandle, describe};
+use super::describe;
 use crate::checks::outcome::{CheckError, CheckOutcome, Finding, Observation};
+use crate::checks::{Ctx, KindSpec};
+use crate::model::TargetFamily;
 
 /// Beyond this many offending rows the rest are counted, not listed.
 const MAX_ROW_FINDINGS: usize = 200;
@@ -99,7 +101,18 @@ impl JsonSchema for RowCount {
     }
 }
 
-pub async fn run(params: &SqlParams, db: &PgHandle, timeout: std::time::Duration) -> CheckOutcome {
+impl KindSpec for SqlParams {
+    fn family(&self) -> Option<TargetFamily> {
+        Some(TargetFamily::Postgres)
+    }
+
+    fn is_network(&self) -> bool {
+        true
+    }
+}
+
+pub async fn run(params: &SqlParams, ctx: &Ctx<'_>) -> CheckOutcome {
+    let (db, timeout) = (ctx.postgres()?, ctx.timeout);
     let mut tx = db.read_only(timeout).await?;
     let result = query_rows(&mut tx, &params.query).await;
     db.finish(tx).await;
