@@ -274,14 +274,6 @@ pub fn run(params: &SecretParams, env: &HashMap<String, String>, base_dir: &Path
         .iter()
         .map(|source| Ok((source.shown(), source.read(env, base_dir)?)))
         .collect::<Result<_, CheckError>>()?;
-    // Registered before any finding is built: whatever happens next, reports mask these values.
-    crate::logging::add_secrets(
-        value
-            .iter()
-            .chain(others.iter().filter_map(|(_, v)| v.as_ref()))
-            .cloned(),
-    );
-
     let mut obs = Observation::default();
     let value = match value {
         None => {
