@@ -295,14 +295,21 @@ fn secrets_read_by(check: &Check, options: &RunOptions, context: &Context) -> Ve
         .unwrap_or_default()
 }
 
-/// Why the check cannot start, or what it runs with: its parameters, its target's connection
-/// and the target's limit.
+/// What a check that can start runs with.
+struct Prepared<'a> {
+    kind: &'a Kind,
+    connection: Option<&'a Connection>,
+    /// The target's limit.
+    limit: Option<Arc<Semaphore>>,
+}
+
+/// Why the check cannot start, or what it runs with.
 fn prepare<'a>(
     suite: &Suite,
     check: &'a Check,
     options: &RunOptions,
     connections: &'a Connections,
-) -> Result<(&'a Kind, Option<&'a Connection>, Option<Arc<Semaphore>>), Ran> {
+) -> Result<Prepared<'a>, Ran> {
     if let Some(reason) = options.exclusion(check) {
         return Err(Ran::Skipped {
             reason,
@@ -328,10 +335,15 @@ fn prepare<'a>(
             "cannot run: its parameters could not be read".into(),
         ));
     };
+    let prepared = |connection, limit| Prepared {
+        kind,
+        connection,
+        limit,
+    };
     match check.target.as_deref() {
-        None => Ok((kind, None, None)),
+        None => Ok(prepared(None, None)),
         Some(name) => match connections.get(name) {
-            Some((Ok(conn), limit)) => Ok((kind, Some(conn), Some(limit.clone()))),
+            Some((Ok(conn), limit)) => Ok(prepared(Some(conn), Some(limit.clone()))),
             Some((Err(reason), _)) => Err(Ran::Errored(reason.clone())),
             None => Err(Ran::Errored(format!("target `{name}` is not defined"))),
         },
@@ -347,8 +359,12 @@ async fn run_one(
     connections: &Connections,
     global: &Arc<Semaphore>,
 ) -> Ran {
-    let (kind, connection, limit) = match prepare(suite, check, options, connections) {
-        Ok(ready) => ready,
+    let Prepared {
+        kind,
+        connection,
+        limit,
+    } = match prepare(suite, check, options, connections) {
+        Ok(prepared) => prepared,
         Err(ran) => return ran,
     };
     // The target's limit first: checks queued on a busy target do not hold global places
