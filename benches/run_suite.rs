@@ -59,11 +59,12 @@ fn main() {
     let loaded = ready::config::load(&source, &env, dir.path())
         .unwrap_or_else(|e| panic!("invalid suite:\n{e}"));
     let options = ready::runner::RunOptions::default();
-    let executed = runtime.block_on(ready::runner::execute(&loaded, &env, &options));
+    let secrets = ready::redact::SharedRedactor::default();
+    let executed = runtime.block_on(ready::runner::execute(&loaded, &env, &options, &secrets));
     let elapsed = started.elapsed();
-    let result = ready::runner::assemble(
+    let result = ready::evaluate::assemble(
         executed,
-        &ready::runner::Assembly {
+        &ready::evaluate::Assembly {
             suite: &loaded.suite,
             options: &options,
             goal: ready::scoring::Goal {

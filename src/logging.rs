@@ -1,63 +1,45 @@
 //! Logging to stderr with secrets masked, even at `-v` / `RUST_LOG=trace`.
 
 use std::io;
-use std::sync::{LazyLock, RwLock};
 
 use tracing_subscriber::EnvFilter;
 use tracing_subscriber::fmt::MakeWriter;
 
-use crate::redact::Redactor;
+use crate::redact::SharedRedactor;
 
-static SECRETS: LazyLock<RwLock<Redactor>> = LazyLock::new(|| RwLock::new(Redactor::default()));
-
-/// Makes the secrets of the loaded configuration known to every output path.
-pub fn set_secrets(redactor: Redactor) {
-    if let Ok(mut guard) = SECRETS.write() {
-        *guard = redactor;
-    }
-}
-
-/// Adds values read while checks run (what a `secret` check reads) to the masked set; called
-/// before the result is assembled, so every report and later log line masks them.
-pub fn add_secrets(values: impl IntoIterator<Item = String>) {
-    if let Ok(mut guard) = SECRETS.write() {
-        *guard = guard.extended(values);
-    }
-}
-
-pub fn redactor() -> Redactor {
-    SECRETS.read().map(|g| g.clone()).unwrap_or_default()
-}
-
-pub fn redact(text: &str) -> String {
-    redactor().redact(text)
-}
-
-pub fn init(verbose: bool) {
+/// Installs the stderr logger, masking what `secrets` knows when each line is written. The
+/// caller keeps `secrets` and adds to it as the run learns secrets.
+pub fn init(verbose: bool, secrets: SharedRedactor) {
     let default = if verbose { "ready=debug,info" } else { "warn" };
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(default));
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_writer(RedactingStderr)
+        .with_writer(RedactingStderr(secrets))
         .with_target(false)
         .try_init();
 }
 
-struct RedactingStderr;
+struct RedactingStderr(SharedRedactor);
 
 impl<'a> MakeWriter<'a> for RedactingStderr {
     type Writer = LineWriter;
     fn make_writer(&'a self) -> LineWriter {
-        LineWriter(Vec::new())
+        LineWriter {
+            buffer: Vec::new(),
+            secrets: self.0.clone(),
+        }
     }
 }
 
 /// Buffers one event and writes it masked when dropped (the formatter writes an event at once).
-struct LineWriter(Vec<u8>);
+struct LineWriter {
+    buffer: Vec<u8>,
+    secrets: SharedRedactor,
+}
 
 impl io::Write for LineWriter {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        self.0.extend_from_slice(buf);
+        self.buffer.extend_from_slice(buf);
         Ok(buf.len())
     }
     fn flush(&mut self) -> io::Result<()> {
@@ -67,7 +49,7 @@ impl io::Write for LineWriter {
 
 impl Drop for LineWriter {
     fn drop(&mut self) {
-        let text = redact(&String::from_utf8_lossy(&self.0));
+        let text = self.secrets.redact(&String::from_utf8_lossy(&self.buffer));
         let _ = io::Write::write_all(&mut io::stderr(), text.as_bytes());
     }
 }

@@ -4,7 +4,7 @@
 //! every text that leaves the program (reports, diagnostics, logs) passes through a `Redactor`
 //! that knows the secret values the configuration holds and masks any of them it finds.
 
-use std::sync::Arc;
+use std::sync::{Arc, RwLock};
 
 pub const MASK: &str = "***";
 
@@ -79,8 +79,45 @@ impl Redactor {
         out
     }
 
+    /// Masks the secrets in every string of a JSON value (a finding's evidence).
+    pub fn redact_json(&self, value: &mut serde_json::Value) {
+        match value {
+            serde_json::Value::String(s) => *s = self.redact(s),
+            serde_json::Value::Array(items) => items.iter_mut().for_each(|v| self.redact_json(v)),
+            serde_json::Value::Object(map) => map.values_mut().for_each(|v| self.redact_json(v)),
+            _ => {}
+        }
+    }
+
     pub fn is_empty(&self) -> bool {
         self.secrets.is_empty()
+    }
+}
+
+/// The redactor of a run as it grows: the configuration's secrets first, then what the checks
+/// read. The log writer holds a clone, so a line logged after a secret is known masks it.
+#[derive(Debug, Clone, Default)]
+pub struct SharedRedactor(Arc<RwLock<Redactor>>);
+
+impl SharedRedactor {
+    pub fn current(&self) -> Redactor {
+        self.0.read().map(|r| r.clone()).unwrap_or_default()
+    }
+
+    pub fn replace(&self, redactor: Redactor) {
+        if let Ok(mut guard) = self.0.write() {
+            *guard = redactor;
+        }
+    }
+
+    pub fn extend(&self, more: impl IntoIterator<Item = String>) {
+        if let Ok(mut guard) = self.0.write() {
+            *guard = guard.extended(more);
+        }
+    }
+
+    pub fn redact(&self, text: &str) -> String {
+        self.current().redact(text)
     }
 }
 
@@ -115,5 +152,17 @@ mod tests {
             "auth *** failed, key ***"
         );
         assert_eq!(r.redact("p%40ssw0rd"), "***");
+    }
+
+    #[test]
+    fn a_shared_redactor_masks_what_is_added_later() {
+        let shared = SharedRedactor::default();
+        let writer = shared.clone();
+        shared.replace(Redactor::new(["tok-123456".to_string()]));
+        shared.extend(["read-by-a-check".to_string()]);
+        assert_eq!(
+            writer.redact("tok-123456 and read-by-a-check"),
+            "*** and ***"
+        );
     }
 }

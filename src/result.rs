@@ -7,6 +7,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
+use crate::redact::Redactor;
 use crate::selector::CheckFacts;
 use crate::vocab::{Level, Severity, Status};
 
@@ -155,7 +156,32 @@ fn selected_default() -> bool {
     true
 }
 
+impl RunResult {
+    /// A copy with the texts a check or the configuration wrote passed through `redactor`: the
+    /// project, the check messages, the findings and the fingerprints that name them.
+    pub fn redacted(&self, redactor: &Redactor) -> RunResult {
+        let mut result = self.clone();
+        result.project = redactor.redact(&result.project);
+        result.checks.iter_mut().for_each(|c| c.redact(redactor));
+        for fingerprint in &mut result.new_findings {
+            *fingerprint = redactor.redact(fingerprint);
+        }
+        result
+    }
+}
+
 impl CheckResult {
+    /// Masks the secrets in the message and the findings.
+    pub fn redact(&mut self, redactor: &Redactor) {
+        self.message = redactor.redact(&self.message);
+        for f in &mut self.findings {
+            f.subject = redactor.redact(&f.subject);
+            f.message = redactor.redact(&f.message);
+            f.fingerprint = redactor.redact(&f.fingerprint);
+            redactor.redact_json(&mut f.evidence);
+        }
+    }
+
     pub fn facts(&self) -> CheckFacts<'_> {
         CheckFacts {
             id: &self.id,

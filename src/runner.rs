@@ -1,4 +1,4 @@
-//! Runs the selected checks concurrently and assembles the result.
+//! Schedules the selected checks: nothing here judges what they found (`evaluate` does).
 //!
 //! A global limit (`--concurrency`) bounds all checks in flight; each target has its own limit
 //! so that a database is not sent more than its pool's worth of queries. Every check has a
@@ -9,19 +9,16 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use chrono::{DateTime, Utc};
 use tokio::sync::Semaphore;
 
 use crate::checks::outcome::{CheckOutcome, Observation};
-use crate::checks::{self, Connection, Context, SecretSink, http::HttpHandle, postgres::PgHandle};
+use crate::checks::{
+    self, Connection, Context, Kind, SecretSink, http::HttpHandle, postgres::PgHandle,
+};
 use crate::config::Loaded;
 use crate::model::{Check, Suite, TargetKind, TargetState};
-use crate::redact::Redactor;
-use crate::result::{self, CheckResult, FindingResult, RunResult, WaiverResult};
-use crate::scoring::{self, Goal};
+use crate::redact::SharedRedactor;
 use crate::selector::Selector;
-use crate::vocab::{Level, Status};
-use crate::waivers;
 
 #[derive(Debug, Clone, Default)]
 pub struct RunOptions {
@@ -118,43 +115,136 @@ pub enum Ran {
     Skipped { reason: String, selected: bool },
 }
 
+/// What the runner hands to evaluation for one check.
+#[derive(Debug, Clone)]
 pub struct Executed {
     pub ran: Ran,
     pub duration: Duration,
-    /// Values the check read that every output must mask (what a `secret` check reads).
+    /// The secret values the check read: every output masks them.
     pub secrets: Vec<String>,
+}
+
+impl Executed {
+    fn errored(message: impl Into<String>) -> Executed {
+        Executed {
+            ran: Ran::Errored(message.into()),
+            duration: Duration::ZERO,
+            secrets: Vec::new(),
+        }
+    }
 }
 
 /// The targets the selected checks use, connected lazily, each with its own limit.
 type Connections = BTreeMap<String, (Result<Connection, String>, Arc<Semaphore>)>;
 
+/// Runs the selected checks and returns how each ended, in definition order. The secrets a check
+/// reads are added to `seen` as soon as it ends, so that later log lines mask them too.
 pub async fn execute(
     loaded: &Loaded,
     env: &std::collections::HashMap<String, String>,
     options: &RunOptions,
+    seen: &SharedRedactor,
 ) -> Vec<Executed> {
-    let suite = Arc::new(loaded.suite.clone());
-    let connect_timeout = options.timeout.unwrap_or(suite.defaults.timeout);
+    let connect_timeout = options.timeout.unwrap_or(loaded.suite.defaults.timeout);
     let standalone_http = match HttpHandle::standalone(connect_timeout) {
         Ok(h) => h,
         Err(e) => {
-            return suite
-                .checks
-                .iter()
-                .map(|_| Executed {
-                    ran: Ran::Errored(e.to_string()),
-                    duration: Duration::ZERO,
-                    secrets: Vec::new(),
-                })
-                .collect();
+            let message = e.to_string();
+            let failed = |_| Executed::errored(message.clone());
+            return loaded.suite.checks.iter().map(failed).collect();
         }
     };
-    let context = Arc::new(Context {
-        env: env.clone(),
-        base_dir: loaded.base_dir.clone(),
-        standalone_http,
+    let suite = &loaded.suite;
+    let shared = Arc::new(Shared {
+        context: Context {
+            env: env.clone(),
+            base_dir: loaded.base_dir.clone(),
+            standalone_http,
+        },
+        connections: connect(suite, options, connect_timeout),
+        progress: options
+            .progress
+            .then(|| progress_bar(suite.checks.iter().filter(|c| options.selects(c)).count())),
+        global: Arc::new(Semaphore::new(
+            options
+                .concurrency
+                .unwrap_or(suite.defaults.concurrency)
+                .max(1),
+        )),
+        suite: suite.clone(),
+        options: options.clone(),
+        seen: seen.clone(),
     });
+    // One task per check, so that checks use every core; the global limit bounds how many run.
+    let mut tasks = tokio::task::JoinSet::new();
+    for index in 0..suite.checks.len() {
+        tasks.spawn(run_task(shared.clone(), index));
+    }
+    let mut finished: Vec<Option<Executed>> = (0..suite.checks.len()).map(|_| None).collect();
+    while let Some(joined) = tasks.join_next().await {
+        match joined {
+            Ok((index, executed)) => finished[index] = Some(executed),
+            Err(e) => tracing::error!("a check task failed: {e}"),
+        }
+    }
+    if let Some(bar) = &shared.progress {
+        bar.finish_and_clear();
+    }
+    // A check whose task died is an error, never a silent gap.
+    finished
+        .into_iter()
+        .map(|e| {
+            e.unwrap_or_else(|| Executed::errored("internal error: the check stopped unexpectedly"))
+        })
+        .collect()
+}
 
+/// What every check's task shares.
+struct Shared {
+    suite: Suite,
+    options: RunOptions,
+    context: Context,
+    connections: Connections,
+    global: Arc<Semaphore>,
+    progress: Option<indicatif::ProgressBar>,
+    seen: SharedRedactor,
+}
+
+/// Runs the check at `index` and says which it was, since tasks finish in any order.
+async fn run_task(shared: Arc<Shared>, index: usize) -> (usize, Executed) {
+    let Shared {
+        suite,
+        options,
+        context,
+        connections,
+        global,
+        progress,
+        seen,
+    } = &*shared;
+    let check = &suite.checks[index];
+    let started = Instant::now();
+    let sink = SecretSink::new(seen.clone());
+    let ran = run_one(suite, check, options, context, connections, global, &sink).await;
+    let secrets = sink.into_values();
+    if let Some(bar) = progress
+        && options.selects(check)
+    {
+        bar.inc(1);
+        bar.set_message(check.id.clone());
+    }
+    let duration = started.elapsed();
+    (
+        index,
+        Executed {
+            ran,
+            duration,
+            secrets,
+        },
+    )
+}
+
+/// Opens (lazily) each target the selected checks use, with the target's own limit.
+fn connect(suite: &Suite, options: &RunOptions, connect_timeout: Duration) -> Connections {
     let mut connections = Connections::new();
     for check in suite.checks.iter().filter(|c| options.selects(c)) {
         let Some(name) = check.target.as_deref() else {
@@ -184,85 +274,65 @@ pub async fn execute(
             (connection, Arc::new(Semaphore::new(target.concurrency))),
         );
     }
-    let connections = Arc::new(connections);
-    let options = Arc::new(options.clone());
-
-    let progress = options
-        .progress
-        .then(|| progress_bar(suite.checks.iter().filter(|c| options.selects(c)).count()));
-    let concurrency = options
-        .concurrency
-        .unwrap_or(suite.defaults.concurrency)
-        .max(1);
-    let global = Arc::new(Semaphore::new(concurrency));
-
-    // One task per check, so that checks use every core; the global limit bounds how many run.
-    let mut tasks = tokio::task::JoinSet::new();
-    for index in 0..suite.checks.len() {
-        let (suite, options, context, connections, global, progress) = (
-            suite.clone(),
-            options.clone(),
-            context.clone(),
-            connections.clone(),
-            global.clone(),
-            progress.clone(),
-        );
-        tasks.spawn(async move {
-            let check = &suite.checks[index];
-            let started = Instant::now();
-            let sink = SecretSink::default();
-            let ran = run_one(
-                &suite,
-                check,
-                &options,
-                &context,
-                &connections,
-                &global,
-                &sink,
-            )
-            .await;
-            let secrets = sink.into_values();
-            // Known to the log writer before anything else is logged about this check.
-            crate::logging::add_secrets(secrets.iter().cloned());
-            if let Some(bar) = progress
-                && options.selects(check)
-            {
-                bar.inc(1);
-                bar.set_message(check.id.clone());
-            }
-            (
-                index,
-                Executed {
-                    ran,
-                    duration: started.elapsed(),
-                    secrets,
-                },
-            )
-        });
-    }
-    let mut finished: Vec<Option<Executed>> = (0..suite.checks.len()).map(|_| None).collect();
-    while let Some(joined) = tasks.join_next().await {
-        match joined {
-            Ok((index, executed)) => finished[index] = Some(executed),
-            Err(e) => tracing::error!("a check task failed: {e}"),
-        }
-    }
-    if let Some(bar) = progress {
-        bar.finish_and_clear();
-    }
-    // A check whose task died is an error, never a silent gap.
-    finished
-        .into_iter()
-        .map(|e| {
-            e.unwrap_or(Executed {
-                ran: Ran::Errored("internal error: the check stopped unexpectedly".into()),
-                duration: Duration::ZERO,
-                secrets: Vec::new(),
-            })
-        })
-        .collect()
+    connections
 }
 
+/// What a check that can start runs with.
+struct Prepared<'a> {
+    kind: &'a Kind,
+    connection: Option<&'a Connection>,
+    /// The target's limit.
+    limit: Option<Arc<Semaphore>>,
+}
+
+/// Why the check cannot start, or what it runs with.
+fn prepare<'a>(
+    suite: &Suite,
+    check: &'a Check,
+    options: &RunOptions,
+    connections: &'a Connections,
+) -> Result<Prepared<'a>, Ran> {
+    if let Some(reason) = options.exclusion(check) {
+        return Err(Ran::Skipped {
+            reason,
+            selected: false,
+        });
+    }
+    // A target the built-in suite has no configuration for makes its checks not applicable,
+    // whatever else they lack.
+    if let Some(name) = check.target.as_deref()
+        && let Some(target) = suite.targets.get(name)
+        && let TargetState::NotConfigured(reason) = &target.state
+    {
+        return Err(Ran::Skipped {
+            reason: reason.clone(),
+            selected: true,
+        });
+    }
+    if let Some(first) = check.unresolved.first() {
+        return Err(Ran::Errored(format!("cannot run: {first}")));
+    }
+    let Some(kind) = &check.kind else {
+        return Err(Ran::Errored(
+            "cannot run: its parameters could not be read".into(),
+        ));
+    };
+    let prepared = |connection, limit| Prepared {
+        kind,
+        connection,
+        limit,
+    };
+    match check.target.as_deref() {
+        None => Ok(prepared(None, None)),
+        Some(name) => match connections.get(name) {
+            Some((Ok(conn), limit)) => Ok(prepared(Some(conn), Some(limit.clone()))),
+            Some((Err(reason), _)) => Err(Ran::Errored(reason.clone())),
+            None => Err(Ran::Errored(format!("target `{name}` is not defined"))),
+        },
+    }
+}
+
+/// Waits for a place under both limits, then runs the check with its timeout and retries.
 async fn run_one(
     suite: &Suite,
     check: &Check,
@@ -272,36 +342,13 @@ async fn run_one(
     global: &Arc<Semaphore>,
     secrets: &SecretSink,
 ) -> Ran {
-    if let Some(reason) = options.exclusion(check) {
-        return Ran::Skipped {
-            reason,
-            selected: false,
-        };
-    }
-    // A target the built-in suite has no configuration for makes its checks not applicable,
-    // whatever else they lack.
-    if let Some(name) = check.target.as_deref()
-        && let Some(target) = suite.targets.get(name)
-        && let TargetState::NotConfigured(reason) = &target.state
-    {
-        return Ran::Skipped {
-            reason: reason.clone(),
-            selected: true,
-        };
-    }
-    if let Some(first) = check.unresolved.first() {
-        return Ran::Errored(format!("cannot run: {first}"));
-    }
-    let Some(kind) = &check.kind else {
-        return Ran::Errored("cannot run: its parameters could not be read".into());
-    };
-    let (connection, limit) = match check.target.as_deref() {
-        None => (None, None),
-        Some(name) => match connections.get(name) {
-            Some((Ok(conn), limit)) => (Some(conn), Some(limit.clone())),
-            Some((Err(reason), _)) => return Ran::Errored(reason.clone()),
-            None => return Ran::Errored(format!("target `{name}` is not defined")),
-        },
+    let Prepared {
+        kind,
+        connection,
+        limit,
+    } = match prepare(suite, check, options, connections) {
+        Ok(prepared) => prepared,
+        Err(ran) => return ran,
     };
     // The target's limit first: checks queued on a busy target do not hold global places
     // that checks of other targets could use.
@@ -351,188 +398,4 @@ fn progress_bar(total: usize) -> indicatif::ProgressBar {
     }
     bar.enable_steady_tick(Duration::from_millis(120));
     bar
-}
-
-/// The decision inputs of a run besides the checks.
-pub struct Assembly<'a> {
-    pub suite: &'a Suite,
-    pub options: &'a RunOptions,
-    pub goal: Goal<'a>,
-    pub started_at: DateTime<Utc>,
-    pub duration: Duration,
-    pub redactor: &'a Redactor,
-    pub baseline: Option<&'a RunResult>,
-}
-
-/// Applies waivers, scores, decides, and builds the JSON result. Every text passes the redactor.
-pub fn assemble(executed: Vec<Executed>, a: &Assembly) -> RunResult {
-    let suite = a.suite;
-    let today = a.started_at.date_naive();
-    let active_waivers: &[crate::model::Waiver] = if a.options.no_waivers {
-        &[]
-    } else {
-        &suite.waivers
-    };
-    let mut used = vec![false; active_waivers.len()];
-    let red = |s: &str| a.redactor.redact(s);
-
-    let mut checks = Vec::with_capacity(suite.checks.len());
-    for (check, executed) in suite.checks.iter().zip(executed) {
-        let mut findings = Vec::new();
-        let mut measurements = BTreeMap::new();
-        let mut selected = true;
-        let (mut status, message) = match executed.ran {
-            Ran::Skipped {
-                reason,
-                selected: s,
-            } => {
-                selected = s;
-                (Status::Skip, reason)
-            }
-            Ran::Errored(message) => (Status::Error, message),
-            Ran::Observed(obs) => {
-                measurements = obs.measurements;
-                findings = obs
-                    .findings
-                    .into_iter()
-                    .map(|f| FindingResult {
-                        fingerprint: result::fingerprint(&check.id, &f.subject),
-                        subject: f.subject,
-                        message: f.message,
-                        level: f.level,
-                        waived: false,
-                        evidence: f.evidence,
-                    })
-                    .collect::<Vec<_>>();
-                let status = if findings.iter().any(|f| f.level == Level::Fail) {
-                    Status::Fail
-                } else if findings.is_empty() {
-                    Status::Pass
-                } else {
-                    Status::Warn
-                };
-                let message = summarize(&findings, obs.summary);
-                (status, message)
-            }
-        };
-        if status == Status::Fail {
-            waivers::apply(active_waivers, &check.id, &mut findings, today, &mut used);
-            if findings
-                .iter()
-                .filter(|f| f.level == Level::Fail)
-                .all(|f| f.waived)
-            {
-                status = Status::Waived;
-            }
-        }
-        for f in &mut findings {
-            f.subject = red(&f.subject);
-            f.message = red(&f.message);
-            f.fingerprint = red(&f.fingerprint);
-            redact_json(&mut f.evidence, a.redactor);
-        }
-        checks.push(CheckResult {
-            id: check.id.clone(),
-            title: check.title.clone(),
-            kind: check.kind_name.to_string(),
-            target: check.target.clone(),
-            category: check.category.clone(),
-            severity: check.severity,
-            weight: check.weight,
-            blocker: check.blocker,
-            tags: check.tags.clone(),
-            status,
-            message: red(&message),
-            duration_ms: executed.duration.as_millis() as u64,
-            findings,
-            measurements,
-            remediation: check.remediation.clone(),
-            selected,
-        });
-    }
-
-    let waivers: Vec<WaiverResult> = suite
-        .waivers
-        .iter()
-        .enumerate()
-        .map(|(i, w)| WaiverResult {
-            check: w.check.clone(),
-            subject: w.subject.clone(),
-            reason: w.reason.clone(),
-            expires: w.expires,
-            approved_by: w.approved_by.clone(),
-            ticket: w.ticket.clone(),
-            state: waivers::state(w, !a.options.no_waivers && used[i], today),
-        })
-        .collect();
-
-    let (regressions, new_findings) = match a.baseline {
-        Some(b) => (
-            crate::baseline::regressions(&checks, b),
-            crate::baseline::new_findings(&checks, b),
-        ),
-        None => (Vec::new(), Vec::new()),
-    };
-    let evaluation = scoring::evaluate(
-        &checks,
-        &suite.categories,
-        &suite.stages,
-        &regressions,
-        &a.goal,
-    );
-    RunResult {
-        schema: result::SCHEMA_ID.into(),
-        ready_version: env!("CARGO_PKG_VERSION").into(),
-        project: red(&suite.project),
-        started_at: a.started_at,
-        duration_ms: a.duration.as_millis() as u64,
-        stage: a.goal.stage.to_string(),
-        decision: evaluation.decision,
-        score: evaluation.score,
-        score_without_waivers: evaluation.score_without_waivers,
-        coverage: evaluation.coverage,
-        partial: a.options.is_partial(),
-        counts: evaluation.counts,
-        categories: evaluation.categories,
-        stages: evaluation.stages,
-        checks,
-        waivers,
-        regressions,
-        new_findings,
-        baseline: a.baseline.map(crate::baseline::summary),
-        config_hash: Some(suite.config_hash.clone()),
-        targets: suite
-            .targets
-            .values()
-            .map(|t| crate::result::TargetSummary {
-                name: t.name.clone(),
-                kind: t.family.as_str().into(),
-            })
-            .collect(),
-        shard: a.options.shard.map(|s| s.to_string()),
-    }
-}
-
-/// The one line a check shows: its own summary when it passed, else its first finding.
-fn summarize(findings: &[FindingResult], summary: Option<String>) -> String {
-    let failing: Vec<&FindingResult> = findings.iter().filter(|f| f.level == Level::Fail).collect();
-    let shown = if failing.is_empty() {
-        findings.iter().collect::<Vec<_>>()
-    } else {
-        failing
-    };
-    match shown.as_slice() {
-        [] => summary.unwrap_or_else(|| "ok".into()),
-        [one] => one.message.clone(),
-        [first, rest @ ..] => format!("{} (+{} more)", first.message, rest.len()),
-    }
-}
-
-fn redact_json(value: &mut serde_json::Value, redactor: &Redactor) {
-    match value {
-        serde_json::Value::String(s) => *s = redactor.redact(s),
-        serde_json::Value::Array(items) => items.iter_mut().for_each(|v| redact_json(v, redactor)),
-        serde_json::Value::Object(map) => map.values_mut().for_each(|v| redact_json(v, redactor)),
-        _ => {}
-    }
 }

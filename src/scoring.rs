@@ -75,31 +75,53 @@ pub fn evaluate(
     for c in checks {
         counts.add(c.status);
     }
-
-    let mut category_results = Vec::new();
     let mut with_waivers = Vec::new();
     let mut without_waivers = Vec::new();
-    for cat in categories {
-        let members: Vec<&CheckResult> = checks.iter().filter(|c| c.category == cat.id).collect();
-        let mut cat_counts = Counts::default();
-        for c in &members {
-            cat_counts.add(c.status);
-        }
-        let exact = category_score(&members, true);
-        let score = exact.map(round2);
-        with_waivers.push((cat.weight, exact));
-        without_waivers.push((cat.weight, category_score(&members, false)));
-        category_results.push(CategoryResult {
-            id: cat.id.clone(),
-            title: cat.title.clone(),
-            weight: cat.weight,
-            score,
-            counts: cat_counts,
-        });
-    }
+    let category_results: Vec<CategoryResult> = categories
+        .iter()
+        .map(|cat| {
+            let members: Vec<&CheckResult> =
+                checks.iter().filter(|c| c.category == cat.id).collect();
+            let exact = category_score(&members, true);
+            with_waivers.push((cat.weight, exact));
+            without_waivers.push((cat.weight, category_score(&members, false)));
+            category_result(cat, &members, exact)
+        })
+        .collect();
     let score = overall(&with_waivers).map(round2);
     let score_without_waivers = overall(&without_waivers).map(round2);
+    let stage_results: Vec<StageResult> = stages
+        .iter()
+        .map(|stage| stage_result(stage, checks, score, goal))
+        .collect();
+    let decision = decide(checks, stages, &stage_results, regressions, goal);
+    Evaluation {
+        score,
+        score_without_waivers,
+        coverage: coverage(checks),
+        counts,
+        categories: category_results,
+        stages: stage_results,
+        decision,
+    }
+}
 
+fn category_result(cat: &Category, members: &[&CheckResult], exact: Option<f64>) -> CategoryResult {
+    let mut counts = Counts::default();
+    for c in members {
+        counts.add(c.status);
+    }
+    CategoryResult {
+        id: cat.id.clone(),
+        title: cat.title.clone(),
+        weight: cat.weight,
+        score: exact.map(round2),
+        counts,
+    }
+}
+
+/// The share of selected checks that produced evidence.
+fn coverage(checks: &[CheckResult]) -> f64 {
     let selected: Vec<&CheckResult> = checks.iter().filter(|c| c.selected).collect();
     let evidenced = selected
         .iter()
@@ -111,65 +133,59 @@ pub fn evaluate(
             )
         })
         .count();
-    let coverage = if selected.is_empty() {
+    if selected.is_empty() {
         0.0
     } else {
         round2(100.0 * evidenced as f64 / selected.len() as f64)
-    };
-
-    let mut stage_results = Vec::new();
-    for stage in stages {
-        let min_score = match goal.min_score {
-            Some(m) if stage.name == goal.stage => m,
-            _ => stage.min_score,
-        };
-        let mut unmet = Vec::new();
-        match score {
-            Some(s) if s >= min_score => {}
-            Some(s) => unmet.push(format!("score {s:.1} is below {min_score}")),
-            None => unmet.push("no check was scored".to_string()),
-        }
-        for check in checks {
-            let required: Vec<String> = stage
-                .require
-                .iter()
-                .filter(|sel| sel.matches(&check.facts()))
-                .map(ToString::to_string)
-                .collect();
-            if required.is_empty()
-                || matches!(check.status, Status::Pass | Status::Warn | Status::Waived)
-            {
-                continue;
-            }
-            let why = match (check.status, check.selected) {
-                (Status::Skip, false) => "was not run (not selected)".to_string(),
-                (Status::Skip, true) => "was skipped, so it is not verified".to_string(),
-                (status, _) => format!("is {}", status.as_str()),
-            };
-            unmet.push(format!(
-                "{} {why} (required: {})",
-                check.id,
-                required.join(", ")
-            ));
-        }
-        stage_results.push(StageResult {
-            name: stage.name.clone(),
-            min_score,
-            require: stage.require.iter().map(ToString::to_string).collect(),
-            met: unmet.is_empty(),
-            unmet,
-        });
     }
+}
 
-    let decision = decide(checks, stages, &stage_results, regressions, goal);
-    Evaluation {
-        score,
-        score_without_waivers,
-        coverage,
-        counts,
-        categories: category_results,
-        stages: stage_results,
-        decision,
+/// Whether the stage's bar and requirements are met, and if not, why.
+fn stage_result(
+    stage: &Stage,
+    checks: &[CheckResult],
+    score: Option<f64>,
+    goal: &Goal,
+) -> StageResult {
+    let min_score = match goal.min_score {
+        Some(m) if stage.name == goal.stage => m,
+        _ => stage.min_score,
+    };
+    let mut unmet = Vec::new();
+    match score {
+        Some(s) if s >= min_score => {}
+        Some(s) => unmet.push(format!("score {s:.1} is below {min_score}")),
+        None => unmet.push("no check was scored".to_string()),
+    }
+    for check in checks {
+        let required: Vec<String> = stage
+            .require
+            .iter()
+            .filter(|sel| sel.matches(&check.facts()))
+            .map(ToString::to_string)
+            .collect();
+        if required.is_empty()
+            || matches!(check.status, Status::Pass | Status::Warn | Status::Waived)
+        {
+            continue;
+        }
+        let why = match (check.status, check.selected) {
+            (Status::Skip, false) => "was not run (not selected)".to_string(),
+            (Status::Skip, true) => "was skipped, so it is not verified".to_string(),
+            (status, _) => format!("is {}", status.as_str()),
+        };
+        unmet.push(format!(
+            "{} {why} (required: {})",
+            check.id,
+            required.join(", ")
+        ));
+    }
+    StageResult {
+        name: stage.name.clone(),
+        min_score,
+        require: stage.require.iter().map(ToString::to_string).collect(),
+        met: unmet.is_empty(),
+        unmet,
     }
 }
 

@@ -9,6 +9,7 @@ use std::time::Duration;
 use super::http::HttpHandle;
 use super::outcome::CheckError;
 use super::postgres::PgHandle;
+use crate::redact::SharedRedactor;
 
 /// A target as the runner holds it: connected lazily, shared by the checks that use it.
 pub enum Connection {
@@ -83,19 +84,32 @@ impl Ctx<'_> {
 /// Collects the secret values a check reads (the `secret` kind), so that the run masks them in
 /// every report and log line. The runner creates one per check.
 #[derive(Debug, Default)]
-pub struct SecretSink(Mutex<Vec<String>>);
+pub struct SecretSink {
+    values: Mutex<Vec<String>>,
+    /// The run's growing redactor: it learns each value at once, so that a line logged while
+    /// the check still runs already masks it.
+    seen: SharedRedactor,
+}
 
 impl SecretSink {
+    pub fn new(seen: SharedRedactor) -> SecretSink {
+        SecretSink {
+            values: Mutex::default(),
+            seen,
+        }
+    }
+
     pub fn add(&self, value: String) {
+        self.seen.extend([value.clone()]);
         // A poisoned lock still holds the values: losing one would leak it.
-        self.0
+        self.values
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
             .push(value);
     }
 
     pub fn into_values(self) -> Vec<String> {
-        self.0
+        self.values
             .into_inner()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
     }

@@ -6,8 +6,10 @@ mod junit;
 mod markdown;
 mod table;
 
+use std::borrow::Cow;
 use std::io;
 
+use crate::redact::Redactor;
 use crate::result::RunResult;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -66,9 +68,20 @@ pub fn baseline_delta(result: &RunResult) -> Option<String> {
     ))
 }
 
-/// Renders a report to a string, for writing to a file in one go.
-pub fn render(format: Format, color: bool, result: &RunResult) -> io::Result<Vec<u8>> {
+/// Renders a report to bytes, for writing in one go. Every format masks the run's secrets in
+/// what it shows, whatever the result it is given already masks.
+pub fn render(
+    format: Format,
+    color: bool,
+    result: &RunResult,
+    redactor: &Redactor,
+) -> io::Result<Vec<u8>> {
+    let shown = if redactor.is_empty() {
+        Cow::Borrowed(result)
+    } else {
+        Cow::Owned(result.redacted(redactor))
+    };
     let mut out = Vec::new();
-    reporter(format, color).render(result, &mut out)?;
+    reporter(format, color).render(&shown, &mut out)?;
     Ok(out)
 }

@@ -91,7 +91,25 @@ fn cut(text: &str, max: usize) -> String {
 
 impl Reporter for TableReport {
     fn render(&self, r: &RunResult, out: &mut dyn io::Write) -> io::Result<()> {
-        // Banner.
+        self.banner(out, r)?;
+        self.categories(out, r)?;
+        self.checks(out, r)?;
+        self.blockers(out, r)?;
+        self.waivers(out, r)?;
+        self.baseline(out, r)?;
+        let n = &r.counts;
+        writeln!(out)?;
+        writeln!(
+            out,
+            "{} pass · {} warn · {} fail · {} error · {} skip · {} waived",
+            n.pass, n.warn, n.fail, n.error, n.skip, n.waived
+        )
+    }
+}
+
+impl TableReport {
+    /// The verdict, the score and the reasons for a NO-GO.
+    fn banner(&self, out: &mut dyn io::Write, r: &RunResult) -> io::Result<()> {
         let verdict = if r.decision.go {
             self.ansi(" GO ", "1;30;42")
         } else {
@@ -122,8 +140,10 @@ impl Reporter for TableReport {
         for reason in &r.decision.reasons {
             writeln!(out, "  · {reason}")?;
         }
+        Ok(())
+    }
 
-        // Categories.
+    fn categories(&self, out: &mut dyn io::Write, r: &RunResult) -> io::Result<()> {
         let mut categories = self.table();
         categories.set_header(vec!["category", "weight", "score", ""]);
         for c in &r.categories {
@@ -149,9 +169,11 @@ impl Reporter for TableReport {
             ]);
         }
         writeln!(out)?;
-        write_table(out, &categories)?;
+        write_table(out, &categories)
+    }
 
-        // Checks.
+    /// The selected checks, one line each; the unselected ones only counted.
+    fn checks(&self, out: &mut dyn io::Write, r: &RunResult) -> io::Result<()> {
         let mut checks = self.table();
         checks.set_header(vec!["status", "check", "severity", "message"]);
         let unselected = r.checks.iter().filter(|c| !c.selected).count();
@@ -177,76 +199,87 @@ impl Reporter for TableReport {
             let noun = if unselected == 1 { "check" } else { "checks" };
             writeln!(out, "  ({unselected} {noun} not selected)")?;
         }
+        Ok(())
+    }
 
-        // Blockers with their remediation.
+    /// The blockers with their first findings and their remediation.
+    fn blockers(&self, out: &mut dyn io::Write, r: &RunResult) -> io::Result<()> {
         let blockers: Vec<&CheckResult> = r
             .decision
             .blockers
             .iter()
             .filter_map(|id| r.checks.iter().find(|c| &c.id == id))
             .collect();
-        if !blockers.is_empty() {
-            writeln!(out)?;
-            writeln!(out, "{}", self.ansi("Blockers", "1"))?;
-            for c in blockers {
-                writeln!(out, "  ✗ {} [{}] {}", c.id, c.status.as_str(), c.title)?;
-                for f in c.findings.iter().filter(|f| !f.waived).take(5) {
-                    writeln!(out, "      - {}", cut(&f.message, MESSAGE_WIDTH))?;
-                }
-                if c.findings.iter().filter(|f| !f.waived).count() > 5 {
-                    writeln!(
-                        out,
-                        "      - … {} more in the JSON result",
-                        c.findings.len() - 5
-                    )?;
-                }
-                if c.findings.is_empty() && c.status != Status::Fail {
-                    writeln!(out, "      - {}", cut(&c.message, MESSAGE_WIDTH))?;
-                }
-                if let Some(fix) = &c.remediation {
-                    writeln!(out, "      fix: {}", fix.trim())?;
-                }
-            }
+        if blockers.is_empty() {
+            return Ok(());
         }
-
-        // Waivers.
-        if !r.waivers.is_empty() {
-            writeln!(out)?;
-            writeln!(out, "{}", self.ansi("Waivers", "1"))?;
-            for w in &r.waivers {
-                let state = match w.state {
-                    WaiverState::Active => self.ansi("active", "36"),
-                    WaiverState::Expiring => self.ansi("EXPIRING", "33"),
-                    WaiverState::Expired => self.ansi("EXPIRED (not applied)", "31"),
-                    WaiverState::Unused => self.ansi("unused", "2"),
-                };
-                let mut who = Vec::new();
-                if let Some(a) = &w.approved_by {
-                    who.push(format!("approved by {a}"));
-                }
-                if let Some(t) = &w.ticket {
-                    who.push(t.clone());
-                }
-                let subject = w
-                    .subject
-                    .as_deref()
-                    .map(|s| format!(" {s}"))
-                    .unwrap_or_default();
+        writeln!(out)?;
+        writeln!(out, "{}", self.ansi("Blockers", "1"))?;
+        for c in blockers {
+            writeln!(out, "  ✗ {} [{}] {}", c.id, c.status.as_str(), c.title)?;
+            for f in c.findings.iter().filter(|f| !f.waived).take(5) {
+                writeln!(out, "      - {}", cut(&f.message, MESSAGE_WIDTH))?;
+            }
+            if c.findings.iter().filter(|f| !f.waived).count() > 5 {
                 writeln!(
                     out,
-                    "  {state} {}{subject} until {}{}: {}",
-                    w.check,
-                    w.expires,
-                    if who.is_empty() {
-                        String::new()
-                    } else {
-                        format!(" ({})", who.join(", "))
-                    },
-                    w.reason
+                    "      - … {} more in the JSON result",
+                    c.findings.len() - 5
                 )?;
             }
+            if c.findings.is_empty() && c.status != Status::Fail {
+                writeln!(out, "      - {}", cut(&c.message, MESSAGE_WIDTH))?;
+            }
+            if let Some(fix) = &c.remediation {
+                writeln!(out, "      fix: {}", fix.trim())?;
+            }
         }
+        Ok(())
+    }
 
+    fn waivers(&self, out: &mut dyn io::Write, r: &RunResult) -> io::Result<()> {
+        if r.waivers.is_empty() {
+            return Ok(());
+        }
+        writeln!(out)?;
+        writeln!(out, "{}", self.ansi("Waivers", "1"))?;
+        for w in &r.waivers {
+            let state = match w.state {
+                WaiverState::Active => self.ansi("active", "36"),
+                WaiverState::Expiring => self.ansi("EXPIRING", "33"),
+                WaiverState::Expired => self.ansi("EXPIRED (not applied)", "31"),
+                WaiverState::Unused => self.ansi("unused", "2"),
+            };
+            let mut who = Vec::new();
+            if let Some(a) = &w.approved_by {
+                who.push(format!("approved by {a}"));
+            }
+            if let Some(t) = &w.ticket {
+                who.push(t.clone());
+            }
+            let subject = w
+                .subject
+                .as_deref()
+                .map(|s| format!(" {s}"))
+                .unwrap_or_default();
+            writeln!(
+                out,
+                "  {state} {}{subject} until {}{}: {}",
+                w.check,
+                w.expires,
+                if who.is_empty() {
+                    String::new()
+                } else {
+                    format!(" ({})", who.join(", "))
+                },
+                w.reason
+            )?;
+        }
+        Ok(())
+    }
+
+    /// Regressions and new findings, when the run was compared with a baseline.
+    fn baseline(&self, out: &mut dyn io::Write, r: &RunResult) -> io::Result<()> {
         if !r.regressions.is_empty() {
             writeln!(out)?;
             writeln!(out, "{}", self.ansi("Regressions since the baseline", "1"))?;
@@ -269,14 +302,6 @@ impl Reporter for TableReport {
                 r.new_findings.join(", ")
             )?;
         }
-
-        let n = &r.counts;
-        writeln!(out)?;
-        writeln!(
-            out,
-            "{} pass · {} warn · {} fail · {} error · {} skip · {} waived",
-            n.pass, n.warn, n.fail, n.error, n.skip, n.waived
-        )?;
         Ok(())
     }
 }

@@ -96,7 +96,7 @@ waivers: []
     )
 }
 
-pub fn init(args: &InitArgs) -> anyhow::Result<Exit> {
+pub fn run(args: &InitArgs) -> anyhow::Result<Exit> {
     let dir = &args.dir;
     let mut files: Vec<(PathBuf, String)> = vec![
         (dir.join("ready.yaml"), project_file(args.profile)),

@@ -1,0 +1,81 @@
+//! `ready check`: run the checks, evaluate them, report and decide.
+
+use std::io::IsTerminal;
+use std::time::Instant;
+
+use anyhow::Context as _;
+
+use crate::cli::CheckArgs;
+use crate::evaluate::{self, Assembly};
+use crate::redact::SharedRedactor;
+use crate::report::Format;
+use crate::runner::{self, RunOptions};
+use crate::{Exit, checks, usage};
+
+use super::{emit, environment, extra_reports, goal, load, read_result, selectors};
+
+pub fn run(args: &CheckArgs, secrets: &SharedRedactor) -> anyhow::Result<Exit> {
+    let env = environment();
+    let (_, loaded) = load(&args.config, &env, secrets)?;
+    let suite = &loaded.suite;
+    let stage_names: Vec<&str> = suite.stages.iter().map(|s| s.name.as_str()).collect();
+    let goal = goal(&args.decision, &stage_names, None)?;
+    let extra_reports = extra_reports(&args.output.report)?;
+    let timeout = match &args.timeout {
+        Some(t) => {
+            Some(checks::params::parse_duration(t).map_err(|e| usage(format!("--timeout: {e}")))?)
+        }
+        None => None,
+    };
+    if args.concurrency == Some(0) {
+        return Err(usage("--concurrency must be at least 1"));
+    }
+    let shard = args
+        .shard
+        .as_deref()
+        .map(runner::Shard::parse)
+        .transpose()
+        .map_err(usage)?;
+    let baseline = args.baseline.as_deref().map(read_result).transpose()?;
+    let options = RunOptions {
+        concurrency: args.concurrency,
+        timeout,
+        only: selectors(&args.select.only, "--only")?,
+        skip: selectors(&args.select.skip, "--skip")?,
+        no_waivers: args.no_waivers,
+        progress: !args.no_progress && std::io::stderr().is_terminal() && !env.contains_key("CI"),
+        shard,
+    };
+
+    let started_at = chrono::Utc::now();
+    let clock = Instant::now();
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")?;
+    let executed = runtime.block_on(runner::execute(&loaded, &env, &options, secrets));
+    // Pools close with the runtime: no connection outlives the run.
+    drop(runtime);
+    let redactor = evaluate::redactor(suite, &executed);
+    secrets.replace(redactor.clone());
+    let result = evaluate::assemble(
+        executed,
+        &Assembly {
+            suite,
+            options: &options,
+            goal: goal.clone(),
+            started_at,
+            duration: clock.elapsed(),
+            redactor: &redactor,
+            baseline: baseline.as_ref(),
+        },
+    );
+    emit(
+        &result,
+        &args.output,
+        Format::Table,
+        &extra_reports,
+        &env,
+        &redactor,
+    )
+}

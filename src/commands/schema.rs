@@ -1,0 +1,13 @@
+//! `ready schema`: the JSON Schema of the configuration files or of the result.
+
+use crate::cli::SchemaKind;
+use crate::{Exit, config, result};
+
+pub fn run(which: SchemaKind) -> anyhow::Result<Exit> {
+    let schema = match which {
+        SchemaKind::Result => result::json_schema(),
+        SchemaKind::Config => config::schema::json_schema(),
+    };
+    println!("{}", serde_json::to_string_pretty(&schema)?);
+    Ok(Exit::Go)
+}
