@@ -16,7 +16,7 @@ use std::time::Duration;
 use serde::{Deserialize, Deserializer, de};
 
 use super::{HttpHandle, parse_method, subject};
-use crate::checks::outcome::CheckOutcome;
+use crate::checks::outcome::{CheckOutcome, Finding};
 use crate::checks::params::DurationParam;
 
 /// The most requests one check may ever send (SPEC §6).
@@ -207,8 +207,8 @@ pub async fn run(params: &RateLimitParams, http: &HttpHandle) -> CheckOutcome {
         && let Some(limited) = rejection
     {
         let subject = format!("{subject} reset");
-        match judgement::reset_wait(&subject, params, limited) {
-            Err(not_verified) => obs.findings.push(not_verified),
+        match judgement::reset_wait(params, limited) {
+            Err(not_verified) => obs.findings.push(Finding::warn(&subject, not_verified)),
             Ok(wait) => {
                 let status =
                     burst::status_after(http, &method, &url, params, wait, &subject).await?;

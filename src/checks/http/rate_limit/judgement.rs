@@ -413,13 +413,10 @@ fn family_problem(
     ))
 }
 
-/// How long to wait before checking that the limit lifted: `Retry-After`, else the window; a
-/// warning when there is nothing to wait for or the wait is over `max_wait`.
-pub fn reset_wait(
-    subject: &str,
-    params: &RateLimitParams,
-    limited: &Answer,
-) -> Result<Duration, Finding> {
+/// How long to wait before checking that the limit lifted: `Retry-After`, else the window; the
+/// warning why the reset cannot be verified when there is nothing to wait for or the wait is over
+/// `max_wait`.
+pub fn reset_wait(params: &RateLimitParams, limited: &Answer) -> Result<Duration, String> {
     let asked = limited
         .retry_after
         .as_deref()
@@ -428,20 +425,16 @@ pub fn reset_wait(
         .map(Duration::from_secs_f64)
         .or(params.window.map(|w| w.0));
     let Some(wait) = asked else {
-        return Err(Finding::warn(
-            subject,
-            "the reset was not verified: no Retry-After and no `window` to wait for",
-        ));
+        return Err(
+            "the reset was not verified: no Retry-After and no `window` to wait for".to_string(),
+        );
     };
     let DurationParam(max_wait) = params.max_wait;
     if wait > max_wait {
-        return Err(Finding::warn(
-            subject,
-            format!(
-                "the reset was not verified: Retry-After asks for {}, more than max_wait {}",
-                human(wait),
-                human(max_wait)
-            ),
+        return Err(format!(
+            "the reset was not verified: Retry-After asks for {}, more than max_wait {}",
+            human(wait),
+            human(max_wait)
         ));
     }
     Ok(wait)
@@ -623,17 +616,17 @@ mod tests {
             retry_after: Some("5".into()),
             ..answer(10, 429)
         };
-        assert_eq!(reset_wait("s", &p, &limited), Ok(Duration::from_secs(5)));
+        assert_eq!(reset_wait(&p, &limited), Ok(Duration::from_secs(5)));
         let long = Answer {
             retry_after: Some("60".into()),
             ..answer(10, 429)
         };
-        let warned = reset_wait("s", &p, &long).unwrap_err();
+        let warned = reset_wait(&p, &long).unwrap_err();
         assert_eq!(
-            warned.message,
+            warned,
             "the reset was not verified: Retry-After asks for 1m, more than max_wait 10s"
         );
-        assert!(reset_wait("s", &p, &answer(10, 429)).is_err());
+        assert!(reset_wait(&p, &answer(10, 429)).is_err());
         let still = reset_finding("s", &p, Duration::from_secs(5), 429).unwrap();
         assert!(
             still
