@@ -9,13 +9,14 @@ use serde::Deserialize;
 use serde_json::Value as Json;
 
 use super::request::{StatusExpect, percentile};
-use super::{error_text, request, subject};
+use super::{HttpHandle, error_text, request, subject};
 use crate::checks::outcome::{CheckError, CheckOutcome, Finding, Observation};
 use crate::checks::params::{DurationParam, truncate};
 use crate::checks::params::{HttpMethod, HttpUrl};
 use crate::checks::{Ctx, KindSpec};
 use crate::model::TargetFamily;
 use crate::redact::redact_url;
+use crate::vocab::Level;
 
 /// Samples are bounded: this is a probe, not a load test.
 const MAX_SAMPLES: u32 = 100;
@@ -73,7 +74,7 @@ pub fn health_word(word: &str) -> Option<Health> {
 #[derive(Debug, Default)]
 struct Body {
     status: Option<(String, Option<Health>)>,
-    components: BTreeMap<String, Option<(String, Option<Health>)>>,
+    components: Components,
     json: bool,
 }
 
@@ -100,63 +101,92 @@ fn read_body(text: &str) -> Body {
         json: true,
         ..Body::default()
     };
-    // application/health+json: "checks": {"db:connections": [{"status": "pass", …}], …}
-    if let Some(Json::Object(checks)) = doc.get("checks") {
-        for (key, entries) in checks {
-            let name = key.split(':').next().unwrap_or(key).to_string();
-            let list = match entries {
-                Json::Array(items) => items.iter().collect::<Vec<_>>(),
-                other => vec![other],
-            };
-            // A component is as healthy as its worst measurement.
-            let worst = list
-                .iter()
-                .filter_map(|e| status_of(e))
-                .max_by_key(|(_, h)| match h {
-                    Some(Health::Up) => 0,
-                    Some(Health::Warn) => 1,
-                    None => 2,
-                    Some(Health::Down) => 3,
-                });
-            body.components.insert(name.clone(), worst.clone());
-            if name != *key {
-                body.components.insert(key.clone(), worst);
-            }
+    health_json_checks(&doc, &mut body.components);
+    home_grown_fields(&doc, &mut body.components);
+    actuator_components(&doc, &mut body.components);
+    body
+}
+
+type Components = BTreeMap<String, Option<(String, Option<Health>)>>;
+
+/// application/health+json: "checks": {"db:connections": [{"status": "pass", …}], …}
+fn health_json_checks(doc: &Json, components: &mut Components) {
+    let Some(Json::Object(checks)) = doc.get("checks") else {
+        return;
+    };
+    for (key, entries) in checks {
+        let name = key.split(':').next().unwrap_or(key).to_string();
+        let list = match entries {
+            Json::Array(items) => items.iter().collect::<Vec<_>>(),
+            other => vec![other],
+        };
+        // A component is as healthy as its worst measurement.
+        let worst = list
+            .iter()
+            .filter_map(|e| status_of(e))
+            .max_by_key(|(_, h)| match h {
+                Some(Health::Up) => 0,
+                Some(Health::Warn) => 1,
+                None => 2,
+                Some(Health::Down) => 3,
+            });
+        components.insert(name.clone(), worst.clone());
+        if name != *key {
+            components.insert(key.clone(), worst);
         }
     }
-    // Home-grown bodies: {"status": "ok", "db": "up", "cache": {"status": "down"}}.
-    if let Json::Object(fields) = &doc {
-        for (name, value) in fields {
-            let reported = match value {
-                Json::String(word) => health_word(word).map(|h| (word.clone(), Some(h))),
-                Json::Object(_) => status_of(value),
-                _ => None,
-            };
-            if let Some(reported) = reported
-                && name != "status"
-            {
-                body.components.insert(name.clone(), Some(reported));
-            }
+}
+
+/// Home-grown bodies: {"status": "ok", "db": "up", "cache": {"status": "down"}}.
+fn home_grown_fields(doc: &Json, components: &mut Components) {
+    let Json::Object(fields) = doc else {
+        return;
+    };
+    for (name, value) in fields {
+        let reported = match value {
+            Json::String(word) => health_word(word).map(|h| (word.clone(), Some(h))),
+            Json::Object(_) => status_of(value),
+            _ => None,
+        };
+        if let Some(reported) = reported
+            && name != "status"
+        {
+            components.insert(name.clone(), Some(reported));
         }
     }
-    // Spring Actuator: "components" (Boot 2.2+) or "details" (older), nested one level.
+}
+
+/// Spring Actuator: "components" (Boot 2.2+) or "details" (older), nested one level.
+fn actuator_components(doc: &Json, components: &mut Components) {
     for field in ["components", "details"] {
-        if let Some(Json::Object(components)) = doc.get(field) {
-            for (name, value) in components {
-                body.components
-                    .entry(name.clone())
-                    .or_insert_with(|| status_of(value));
-                if let Some(Json::Object(nested)) = value.get("components") {
-                    for (inner, value) in nested {
-                        body.components
-                            .entry(format!("{name}.{inner}"))
-                            .or_insert_with(|| status_of(value));
-                    }
+        let Some(Json::Object(listed)) = doc.get(field) else {
+            continue;
+        };
+        for (name, value) in listed {
+            components
+                .entry(name.clone())
+                .or_insert_with(|| status_of(value));
+            if let Some(Json::Object(nested)) = value.get("components") {
+                for (inner, value) in nested {
+                    components
+                        .entry(format!("{name}.{inner}"))
+                        .or_insert_with(|| status_of(value));
                 }
             }
         }
     }
-    body
+}
+
+/// What the samples showed: the facts the judgement reads.
+#[derive(Debug, Default)]
+struct Samples {
+    /// One per sample, in order.
+    statuses: Vec<u16>,
+    /// Milliseconds, sorted.
+    latencies: Vec<f64>,
+    /// The first response's body and `Content-Type`.
+    body: String,
+    content_type: String,
 }
 
 impl KindSpec for HealthParams {
@@ -176,154 +206,181 @@ impl KindSpec for HealthParams {
 pub async fn run(params: &HealthParams, ctx: &Ctx<'_>) -> CheckOutcome {
     let http = ctx.http()?;
     let url = http.resolve(params.path.as_deref(), params.url.as_ref())?;
-    let shown = redact_url(url.as_str());
     let method = params.method.0.clone();
-    let samples = params.samples.clamp(1, MAX_SAMPLES);
     let subject = subject(&method, &url);
+    let samples = sample(params, http, &method, &url, &subject).await?;
+    Ok(judge(params, &subject, &samples))
+}
 
-    let mut statuses = Vec::new();
-    let mut latencies = Vec::new();
-    let mut first: Option<(reqwest::header::HeaderMap, String)> = None;
-    for _ in 0..samples {
+async fn sample(
+    params: &HealthParams,
+    http: &HttpHandle,
+    method: &reqwest::Method,
+    url: &url::Url,
+    subject: &str,
+) -> Result<Samples, CheckError> {
+    let shown = redact_url(url.as_str());
+    let failed =
+        |e: reqwest::Error| CheckError::new(format!("{subject} ({shown}): {}", error_text(&e)));
+    let mut samples = Samples::default();
+    for _ in 0..params.samples.clamp(1, MAX_SAMPLES) {
         let started = Instant::now();
-        let response = request(&http.client, &method, &url, &params.headers)
+        let response = request(&http.client, method, url, &params.headers)
             .send()
             .await
-            .map_err(|e| CheckError::new(format!("{subject} ({shown}): {}", error_text(&e))))?;
+            .map_err(failed)?;
         let status = response.status().as_u16();
-        let headers = response.headers().clone();
-        let text = response
-            .text()
-            .await
-            .map_err(|e| CheckError::new(format!("{subject} ({shown}): {}", error_text(&e))))?;
-        latencies.push(started.elapsed().as_secs_f64() * 1000.0);
-        statuses.push(status);
-        if first.is_none() {
-            first = Some((headers, text));
+        let content_type = response
+            .headers()
+            .get(reqwest::header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("")
+            .to_string();
+        let text = response.text().await.map_err(failed)?;
+        samples
+            .latencies
+            .push(started.elapsed().as_secs_f64() * 1000.0);
+        if samples.statuses.is_empty() {
+            samples.body = text;
+            samples.content_type = content_type;
         }
+        samples.statuses.push(status);
     }
-    let (headers, text) = first.unwrap_or_default();
-    let evidence = serde_json::json!({"status": statuses[0], "body": truncate(&text, 1024)});
+    samples.latencies.sort_by(f64::total_cmp);
+    Ok(samples)
+}
 
+fn judge(params: &HealthParams, subject: &str, samples: &Samples) -> Observation {
+    let first = samples.statuses[0];
+    let evidence = serde_json::json!({"status": first, "body": truncate(&samples.body, 1024)});
+    let with_evidence = |f: Finding| f.with_evidence(evidence.clone());
+    let body = read_body(&samples.body);
     let mut obs = Observation::default();
+    obs.findings
+        .extend(status_finding(params, subject, &samples.statuses).map(with_evidence));
+    obs.findings
+        .extend(body_finding(subject, first, &body).map(with_evidence));
+    for name in &params.components {
+        obs.findings
+            .extend(component_finding(subject, name, &body, &evidence));
+    }
+    let p95 = percentile(&samples.latencies, 95.0);
+    obs.measure("latency_ms", (p95 * 10.0).round() / 10.0);
+    obs.findings.extend(latency_finding(
+        params,
+        subject,
+        samples.statuses.len(),
+        p95,
+    ));
+    let said = match &body.status {
+        Some((word, _)) => format!(", body status \"{word}\""),
+        None if samples.content_type.is_empty() => String::new(),
+        None => format!(" ({}, no status in the body)", samples.content_type),
+    };
+    obs.summary = Some(format!("{subject} answered {first}{said} in {p95:.0} ms"));
+    obs
+}
+
+fn status_finding(params: &HealthParams, subject: &str, statuses: &[u16]) -> Option<Finding> {
     let bad: Vec<u16> = statuses
         .iter()
         .copied()
         .filter(|s| !params.expect_status.matches(*s))
         .collect();
-    if let Some(status) = bad.first() {
-        let message = if samples == 1 {
-            format!(
-                "{subject} answered {status}, expected {}",
-                params.expect_status
-            )
-        } else {
-            format!(
-                "{} of {samples} responses answered other than {} (first: {status})",
-                bad.len(),
-                params.expect_status
-            )
-        };
-        obs.findings
-            .push(Finding::fail(&subject, message).with_evidence(evidence.clone()));
-    }
+    let status = bad.first()?;
+    let expected = &params.expect_status;
+    let message = if statuses.len() == 1 {
+        format!("{subject} answered {status}, expected {expected}")
+    } else {
+        format!(
+            "{} of {} responses answered other than {expected} (first: {status})",
+            bad.len(),
+            statuses.len()
+        )
+    };
+    Some(Finding::fail(subject, message))
+}
 
-    let body = read_body(&text);
+/// The service's own status in the body: down fails, degraded warns, an unknown word fails.
+fn body_finding(subject: &str, status: u16, body: &Body) -> Option<Finding> {
     let body_subject = format!("{subject} body");
     match &body.status {
-        Some((word, Some(Health::Down))) => obs.findings.push(
-            Finding::fail(
-                &body_subject,
-                format!(
-                    "{subject} answered {} but its body says the service is \"{word}\"",
-                    statuses[0]
-                ),
-            )
-            .with_evidence(evidence.clone()),
-        ),
-        Some((word, Some(Health::Warn))) => obs.findings.push(
-            Finding::warn(&body_subject, format!("the health body says \"{word}\""))
-                .with_evidence(evidence.clone()),
-        ),
-        Some((word, None)) => obs.findings.push(
-            Finding::fail(
-                &body_subject,
-                format!("the health body's status \"{word}\" is not a known health status"),
-            )
-            .with_evidence(evidence.clone()),
-        ),
-        _ => {}
+        Some((word, Some(Health::Down))) => Some(Finding::fail(
+            &body_subject,
+            format!("{subject} answered {status} but its body says the service is \"{word}\""),
+        )),
+        Some((word, Some(Health::Warn))) => Some(Finding::warn(
+            &body_subject,
+            format!("the health body says \"{word}\""),
+        )),
+        Some((word, None)) => Some(Finding::fail(
+            &body_subject,
+            format!("the health body's status \"{word}\" is not a known health status"),
+        )),
+        _ => None,
     }
+}
 
-    for name in &params.components {
-        let component = format!("{subject} component {name}");
-        match body.components.get(name) {
-            None if !body.json => obs.findings.push(
+fn component_finding(subject: &str, name: &str, body: &Body, evidence: &Json) -> Option<Finding> {
+    let component = format!("{subject} component {name}");
+    let (level, message) = match body.components.get(name) {
+        None if !body.json => {
+            return Some(
                 Finding::fail(
                     &component,
                     format!("component {name} is not reported: the body is not JSON"),
                 )
                 .with_evidence(evidence.clone()),
-            ),
-            None => {
-                let known: Vec<&str> = body.components.keys().map(String::as_str).collect();
-                let known = if known.is_empty() {
-                    "the body lists no components".to_string()
-                } else {
-                    format!("reported: {}", known.join(", "))
-                };
-                obs.findings.push(Finding::fail(
-                    &component,
-                    format!("component {name} is not reported ({known})"),
-                ));
-            }
-            Some(None) => obs.findings.push(Finding::fail(
-                &component,
-                format!("component {name} is reported without a status"),
-            )),
-            Some(Some((_, Some(Health::Up)))) => {}
-            Some(Some((word, Some(Health::Warn)))) => obs.findings.push(Finding::warn(
-                &component,
-                format!("component {name} is \"{word}\""),
-            )),
-            Some(Some((word, _))) => obs.findings.push(Finding::fail(
-                &component,
-                format!("component {name} is \"{word}\""),
-            )),
+            );
         }
-    }
-
-    latencies.sort_by(f64::total_cmp);
-    let p95 = percentile(&latencies, 95.0);
-    obs.measure("latency_ms", (p95 * 10.0).round() / 10.0);
-    if let Some(DurationParam(limit)) = params.max_latency {
-        let limit_ms = limit.as_secs_f64() * 1000.0;
-        if p95 > limit_ms {
-            let which = if samples > 1 {
-                format!("p95 latency over {samples} samples")
+        None => {
+            let known: Vec<&str> = body.components.keys().map(String::as_str).collect();
+            let known = if known.is_empty() {
+                "the body lists no components".to_string()
             } else {
-                "latency".to_string()
+                format!("reported: {}", known.join(", "))
             };
-            obs.findings.push(Finding::fail(
-                format!("{subject} latency"),
-                format!("{which} {p95:.0} ms is over the limit of {limit_ms:.0} ms"),
-            ));
+            (
+                Level::Fail,
+                format!("component {name} is not reported ({known})"),
+            )
         }
-    }
-    let content_type = headers
-        .get(reqwest::header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("");
-    let said = match &body.status {
-        Some((word, _)) => format!(", body status \"{word}\""),
-        None if content_type.is_empty() => String::new(),
-        None => format!(" ({content_type}, no status in the body)"),
+        Some(None) => (
+            Level::Fail,
+            format!("component {name} is reported without a status"),
+        ),
+        Some(Some((_, Some(Health::Up)))) => return None,
+        Some(Some((word, Some(Health::Warn)))) => {
+            (Level::Warn, format!("component {name} is \"{word}\""))
+        }
+        Some(Some((word, _))) => (Level::Fail, format!("component {name} is \"{word}\"")),
     };
-    obs.summary = Some(format!(
-        "{subject} answered {}{said} in {p95:.0} ms",
-        statuses[0]
-    ));
-    Ok(obs)
+    Some(match level {
+        Level::Fail => Finding::fail(component, message),
+        Level::Warn => Finding::warn(component, message),
+    })
+}
+
+fn latency_finding(
+    params: &HealthParams,
+    subject: &str,
+    samples: usize,
+    p95: f64,
+) -> Option<Finding> {
+    let DurationParam(limit) = params.max_latency?;
+    let limit_ms = limit.as_secs_f64() * 1000.0;
+    if p95 <= limit_ms {
+        return None;
+    }
+    let which = if samples > 1 {
+        format!("p95 latency over {samples} samples")
+    } else {
+        "latency".to_string()
+    };
+    Some(Finding::fail(
+        format!("{subject} latency"),
+        format!("{which} {p95:.0} ms is over the limit of {limit_ms:.0} ms"),
+    ))
 }
 
 #[cfg(test)]
@@ -356,5 +413,116 @@ mod tests {
         );
         assert_eq!(b.components["cache"].clone().unwrap().1, Some(Health::Down));
         assert!(!b.components.contains_key("version"));
+    }
+
+    fn params(components: &[&str], max_latency_ms: Option<u64>) -> HealthParams {
+        HealthParams {
+            path: None,
+            url: None,
+            method: HttpMethod::default(),
+            headers: BTreeMap::new(),
+            expect_status: StatusExpect::code(200),
+            components: components.iter().map(|c| c.to_string()).collect(),
+            max_latency: max_latency_ms
+                .map(|ms| DurationParam(std::time::Duration::from_millis(ms))),
+            samples: 1,
+        }
+    }
+
+    fn samples(statuses: &[u16], body: &str, latencies: &[f64]) -> Samples {
+        Samples {
+            statuses: statuses.to_vec(),
+            latencies: latencies.to_vec(),
+            body: body.into(),
+            content_type: "application/json".into(),
+        }
+    }
+
+    fn messages(obs: &Observation) -> Vec<(Level, &str)> {
+        obs.findings
+            .iter()
+            .map(|f| (f.level, f.message.as_str()))
+            .collect()
+    }
+
+    #[test]
+    fn a_200_whose_body_says_down_fails() {
+        let obs = judge(
+            &params(&[], None),
+            "GET /health",
+            &samples(&[200], r#"{"status":"DOWN"}"#, &[12.0]),
+        );
+        assert_eq!(
+            messages(&obs),
+            [(
+                Level::Fail,
+                "GET /health answered 200 but its body says the service is \"DOWN\""
+            )]
+        );
+        assert_eq!(obs.findings[0].evidence["status"], 200);
+        assert_eq!(
+            obs.summary.unwrap(),
+            "GET /health answered 200, body status \"DOWN\" in 12 ms"
+        );
+    }
+
+    #[test]
+    fn unexpected_statuses_are_counted_over_samples() {
+        let obs = judge(
+            &params(&[], None),
+            "GET /health",
+            &samples(&[200, 503, 503], "OK", &[1.0, 2.0, 3.0]),
+        );
+        assert_eq!(
+            obs.findings[0].message,
+            "2 of 3 responses answered other than 200 (first: 503)"
+        );
+    }
+
+    #[test]
+    fn components_must_be_reported_and_up() {
+        let body = r#"{"status":"UP","components":{"db":{"status":"UP"},"cache":{"status":"UNKNOWN"},"mq":{}}}"#;
+        let obs = judge(
+            &params(&["db", "cache", "mq", "search"], None),
+            "GET /h",
+            &samples(&[200], body, &[1.0]),
+        );
+        assert_eq!(
+            messages(&obs),
+            [
+                (Level::Warn, "component cache is \"UNKNOWN\""),
+                (Level::Fail, "component mq is reported without a status"),
+                (
+                    Level::Fail,
+                    "component search is not reported (reported: cache, db, mq)"
+                ),
+            ]
+        );
+        let plain = judge(
+            &params(&["db"], None),
+            "GET /h",
+            &samples(&[200], "OK", &[1.0]),
+        );
+        assert_eq!(
+            plain.findings[0].message,
+            "component db is not reported: the body is not JSON"
+        );
+    }
+
+    #[test]
+    fn latency_is_judged_at_the_95th_percentile() {
+        let latencies: Vec<f64> = (1..=20).map(f64::from).collect();
+        let mut p = params(&[], Some(10));
+        p.samples = 20;
+        let obs = judge(&p, "GET /h", &samples(&[200; 20], "OK", &latencies));
+        assert_eq!(
+            messages(&obs),
+            [(
+                Level::Fail,
+                "p95 latency over 20 samples 19 ms is over the limit of 10 ms"
+            )]
+        );
+        assert_eq!(obs.findings[0].subject, "GET /h latency");
+        assert_eq!(obs.measurements["latency_ms"], 19.0);
     }
 }

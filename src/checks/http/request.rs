@@ -7,7 +7,7 @@ use schemars::{JsonSchema, Schema, SchemaGenerator, json_schema};
 use serde::Deserialize;
 use serde_json::Value as Json;
 
-use super::{HttpHandle, error_text};
+use super::{HttpHandle, error_text, request, subject};
 use crate::checks::outcome::{CheckError, CheckOutcome, Finding, Observation};
 use crate::checks::params::{DurationParam, HttpMethod, HttpUrl, OneOrMany};
 use crate::checks::{Ctx, KindSpec};
@@ -150,6 +150,8 @@ impl<'de> Deserialize<'de> for StatusExpect {
     }
 }
 
+/// One answered request: the facts the judgement reads.
+#[derive(Debug)]
 struct Response {
     status: u16,
     headers: reqwest::header::HeaderMap,
@@ -186,132 +188,13 @@ pub async fn run(params: &HttpParams, ctx: &Ctx<'_>) -> CheckOutcome {
                 .map_err(|e| CheckError::new(format!("{} {shown}: {e}", method.as_str())))?,
         );
     }
-
-    let mut obs = Observation::default();
-    let first = &responses[0];
-    let expect = &params.expect;
-    let subject = format!("{} {}", method.as_str(), url.path());
-
-    let bad_status: Vec<u16> = responses
-        .iter()
-        .map(|r| r.status)
-        .filter(|s| !expect.status.matches(*s))
-        .collect();
-    if !bad_status.is_empty() {
-        let message = if samples == 1 {
-            format!(
-                "{subject} answered {}, expected {}",
-                bad_status[0], expect.status
-            )
-        } else {
-            format!(
-                "{} of {samples} responses had an unexpected status ({}), expected {}",
-                bad_status.len(),
-                summarize_statuses(&bad_status),
-                expect.status
-            )
-        };
-        obs.findings
-            .push(Finding::fail(&subject, message).with_evidence(body_evidence(first)));
-    }
-
-    for (name, wanted) in &expect.headers {
-        match first.headers.get(name).map(|v| v.to_str().unwrap_or("")) {
-            None => obs
-                .findings
-                .push(Finding::fail(&subject, format!("header {name} is missing"))),
-            Some(value) if !value.contains(wanted.as_str()) => obs.findings.push(Finding::fail(
-                &subject,
-                format!("header {name} is \"{value}\", expected it to contain \"{wanted}\""),
-            )),
-            Some(_) => {}
-        }
-    }
-
-    for wanted in expect
-        .body_contains
-        .clone()
-        .map(OneOrMany::into_vec)
-        .unwrap_or_default()
-    {
-        if !first.body.contains(&wanted) {
-            obs.findings.push(
-                Finding::fail(&subject, format!("the body does not contain \"{wanted}\""))
-                    .with_evidence(body_evidence(first)),
-            );
-        }
-    }
-
-    if !expect.json.is_empty() {
-        match serde_json::from_str::<Json>(&first.body) {
-            Err(e) => obs.findings.push(
-                Finding::fail(&subject, format!("the body is not JSON: {e}"))
-                    .with_evidence(body_evidence(first)),
-            ),
-            Ok(doc) => {
-                for (pointer, wanted) in &expect.json {
-                    match doc.pointer(pointer) {
-                        None => obs.findings.push(Finding::fail(
-                            &subject,
-                            format!("JSON field {pointer} is missing"),
-                        )),
-                        Some(actual) if actual != wanted => obs.findings.push(Finding::fail(
-                            &subject,
-                            format!("JSON field {pointer} is {actual}, expected {wanted}"),
-                        )),
-                        Some(_) => {}
-                    }
-                }
-            }
-        }
-    }
-
-    let mut latencies: Vec<f64> = responses
-        .iter()
-        .map(|r| r.latency.as_secs_f64() * 1000.0)
-        .collect();
-    latencies.sort_by(f64::total_cmp);
-    let p95 = percentile(&latencies, 95.0);
-    if samples > 1 {
-        obs.measure("p50_ms", round_ms(percentile(&latencies, 50.0)));
-        obs.measure("p95_ms", round_ms(p95));
-        obs.measure("p99_ms", round_ms(percentile(&latencies, 99.0)));
-        obs.measure("max_ms", round_ms(*latencies.last().unwrap_or(&0.0)));
-    } else {
-        obs.measure("latency_ms", round_ms(p95));
-    }
-    if let Some(DurationParam(limit)) = expect.max_latency {
-        let limit_ms = limit.as_secs_f64() * 1000.0;
-        if p95 > limit_ms {
-            let which = if samples > 1 {
-                "p95 latency"
-            } else {
-                "latency"
-            };
-            obs.findings.push(Finding::fail(
-                &subject,
-                format!(
-                    "{which} {:.0} ms is over the limit of {:.0} ms",
-                    p95, limit_ms
-                ),
-            ));
-        }
-    }
-
+    let mut obs = judge(&params.expect, &subject(&method, &url), &responses);
     if http.insecure_tls && url.scheme() == "https" {
         obs.findings.push(Finding::warn(
             url.host_str().unwrap_or_default(),
             "TLS certificate verification is off for this target (insecure_tls: true)",
         ));
     }
-    obs.summary = Some(if samples > 1 {
-        format!(
-            "{subject} answered {} ({samples} samples, p95 {:.0} ms)",
-            first.status, p95
-        )
-    } else {
-        format!("{subject} answered {} in {:.0} ms", first.status, p95)
-    });
     Ok(obs)
 }
 
@@ -321,10 +204,7 @@ async fn send(
     url: &url::Url,
     params: &HttpParams,
 ) -> Result<Response, String> {
-    let mut request = http.client.request(method.clone(), url.clone());
-    for (name, value) in &params.headers {
-        request = request.header(name, value);
-    }
+    let mut request = request(&http.client, method, url, &params.headers);
     request = match &params.body {
         None => request,
         Some(Json::String(text)) => request.body(text.clone()),
@@ -341,6 +221,155 @@ async fn send(
         body,
         latency: started.elapsed(),
     })
+}
+
+/// Every expectation over the responses (at least one): status of each, headers, body and JSON
+/// of the first, latency at the 95th percentile.
+fn judge(expect: &HttpExpect, subject: &str, responses: &[Response]) -> Observation {
+    let first = &responses[0];
+    let mut obs = Observation::default();
+    obs.findings
+        .extend(status_finding(expect, subject, responses));
+    obs.findings.extend(header_findings(expect, subject, first));
+    obs.findings.extend(body_findings(expect, subject, first));
+    obs.findings.extend(json_findings(expect, subject, first));
+    let p95 = measure_latency(&mut obs, responses);
+    obs.findings
+        .extend(latency_finding(expect, subject, responses.len(), p95));
+    obs.summary = Some(if responses.len() > 1 {
+        format!(
+            "{subject} answered {} ({} samples, p95 {:.0} ms)",
+            first.status,
+            responses.len(),
+            p95
+        )
+    } else {
+        format!("{subject} answered {} in {:.0} ms", first.status, p95)
+    });
+    obs
+}
+
+fn status_finding(expect: &HttpExpect, subject: &str, responses: &[Response]) -> Option<Finding> {
+    let bad_status: Vec<u16> = responses
+        .iter()
+        .map(|r| r.status)
+        .filter(|s| !expect.status.matches(*s))
+        .collect();
+    let first_bad = bad_status.first()?;
+    let message = if responses.len() == 1 {
+        format!("{subject} answered {first_bad}, expected {}", expect.status)
+    } else {
+        format!(
+            "{} of {} responses had an unexpected status ({}), expected {}",
+            bad_status.len(),
+            responses.len(),
+            summarize_statuses(&bad_status),
+            expect.status
+        )
+    };
+    Some(Finding::fail(subject, message).with_evidence(body_evidence(&responses[0])))
+}
+
+fn header_findings(expect: &HttpExpect, subject: &str, first: &Response) -> Vec<Finding> {
+    let mut findings = Vec::new();
+    for (name, wanted) in &expect.headers {
+        match first.headers.get(name).map(|v| v.to_str().unwrap_or("")) {
+            None => findings.push(Finding::fail(subject, format!("header {name} is missing"))),
+            Some(value) if !value.contains(wanted.as_str()) => findings.push(Finding::fail(
+                subject,
+                format!("header {name} is \"{value}\", expected it to contain \"{wanted}\""),
+            )),
+            Some(_) => {}
+        }
+    }
+    findings
+}
+
+fn body_findings(expect: &HttpExpect, subject: &str, first: &Response) -> Vec<Finding> {
+    let wanted = expect
+        .body_contains
+        .clone()
+        .map(OneOrMany::into_vec)
+        .unwrap_or_default();
+    wanted
+        .into_iter()
+        .filter(|wanted| !first.body.contains(wanted))
+        .map(|wanted| {
+            Finding::fail(subject, format!("the body does not contain \"{wanted}\""))
+                .with_evidence(body_evidence(first))
+        })
+        .collect()
+}
+
+fn json_findings(expect: &HttpExpect, subject: &str, first: &Response) -> Vec<Finding> {
+    if expect.json.is_empty() {
+        return Vec::new();
+    }
+    let doc = match serde_json::from_str::<Json>(&first.body) {
+        Ok(doc) => doc,
+        Err(e) => {
+            return vec![
+                Finding::fail(subject, format!("the body is not JSON: {e}"))
+                    .with_evidence(body_evidence(first)),
+            ];
+        }
+    };
+    let mut findings = Vec::new();
+    for (pointer, wanted) in &expect.json {
+        match doc.pointer(pointer) {
+            None => findings.push(Finding::fail(
+                subject,
+                format!("JSON field {pointer} is missing"),
+            )),
+            Some(actual) if actual != wanted => findings.push(Finding::fail(
+                subject,
+                format!("JSON field {pointer} is {actual}, expected {wanted}"),
+            )),
+            Some(_) => {}
+        }
+    }
+    findings
+}
+
+/// Records the latency (percentiles over several samples) and returns the 95th percentile.
+fn measure_latency(obs: &mut Observation, responses: &[Response]) -> f64 {
+    let mut latencies: Vec<f64> = responses
+        .iter()
+        .map(|r| r.latency.as_secs_f64() * 1000.0)
+        .collect();
+    latencies.sort_by(f64::total_cmp);
+    let p95 = percentile(&latencies, 95.0);
+    if responses.len() > 1 {
+        obs.measure("p50_ms", round_ms(percentile(&latencies, 50.0)));
+        obs.measure("p95_ms", round_ms(p95));
+        obs.measure("p99_ms", round_ms(percentile(&latencies, 99.0)));
+        obs.measure("max_ms", round_ms(*latencies.last().unwrap_or(&0.0)));
+    } else {
+        obs.measure("latency_ms", round_ms(p95));
+    }
+    p95
+}
+
+fn latency_finding(
+    expect: &HttpExpect,
+    subject: &str,
+    samples: usize,
+    p95: f64,
+) -> Option<Finding> {
+    let DurationParam(limit) = expect.max_latency?;
+    let limit_ms = limit.as_secs_f64() * 1000.0;
+    if p95 <= limit_ms {
+        return None;
+    }
+    let which = if samples > 1 {
+        "p95 latency"
+    } else {
+        "latency"
+    };
+    Some(Finding::fail(
+        subject,
+        format!("{which} {p95:.0} ms is over the limit of {limit_ms:.0} ms"),
+    ))
 }
 
 /// Nearest-rank percentile of sorted values.
@@ -414,5 +443,87 @@ mod tests {
         assert_eq!(percentile(&v, 95.0), 95.0);
         assert_eq!(percentile(&v, 99.0), 99.0);
         assert_eq!(percentile(&[7.0], 95.0), 7.0);
+    }
+
+    fn response(status: u16, body: &str, ms: u64) -> Response {
+        let mut headers = reqwest::header::HeaderMap::new();
+        headers.insert("content-type", "application/json".parse().unwrap());
+        Response {
+            status,
+            headers,
+            body: body.into(),
+            latency: Duration::from_millis(ms),
+        }
+    }
+
+    fn expect(yaml: &str) -> HttpExpect {
+        parse_document(yaml).unwrap().parse().unwrap()
+    }
+
+    fn messages(obs: &Observation) -> Vec<&str> {
+        obs.findings.iter().map(|f| f.message.as_str()).collect()
+    }
+
+    #[test]
+    fn a_matching_response_passes_with_its_latency() {
+        let obs = judge(
+            &expect("status: 200\nheaders: {content-type: json}\njson: {/ok: true}"),
+            "GET /x",
+            &[response(200, r#"{"ok": true}"#, 42)],
+        );
+        assert!(obs.findings.is_empty(), "{:?}", obs.findings);
+        assert_eq!(obs.measurements["latency_ms"], 42.0);
+        assert_eq!(obs.summary.unwrap(), "GET /x answered 200 in 42 ms");
+    }
+
+    #[test]
+    fn each_unmet_expectation_is_a_finding() {
+        let obs = judge(
+            &expect(
+                "status: 201\nheaders: {x-request-id: '', content-type: xml}\n\
+                 body_contains: [hello]\njson: {/ok: true, /missing: 1}",
+            ),
+            "POST /x",
+            &[response(200, r#"{"ok": false}"#, 1)],
+        );
+        assert_eq!(
+            messages(&obs),
+            [
+                "POST /x answered 200, expected 201",
+                "header content-type is \"application/json\", expected it to contain \"xml\"",
+                "header x-request-id is missing",
+                "the body does not contain \"hello\"",
+                "JSON field /missing is missing",
+                "JSON field /ok is false, expected true",
+            ]
+        );
+        assert_eq!(obs.findings[0].evidence["status"], 200);
+        let not_json = judge(
+            &expect("json: {/ok: true}"),
+            "GET /x",
+            &[response(200, "<html>", 1)],
+        );
+        assert!(messages(&not_json)[0].starts_with("the body is not JSON"));
+    }
+
+    #[test]
+    fn samples_count_statuses_and_judge_the_p95() {
+        let responses: Vec<Response> = (1..=20)
+            .map(|i| response(if i % 10 == 0 { 503 } else { 200 }, "", i * 10))
+            .collect();
+        let obs = judge(&expect("max_latency: 150ms"), "GET /x", &responses);
+        assert_eq!(
+            messages(&obs),
+            [
+                "2 of 20 responses had an unexpected status (2× 503), expected 2xx",
+                "p95 latency 190 ms is over the limit of 150 ms",
+            ]
+        );
+        assert_eq!(obs.measurements["p50_ms"], 100.0);
+        assert_eq!(obs.measurements["max_ms"], 200.0);
+        assert_eq!(
+            obs.summary.unwrap(),
+            "GET /x answered 200 (20 samples, p95 190 ms)"
+        );
     }
 }

@@ -88,203 +88,214 @@ fn csp_directive<'a>(policy: &'a str, name: &str) -> Option<Vec<&'a str>> {
     })
 }
 
+/// Each header rule in turn, over the headers of the page the address leads to.
 fn check_headers(
     rules: &[Rule],
     headers: &HeaderMap,
     allowed_origins: &[String],
     scored: &mut Scored,
 ) {
-    let csp = value(headers, "content-security-policy");
     for rule in rules {
         match rule {
+            // Judged from the plain-http probe, not from these headers.
             Rule::HttpsRedirect => {}
-            Rule::Hsts => match value(headers, "strict-transport-security") {
-                None => scored.add(
-                    20,
-                    Finding::fail(
-                        "Strict-Transport-Security",
-                        "Strict-Transport-Security is missing: browsers may reach the site over \
-                         plain http",
-                    ),
+            Rule::Hsts => hsts(headers, scored),
+            Rule::ContentTypeOptions => content_type_options(headers, scored),
+            Rule::Framing => framing(headers, scored),
+            Rule::Csp => csp(headers, scored),
+            Rule::Cookies => cookies(headers, scored),
+            Rule::Cors => cors(headers, allowed_origins, scored),
+        }
+    }
+}
+
+fn hsts(headers: &HeaderMap, scored: &mut Scored) {
+    const NAME: &str = "Strict-Transport-Security";
+    let Some(hsts) = value(headers, "strict-transport-security") else {
+        scored.add(
+            20,
+            Finding::fail(
+                NAME,
+                "Strict-Transport-Security is missing: browsers may reach the site over plain \
+                 http",
+            ),
+        );
+        return;
+    };
+    let max_age = hsts.split(';').find_map(|p| {
+        let (k, v) = p.trim().split_once('=')?;
+        k.trim()
+            .eq_ignore_ascii_case("max-age")
+            .then(|| v.trim().trim_matches('"').parse::<u64>().ok())?
+    });
+    match max_age {
+        None => scored.add(
+            20,
+            Finding::fail(
+                NAME,
+                format!("Strict-Transport-Security \"{hsts}\" has no valid max-age"),
+            ),
+        ),
+        Some(age) if age < MIN_HSTS_MAX_AGE => scored.add(
+            10,
+            Finding::fail(
+                NAME,
+                format!(
+                    "Strict-Transport-Security max-age={age} is under {MIN_HSTS_MAX_AGE} (180 \
+                     days)"
                 ),
-                Some(hsts) => {
-                    let max_age = hsts.split(';').find_map(|p| {
-                        let (k, v) = p.trim().split_once('=')?;
-                        k.trim()
-                            .eq_ignore_ascii_case("max-age")
-                            .then(|| v.trim().trim_matches('"').parse::<u64>().ok())?
-                    });
-                    match max_age {
-                        None => scored.add(
-                            20,
-                            Finding::fail(
-                                "Strict-Transport-Security",
-                                format!(
-                                    "Strict-Transport-Security \"{hsts}\" has no valid max-age"
-                                ),
-                            ),
-                        ),
-                        Some(age) if age < MIN_HSTS_MAX_AGE => scored.add(
-                            10,
-                            Finding::fail(
-                                "Strict-Transport-Security",
-                                format!(
-                                    "Strict-Transport-Security max-age={age} is under \
-                                     {MIN_HSTS_MAX_AGE} (180 days)"
-                                ),
-                            ),
-                        ),
-                        Some(_) => {}
-                    }
-                }
-            },
-            Rule::ContentTypeOptions => match value(headers, "x-content-type-options") {
-                Some(v) if v.eq_ignore_ascii_case("nosniff") => {}
-                Some(v) => scored.add(
-                    5,
-                    Finding::fail(
-                        "X-Content-Type-Options",
-                        format!("X-Content-Type-Options is \"{v}\", expected nosniff"),
-                    ),
-                ),
-                None => scored.add(
-                    5,
-                    Finding::fail(
-                        "X-Content-Type-Options",
-                        "X-Content-Type-Options: nosniff is missing",
-                    ),
-                ),
-            },
-            Rule::Framing => {
-                let ancestors = csp.and_then(|p| csp_directive(p, "frame-ancestors"));
-                let xfo = value(headers, "x-frame-options");
-                let xfo_ok = xfo.is_some_and(|v| {
-                    v.eq_ignore_ascii_case("deny") || v.eq_ignore_ascii_case("sameorigin")
-                });
-                if ancestors.is_none() && !xfo_ok {
-                    let message = match xfo {
-                        Some(v) => format!(
-                            "X-Frame-Options is \"{v}\" (expected DENY or SAMEORIGIN) and the CSP \
-                             has no frame-ancestors: the page can be framed (clickjacking)"
-                        ),
-                        None => "neither X-Frame-Options nor CSP frame-ancestors is set: the page \
-                                 can be framed (clickjacking)"
-                            .to_string(),
-                    };
-                    scored.add(20, Finding::fail("framing", message));
-                }
-            }
-            Rule::Csp => match csp {
-                None => {
-                    let report_only = value(headers, "content-security-policy-report-only")
-                        .map(|_| " (only Content-Security-Policy-Report-Only, which enforces nothing)")
-                        .unwrap_or("");
-                    scored.add(
-                        25,
-                        Finding::fail(
-                            "Content-Security-Policy",
-                            format!("Content-Security-Policy is missing{report_only}"),
-                        ),
-                    );
-                }
-                Some(policy) => {
-                    let scripts = csp_directive(policy, "script-src")
-                        .or_else(|| csp_directive(policy, "default-src"));
-                    if scripts.is_some_and(|s| {
-                        s.iter().any(|v| v.eq_ignore_ascii_case("'unsafe-inline'"))
-                    }) {
-                        scored.add(
-                            10,
-                            Finding::warn(
-                                "Content-Security-Policy",
-                                "the CSP allows 'unsafe-inline' scripts: it does not stop injected \
-                                 inline scripts (XSS)",
-                            ),
-                        );
-                    }
-                }
-            },
-            Rule::Cookies => {
-                let mut lacks_secure = false;
-                let mut lacks_http_only = false;
-                let mut lacks_same_site = false;
-                for cookie in headers.get_all("set-cookie") {
-                    let text = cookie.to_str().unwrap_or("");
-                    let mut parts = text.split(';').map(str::trim);
-                    let name = parts
-                        .next()
-                        .and_then(|p| p.split_once('='))
-                        .map_or("?", |(n, _)| n.trim());
-                    let attributes: Vec<String> = parts.map(|a| a.to_ascii_lowercase()).collect();
-                    let has = |a: &str| {
-                        attributes
-                            .iter()
-                            .any(|x| x == a || x.starts_with(&format!("{a}=")))
-                    };
-                    let mut missing = Vec::new();
-                    if !has("secure") {
-                        missing.push("Secure");
-                        lacks_secure = true;
-                    }
-                    if !has("httponly") {
-                        missing.push("HttpOnly");
-                        lacks_http_only = true;
-                    }
-                    if !has("samesite") {
-                        missing.push("SameSite");
-                        lacks_same_site = true;
-                    }
-                    if !missing.is_empty() {
-                        scored.findings.push(Finding::fail(
-                            format!("cookie {name}"),
-                            format!("cookie {name} is set without {}", missing.join(", ")),
-                        ));
-                    }
-                }
-                scored.penalty += 20 * u32::from(lacks_secure)
-                    + 10 * u32::from(lacks_http_only)
-                    + 5 * u32::from(lacks_same_site);
-            }
-            Rule::Cors => {
-                let allow_origin = value(headers, "access-control-allow-origin");
-                let credentials = value(headers, "access-control-allow-credentials")
-                    .is_some_and(|v| v.eq_ignore_ascii_case("true"));
-                let allowed = allowed_origins.iter().any(|o| o == PROBE_ORIGIN);
-                match allow_origin {
-                    Some("*") if credentials => scored.add(
-                        50,
-                        Finding::fail(
-                            "CORS",
-                            "Access-Control-Allow-Origin: * comes with \
-                             Access-Control-Allow-Credentials: true",
-                        ),
-                    ),
-                    Some(origin) if origin == PROBE_ORIGIN && !allowed && credentials => scored
-                        .add(
-                            50,
-                            Finding::fail(
-                                "CORS",
-                                format!(
-                                    "the foreign Origin {PROBE_ORIGIN} is reflected with \
-                                 Access-Control-Allow-Credentials: true: any site can read \
-                                 responses with the user's credentials"
-                                ),
-                            ),
-                        ),
-                    Some(origin) if origin == PROBE_ORIGIN && !allowed => scored.add(
-                        10,
-                        Finding::warn(
-                            "CORS",
-                            format!(
-                                "the foreign Origin {PROBE_ORIGIN} is reflected in \
-                                 Access-Control-Allow-Origin (without credentials)"
-                            ),
-                        ),
-                    ),
-                    _ => {}
-                }
+            ),
+        ),
+        Some(_) => {}
+    }
+}
+
+fn content_type_options(headers: &HeaderMap, scored: &mut Scored) {
+    const NAME: &str = "X-Content-Type-Options";
+    match value(headers, "x-content-type-options") {
+        Some(v) if v.eq_ignore_ascii_case("nosniff") => {}
+        Some(v) => scored.add(
+            5,
+            Finding::fail(
+                NAME,
+                format!("X-Content-Type-Options is \"{v}\", expected nosniff"),
+            ),
+        ),
+        None => scored.add(
+            5,
+            Finding::fail(NAME, "X-Content-Type-Options: nosniff is missing"),
+        ),
+    }
+}
+
+/// Either CSP `frame-ancestors` or `X-Frame-Options: DENY | SAMEORIGIN` stops clickjacking.
+fn framing(headers: &HeaderMap, scored: &mut Scored) {
+    let ancestors =
+        value(headers, "content-security-policy").and_then(|p| csp_directive(p, "frame-ancestors"));
+    let xfo = value(headers, "x-frame-options");
+    let xfo_ok =
+        xfo.is_some_and(|v| v.eq_ignore_ascii_case("deny") || v.eq_ignore_ascii_case("sameorigin"));
+    if ancestors.is_some() || xfo_ok {
+        return;
+    }
+    let message = match xfo {
+        Some(v) => format!(
+            "X-Frame-Options is \"{v}\" (expected DENY or SAMEORIGIN) and the CSP has no \
+             frame-ancestors: the page can be framed (clickjacking)"
+        ),
+        None => "neither X-Frame-Options nor CSP frame-ancestors is set: the page can be framed \
+                 (clickjacking)"
+            .to_string(),
+    };
+    scored.add(20, Finding::fail("framing", message));
+}
+
+fn csp(headers: &HeaderMap, scored: &mut Scored) {
+    const NAME: &str = "Content-Security-Policy";
+    let Some(policy) = value(headers, "content-security-policy") else {
+        let report_only = value(headers, "content-security-policy-report-only")
+            .map(|_| " (only Content-Security-Policy-Report-Only, which enforces nothing)")
+            .unwrap_or("");
+        scored.add(
+            25,
+            Finding::fail(
+                NAME,
+                format!("Content-Security-Policy is missing{report_only}"),
+            ),
+        );
+        return;
+    };
+    let scripts =
+        csp_directive(policy, "script-src").or_else(|| csp_directive(policy, "default-src"));
+    if scripts.is_some_and(|s| s.iter().any(|v| v.eq_ignore_ascii_case("'unsafe-inline'"))) {
+        scored.add(
+            10,
+            Finding::warn(
+                NAME,
+                "the CSP allows 'unsafe-inline' scripts: it does not stop injected inline \
+                 scripts (XSS)",
+            ),
+        );
+    }
+}
+
+/// One finding per cookie missing a flag; each missing flag costs its penalty once.
+fn cookies(headers: &HeaderMap, scored: &mut Scored) {
+    let mut lacking = [
+        ("Secure", 20, false),
+        ("HttpOnly", 10, false),
+        ("SameSite", 5, false),
+    ];
+    for cookie in headers.get_all("set-cookie") {
+        let text = cookie.to_str().unwrap_or("");
+        let mut parts = text.split(';').map(str::trim);
+        let name = parts
+            .next()
+            .and_then(|p| p.split_once('='))
+            .map_or("?", |(n, _)| n.trim());
+        let attributes: Vec<String> = parts.map(|a| a.to_ascii_lowercase()).collect();
+        let has = |a: &str| {
+            attributes
+                .iter()
+                .any(|x| x == a || x.starts_with(&format!("{a}=")))
+        };
+        let mut missing = Vec::new();
+        for (flag, _, lacks) in &mut lacking {
+            if !has(&flag.to_ascii_lowercase()) {
+                missing.push(*flag);
+                *lacks = true;
             }
         }
+        if !missing.is_empty() {
+            scored.findings.push(Finding::fail(
+                format!("cookie {name}"),
+                format!("cookie {name} is set without {}", missing.join(", ")),
+            ));
+        }
+    }
+    for (_, penalty, lacks) in lacking {
+        scored.penalty += penalty * u32::from(lacks);
+    }
+}
+
+/// Credentials must never go with a wildcard or with a reflected foreign origin.
+fn cors(headers: &HeaderMap, allowed_origins: &[String], scored: &mut Scored) {
+    let allow_origin = value(headers, "access-control-allow-origin");
+    let credentials = value(headers, "access-control-allow-credentials")
+        .is_some_and(|v| v.eq_ignore_ascii_case("true"));
+    let reflected =
+        allow_origin == Some(PROBE_ORIGIN) && !allowed_origins.iter().any(|o| o == PROBE_ORIGIN);
+    if allow_origin == Some("*") && credentials {
+        scored.add(
+            50,
+            Finding::fail(
+                "CORS",
+                "Access-Control-Allow-Origin: * comes with Access-Control-Allow-Credentials: true",
+            ),
+        );
+    } else if reflected && credentials {
+        scored.add(
+            50,
+            Finding::fail(
+                "CORS",
+                format!(
+                    "the foreign Origin {PROBE_ORIGIN} is reflected with \
+                     Access-Control-Allow-Credentials: true: any site can read responses with \
+                     the user's credentials"
+                ),
+            ),
+        );
+    } else if reflected {
+        scored.add(
+            10,
+            Finding::warn(
+                "CORS",
+                format!(
+                    "the foreign Origin {PROBE_ORIGIN} is reflected in \
+                     Access-Control-Allow-Origin (without credentials)"
+                ),
+            ),
+        );
     }
 }
 
@@ -316,7 +327,8 @@ pub async fn run(params: &SecurityHeadersParams, ctx: &Ctx<'_>) -> CheckOutcome 
         penalty: 0,
     };
     if rules.contains(&Rule::HttpsRedirect) {
-        https_redirect(http, &method, &url, params, &mut scored).await?;
+        let plain = probe_plain_http(http, &method, &url, params).await?;
+        https_redirect(&plain, &mut scored);
     }
     // The headers of the page the address finally leads to (redirects followed).
     let mut answered = None;
@@ -357,14 +369,26 @@ pub async fn run(params: &SecurityHeadersParams, ctx: &Ctx<'_>) -> CheckOutcome 
     Ok(obs)
 }
 
-/// The `http://` form of the address must redirect to an `https://` URL.
-async fn https_redirect(
+/// What the `http://` form of the address answered, without following redirects.
+#[derive(Debug, PartialEq)]
+enum PlainHttp {
+    /// Nothing listens for plain http.
+    NoAnswer { shown: String, error: String },
+    Answered {
+        shown: String,
+        status: u16,
+        location: Option<String>,
+        /// The scheme the `Location` leads to, resolved against the address.
+        leads_to: Option<String>,
+    },
+}
+
+async fn probe_plain_http(
     http: &HttpHandle,
     method: &reqwest::Method,
     url: &url::Url,
     params: &SecurityHeadersParams,
-    scored: &mut Scored,
-) -> Result<(), CheckError> {
+) -> Result<PlainHttp, CheckError> {
     let mut plain = url.clone();
     if plain.scheme() == "https" {
         // The plain-http service listens on the default port whatever the https port is.
@@ -378,52 +402,238 @@ async fn https_redirect(
     {
         Ok(r) => r,
         Err(e) if e.is_connect() => {
-            // Nothing answers plain http: there is no insecure page to be redirected from.
-            scored.findings.push(Finding::warn(
-                "https redirect",
-                format!(
-                    "{shown} does not answer ({}): no redirect to check",
-                    error_text(&e)
-                ),
-            ));
-            return Ok(());
+            let error = error_text(&e);
+            return Ok(PlainHttp::NoAnswer { shown, error });
         }
         Err(e) => return Err(CheckError::new(format!("{shown}: {}", error_text(&e)))),
     };
-    let status = response.status().as_u16();
     let location = value(response.headers(), "location").map(str::to_string);
-    let target = location
+    let leads_to = location
         .as_deref()
         .and_then(|l| plain.join(l).ok())
         .map(|u| u.scheme().to_string());
-    match (response.status().is_redirection(), target.as_deref()) {
-        (true, Some("https")) => {}
-        (true, _) => scored.add(
-            20,
-            Finding::fail(
+    Ok(PlainHttp::Answered {
+        shown,
+        status: response.status().as_u16(),
+        location,
+        leads_to,
+    })
+}
+
+/// The `http://` form of the address must redirect to an `https://` URL.
+fn https_redirect(plain: &PlainHttp, scored: &mut Scored) {
+    let (shown, status, location, leads_to) = match plain {
+        PlainHttp::NoAnswer { shown, error } => {
+            // There is no insecure page to be redirected from.
+            scored.findings.push(Finding::warn(
                 "https redirect",
-                format!(
-                    "{shown} redirects ({status}) to {} instead of an https:// URL",
-                    location
-                        .as_deref()
-                        .unwrap_or("nowhere (no Location header)")
-                ),
-            ),
+                format!("{shown} does not answer ({error}): no redirect to check"),
+            ));
+            return;
+        }
+        PlainHttp::Answered {
+            shown,
+            status,
+            location,
+            leads_to,
+        } => (shown, *status, location, leads_to),
+    };
+    let message = match ((300..400).contains(&status), leads_to.as_deref()) {
+        (true, Some("https")) => return,
+        (true, _) => format!(
+            "{shown} redirects ({status}) to {} instead of an https:// URL",
+            location
+                .as_deref()
+                .unwrap_or("nowhere (no Location header)")
         ),
-        (false, _) => scored.add(
-            20,
-            Finding::fail(
-                "https redirect",
-                format!("{shown} answered {status} instead of redirecting to https://"),
-            ),
-        ),
-    }
-    Ok(())
+        (false, _) => format!("{shown} answered {status} instead of redirecting to https://"),
+    };
+    scored.add(20, Finding::fail("https redirect", message));
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::vocab::Level;
+    use reqwest::header::HeaderValue;
+
+    fn headers(pairs: &[(&'static str, &'static str)]) -> HeaderMap {
+        let mut h = HeaderMap::new();
+        for (k, v) in pairs {
+            h.append(*k, HeaderValue::from_static(v));
+        }
+        h
+    }
+
+    fn scored(rule: Rule, pairs: &[(&'static str, &'static str)]) -> Scored {
+        let mut scored = Scored {
+            findings: Vec::new(),
+            penalty: 0,
+        };
+        check_headers(&[rule], &headers(pairs), &[], &mut scored);
+        scored
+    }
+
+    const STRONG: &[(&str, &str)] = &[
+        (
+            "strict-transport-security",
+            "max-age=31536000; includeSubDomains",
+        ),
+        ("x-content-type-options", "nosniff"),
+        (
+            "content-security-policy",
+            "default-src 'self'; frame-ancestors 'none'",
+        ),
+        ("set-cookie", "sid=1; Secure; HttpOnly; SameSite=Lax"),
+        ("access-control-allow-origin", "https://app.example.com"),
+    ];
+
+    #[test]
+    fn strong_headers_cost_nothing() {
+        let mut all = Scored {
+            findings: Vec::new(),
+            penalty: 0,
+        };
+        check_headers(&Rule::ALL, &headers(STRONG), &[], &mut all);
+        assert!(all.findings.is_empty(), "{:?}", all.findings);
+        assert_eq!(all.penalty, 0);
+    }
+
+    #[test]
+    fn hsts_needs_a_long_enough_max_age() {
+        assert_eq!(scored(Rule::Hsts, &[]).penalty, 20);
+        let short = scored(Rule::Hsts, &[("strict-transport-security", "max-age=600")]);
+        assert_eq!(short.penalty, 10);
+        assert_eq!(
+            short.findings[0].message,
+            "Strict-Transport-Security max-age=600 is under 15552000 (180 days)"
+        );
+        let junk = scored(Rule::Hsts, &[("strict-transport-security", "max-age=soon")]);
+        assert!(junk.findings[0].message.ends_with("has no valid max-age"));
+    }
+
+    #[test]
+    fn framing_is_stopped_by_either_header() {
+        assert_eq!(
+            scored(Rule::Framing, &[("x-frame-options", "DENY")]).penalty,
+            0
+        );
+        let allow = scored(Rule::Framing, &[("x-frame-options", "ALLOWALL")]);
+        assert_eq!(allow.penalty, 20);
+        assert!(
+            allow.findings[0]
+                .message
+                .starts_with("X-Frame-Options is \"ALLOWALL\"")
+        );
+    }
+
+    #[test]
+    fn csp_report_only_and_unsafe_inline() {
+        let report_only = scored(
+            Rule::Csp,
+            &[("content-security-policy-report-only", "default-src 'self'")],
+        );
+        assert_eq!(report_only.penalty, 25);
+        assert!(report_only.findings[0].message.contains("Report-Only"));
+        let inline = scored(
+            Rule::Csp,
+            &[(
+                "content-security-policy",
+                "script-src 'self' 'unsafe-inline'",
+            )],
+        );
+        assert_eq!(
+            (inline.penalty, inline.findings[0].level),
+            (10, Level::Warn)
+        );
+    }
+
+    #[test]
+    fn each_missing_cookie_flag_costs_once() {
+        let s = scored(
+            Rule::Cookies,
+            &[
+                ("set-cookie", "a=1; Secure"),
+                ("set-cookie", "b=2; secure; HttpOnly"),
+            ],
+        );
+        let messages: Vec<&str> = s.findings.iter().map(|f| f.message.as_str()).collect();
+        assert_eq!(
+            messages,
+            [
+                "cookie a is set without HttpOnly, SameSite",
+                "cookie b is set without SameSite"
+            ]
+        );
+        assert_eq!(s.penalty, 10 + 5);
+    }
+
+    #[test]
+    fn cors_credentials_with_a_wildcard_or_a_reflected_origin_fail() {
+        let wildcard = scored(
+            Rule::Cors,
+            &[
+                ("access-control-allow-origin", "*"),
+                ("access-control-allow-credentials", "true"),
+            ],
+        );
+        assert_eq!(wildcard.penalty, 50);
+        let reflected = scored(Rule::Cors, &[("access-control-allow-origin", PROBE_ORIGIN)]);
+        assert_eq!(
+            (reflected.penalty, reflected.findings[0].level),
+            (10, Level::Warn)
+        );
+        let mut allowed = Scored {
+            findings: Vec::new(),
+            penalty: 0,
+        };
+        let h = headers(&[
+            ("access-control-allow-origin", PROBE_ORIGIN),
+            ("access-control-allow-credentials", "true"),
+        ]);
+        check_headers(&[Rule::Cors], &h, &[PROBE_ORIGIN.to_string()], &mut allowed);
+        assert!(allowed.findings.is_empty());
+    }
+
+    #[test]
+    fn the_plain_http_address_must_redirect_to_https() {
+        let judge = |plain: PlainHttp| {
+            let mut s = Scored {
+                findings: Vec::new(),
+                penalty: 0,
+            };
+            https_redirect(&plain, &mut s);
+            s
+        };
+        let answered =
+            |status, location: Option<&str>, leads_to: Option<&str>| PlainHttp::Answered {
+                shown: "http://h/".into(),
+                status,
+                location: location.map(str::to_string),
+                leads_to: leads_to.map(str::to_string),
+            };
+        assert!(
+            judge(answered(301, Some("https://h/"), Some("https")))
+                .findings
+                .is_empty()
+        );
+        let to_http = judge(answered(302, Some("/login"), Some("http")));
+        assert_eq!(
+            to_http.findings[0].message,
+            "http://h/ redirects (302) to /login instead of an https:// URL"
+        );
+        assert_eq!(to_http.penalty, 20);
+        let served = judge(answered(200, None, None));
+        assert_eq!(
+            served.findings[0].message,
+            "http://h/ answered 200 instead of redirecting to https://"
+        );
+        let silent = judge(PlainHttp::NoAnswer {
+            shown: "http://h/".into(),
+            error: "cannot connect".into(),
+        });
+        assert_eq!((silent.penalty, silent.findings[0].level), (0, Level::Warn));
+    }
 
     #[test]
     fn csp_directives() {

@@ -5,20 +5,18 @@
 //! so that every problem is reported at once: an expired certificate for the wrong host is
 //! two findings, not the first one the verifier happened to hit.
 
-use std::sync::{Arc, Mutex};
-use std::time::Duration;
+mod handshake;
+mod verdict;
 
-use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
-use rustls::client::{WebPkiServerVerifier, verify_server_name};
-use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
-use rustls::server::ParsedCertificate;
-use rustls::{CertificateError, DigitallySignedStruct, ProtocolVersion, SignatureScheme};
+
+
 use serde::{Deserialize, Deserializer, de};
 
-use crate::checks::outcome::{CheckError, CheckOutcome, Finding, Observation};
+use crate::checks::outcome::{CheckError, CheckOutcome};
 use crate::checks::params::HttpUrl;
 use crate::checks::{Ctx, KindSpec};
 use crate::model::TargetFamily;
+use crate::redact::redact_url;
 
 #[derive(Debug, Clone, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
@@ -89,154 +87,6 @@ impl<'de> Deserialize<'de> for MinVersion {
     }
 }
 
-/// Accepts any certificate but records what the real verifier said about it.
-#[derive(Debug)]
-struct Recording {
-    inner: Arc<WebPkiServerVerifier>,
-    verdict: Mutex<Option<Result<(), rustls::Error>>>,
-    chain: Mutex<Vec<CertificateDer<'static>>>,
-}
-
-impl ServerCertVerifier for Recording {
-    fn verify_server_cert(
-        &self,
-        end_entity: &CertificateDer<'_>,
-        intermediates: &[CertificateDer<'_>],
-        server_name: &ServerName<'_>,
-        ocsp_response: &[u8],
-        now: UnixTime,
-    ) -> Result<ServerCertVerified, rustls::Error> {
-        let verdict = self
-            .inner
-            .verify_server_cert(end_entity, intermediates, server_name, ocsp_response, now)
-            .map(|_| ());
-        *self.verdict.lock().unwrap_or_else(|e| e.into_inner()) = Some(verdict);
-        let mut chain = vec![end_entity.clone().into_owned()];
-        chain.extend(intermediates.iter().map(|c| c.clone().into_owned()));
-        *self.chain.lock().unwrap_or_else(|e| e.into_inner()) = chain;
-        Ok(ServerCertVerified::assertion())
-    }
-
-    fn verify_tls12_signature(
-        &self,
-        message: &[u8],
-        cert: &CertificateDer<'_>,
-        dss: &DigitallySignedStruct,
-    ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        self.inner.verify_tls12_signature(message, cert, dss)
-    }
-
-    fn verify_tls13_signature(
-        &self,
-        message: &[u8],
-        cert: &CertificateDer<'_>,
-        dss: &DigitallySignedStruct,
-    ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        self.inner.verify_tls13_signature(message, cert, dss)
-    }
-
-    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
-        self.inner.supported_verify_schemes()
-    }
-}
-
-fn provider() -> Arc<rustls::crypto::CryptoProvider> {
-    Arc::new(rustls::crypto::aws_lc_rs::default_provider())
-}
-
-/// The trusted roots: the system's, or `SSL_CERT_FILE` / `SSL_CERT_DIR` when set.
-fn roots() -> Result<rustls::RootCertStore, CheckError> {
-    let loaded = rustls_native_certs::load_native_certs();
-    let mut store = rustls::RootCertStore::empty();
-    let (added, _ignored) = store.add_parsable_certificates(loaded.certs);
-    if added == 0 {
-        let why = loaded
-            .errors
-            .first()
-            .map(|e| format!(": {e}"))
-            .unwrap_or_default();
-        return Err(CheckError::new(format!(
-            "no trusted root certificates could be loaded{why}; install ca-certificates or set \
-             SSL_CERT_FILE"
-        )));
-    }
-    Ok(store)
-}
-
-struct Handshake {
-    version: Option<ProtocolVersion>,
-    verdict: Option<Result<(), rustls::Error>>,
-    chain: Vec<CertificateDer<'static>>,
-}
-
-async fn handshake(
-    host: &str,
-    port: u16,
-    name: &ServerName<'static>,
-    verifier: Arc<WebPkiServerVerifier>,
-    versions: &[&'static rustls::SupportedProtocolVersion],
-    timeout: Duration,
-) -> Result<Result<Handshake, std::io::Error>, CheckError> {
-    let recording = Arc::new(Recording {
-        inner: verifier,
-        verdict: Mutex::new(None),
-        chain: Mutex::new(Vec::new()),
-    });
-    let config = rustls::ClientConfig::builder_with_provider(provider())
-        .with_protocol_versions(versions)
-        .map_err(|e| CheckError::new(format!("TLS configuration: {e}")))?
-        .dangerous()
-        .with_custom_certificate_verifier(recording.clone())
-        .with_no_client_auth();
-    let connector = tokio_rustls::TlsConnector::from(Arc::new(config));
-    let tcp = tokio::time::timeout(timeout, tokio::net::TcpStream::connect((host, port)))
-        .await
-        .map_err(|_| CheckError::new(format!("cannot connect to {host}:{port}: timed out")))?
-        .map_err(|e| CheckError::new(format!("cannot connect to {host}:{port}: {e}")))?;
-    let result = tokio::time::timeout(timeout, connector.connect(name.clone(), tcp))
-        .await
-        .map_err(|_| CheckError::new(format!("TLS handshake with {host}:{port} timed out")))?;
-    Ok(result.map(|stream| Handshake {
-        version: stream.get_ref().1.protocol_version(),
-        verdict: recording
-            .verdict
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .take(),
-        chain: std::mem::take(&mut *recording.chain.lock().unwrap_or_else(|e| e.into_inner())),
-    }))
-}
-
-fn version_name(v: Option<ProtocolVersion>) -> &'static str {
-    match v {
-        Some(ProtocolVersion::TLSv1_3) => "TLS 1.3",
-        Some(ProtocolVersion::TLSv1_2) => "TLS 1.2",
-        _ => "an unknown protocol",
-    }
-}
-
-/// A subject alternative name as people write it: `example.com`, `127.0.0.1`.
-fn general_name(name: &x509_parser::extensions::GeneralName) -> String {
-    use x509_parser::extensions::GeneralName;
-    match name {
-        GeneralName::DNSName(dns) => dns.to_string(),
-        GeneralName::IPAddress(bytes) => match bytes.len() {
-            4 => std::net::Ipv4Addr::from(<[u8; 4]>::try_from(*bytes).unwrap_or_default())
-                .to_string(),
-            16 => std::net::Ipv6Addr::from(<[u8; 16]>::try_from(*bytes).unwrap_or_default())
-                .to_string(),
-            _ => name.to_string(),
-        },
-        other => other.to_string(),
-    }
-}
-
-fn date(timestamp: i64) -> String {
-    chrono::DateTime::from_timestamp(timestamp, 0)
-        .map(|d| d.format("%Y-%m-%d %H:%M UTC").to_string())
-        .unwrap_or_else(|| timestamp.to_string())
-}
-
 impl KindSpec for TlsParams {
     fn family(&self) -> Option<TargetFamily> {
         Some(TargetFamily::Http)
@@ -252,8 +102,19 @@ impl KindSpec for TlsParams {
 }
 
 pub async fn run(params: &TlsParams, ctx: &Ctx<'_>) -> CheckOutcome {
-    let (http, timeout) = (ctx.http()?, ctx.timeout);
-    let from_url = match (&params.url, &http.base_url) {
+    let http = ctx.http()?;
+    let (host, port) = endpoint(params, http.base_url.as_ref())?;
+    let subject = format!("{host}:{port}");
+    match handshake::gather(&host, port, &subject, params.min_version, ctx.timeout).await? {
+        Ok(presented) => Ok(verdict::judge(params, &host, &subject, &presented)),
+        Err(failure) => verdict::handshake_failed(&subject, &failure),
+    }
+}
+
+/// The host and port to connect to: `host` and `port` when given, else those of `url` or of the
+/// target's base URL, which must then be `https://`.
+fn endpoint(params: &TlsParams, base_url: Option<&url::Url>) -> Result<(String, u16), CheckError> {
+    let from_url = match (&params.url, base_url) {
         (Some(HttpUrl(u)), _) => Some(u.clone()),
         (None, Some(base)) => Some(base.clone()),
         (None, None) => None,
@@ -264,7 +125,7 @@ pub async fn run(params: &TlsParams, ctx: &Ctx<'_>) -> CheckOutcome {
         (None, Some(u)) => {
             return Err(CheckError::new(format!(
                 "{} is not an https:// URL: there is no TLS to check (give `host`)",
-                crate::redact::redact_url(u.as_str())
+                redact_url(u.as_str())
             )));
         }
         (None, None) => return Err(CheckError::new("no `host`, `url` or target to check")),
@@ -282,209 +143,54 @@ pub async fn run(params: &TlsParams, ctx: &Ctx<'_>) -> CheckOutcome {
                 .and_then(url::Url::port_or_known_default)
         })
         .unwrap_or(443);
-    let subject = format!("{host}:{port}");
-    let name = ServerName::try_from(host.clone())
-        .map_err(|_| CheckError::new(format!("`{host}` is not a valid host name")))?;
-    let verifier = WebPkiServerVerifier::builder_with_provider(Arc::new(roots()?), provider())
-        .build()
-        .map_err(|e| CheckError::new(format!("TLS verifier: {e}")))?;
+    Ok((host, port))
+}
 
-    let all_versions = [&rustls::version::TLS13, &rustls::version::TLS12];
-    let shake =
-        match handshake(&host, port, &name, verifier.clone(), &all_versions, timeout).await? {
-            Ok(h) => h,
-            Err(e) => {
-                let text = e.to_string();
-                if text.contains("ProtocolVersion") || text.contains("protocol version") {
-                    let mut obs = Observation::default();
-                    obs.findings.push(Finding::fail(
-                        &subject,
-                        format!("{subject} offers neither TLS 1.3 nor TLS 1.2 ({text})"),
-                    ));
-                    return Ok(obs);
-                }
-                return Err(CheckError::new(format!(
-                    "TLS handshake with {subject} failed: {text}"
-                )));
-            }
-        };
+#[cfg(test)]
+mod tests {
+    use super::*;
 
-    let mut obs = Observation::default();
-    let Some(leaf) = shake.chain.first() else {
-        return Err(CheckError::new(format!(
-            "{subject} presented no certificate"
-        )));
-    };
-    let (_, cert) = x509_parser::parse_x509_certificate(leaf.as_ref()).map_err(|e| {
-        CheckError::new(format!(
-            "{subject} presented an unreadable certificate: {e}"
-        ))
-    })?;
-    let now = chrono::Utc::now().timestamp();
-    let not_before = cert.validity().not_before.timestamp();
-    let not_after = cert.validity().not_after.timestamp();
-    let days_left = (not_after - now).div_euclid(86_400);
-    obs.measure("days_to_expiry", days_left as f64);
-    let evidence = serde_json::json!({
-        "subject": cert.subject().to_string(),
-        "issuer": cert.issuer().to_string(),
-        "not_before": date(not_before),
-        "not_after": date(not_after),
-        "protocol": version_name(shake.version),
-    });
-
-    if now > not_after {
-        obs.findings.push(
-            Finding::fail(
-                &subject,
-                format!(
-                    "the certificate expired on {} ({} days ago)",
-                    date(not_after),
-                    (now - not_after) / 86_400
-                ),
-            )
-            .with_evidence(evidence.clone()),
-        );
-    } else if now < not_before {
-        obs.findings.push(
-            Finding::fail(
-                &subject,
-                format!("the certificate is not valid before {}", date(not_before)),
-            )
-            .with_evidence(evidence.clone()),
-        );
-    } else if days_left < params.min_days {
-        obs.findings.push(
-            Finding::fail(
-                &subject,
-                format!(
-                    "the certificate expires in {days_left} days ({}), under min_days {}",
-                    date(not_after),
-                    params.min_days
-                ),
-            )
-            .with_evidence(evidence.clone()),
-        );
-    } else if days_left < params.warn_days {
-        obs.findings.push(
-            Finding::warn(
-                &subject,
-                format!(
-                    "the certificate expires in {days_left} days ({}), under warn_days {}",
-                    date(not_after),
-                    params.warn_days
-                ),
-            )
-            .with_evidence(evidence.clone()),
-        );
-    }
-
-    // The host name on its own, so that it is reported whatever else is wrong.
-    let names: Vec<String> = cert
-        .subject_alternative_name()
-        .ok()
-        .flatten()
-        .map(|san| san.value.general_names.iter().map(general_name).collect())
-        .unwrap_or_default();
-    let name_ok = ParsedCertificate::try_from(leaf)
-        .map(|parsed| verify_server_name(&parsed, &name).is_ok())
-        .unwrap_or(false);
-    if !name_ok {
-        obs.findings.push(
-            Finding::fail(
-                &subject,
-                format!(
-                    "the certificate is not valid for {host} (it names {})",
-                    if names.is_empty() {
-                        "no subject alternative names".to_string()
-                    } else {
-                        names.join(", ")
-                    }
-                ),
-            )
-            .with_evidence(evidence.clone()),
-        );
-    }
-
-    match &shake.verdict {
-        None | Some(Ok(())) => {}
-        Some(Err(rustls::Error::InvalidCertificate(error))) => match error {
-            // Reported from the dates and the name above.
-            CertificateError::Expired
-            | CertificateError::ExpiredContext { .. }
-            | CertificateError::NotValidYet
-            | CertificateError::NotValidYetContext { .. }
-            | CertificateError::NotValidForName
-            | CertificateError::NotValidForNameContext { .. } => {}
-            CertificateError::UnknownIssuer => {
-                let self_signed = shake.chain.len() == 1 && cert.subject() == cert.issuer();
-                let message = if self_signed {
-                    format!(
-                        "the certificate is self-signed ({}): no client trusts it",
-                        cert.subject()
-                    )
-                } else {
-                    format!(
-                        "the certificate is not trusted: its issuer ({}) chains to no trusted root",
-                        cert.issuer()
-                    )
-                };
-                obs.findings
-                    .push(Finding::fail(&subject, message).with_evidence(evidence.clone()));
-            }
-            CertificateError::BadSignature => obs.findings.push(
-                Finding::fail(
-                    &subject,
-                    format!(
-                        "the certificate's signature does not verify: it names an issuer ({}) \
-                         that did not sign it",
-                        cert.issuer()
-                    ),
-                )
-                .with_evidence(evidence.clone()),
-            ),
-            other => obs.findings.push(
-                Finding::fail(&subject, format!("the certificate is rejected: {other:?}"))
-                    .with_evidence(evidence.clone()),
-            ),
-        },
-        Some(Err(other)) => obs.findings.push(
-            Finding::fail(&subject, format!("the certificate is rejected: {other}"))
-                .with_evidence(evidence.clone()),
-        ),
-    }
-
-    if params.min_version == MinVersion::Tls13 {
-        if shake.version != Some(ProtocolVersion::TLSv1_3) {
-            obs.findings.push(Finding::fail(
-                &subject,
-                format!(
-                    "negotiated {}, below min_version TLS 1.3",
-                    version_name(shake.version)
-                ),
-            ));
-        } else if let Ok(Ok(_)) = handshake(
-            &host,
+    fn params(host: Option<&str>, port: Option<u16>, url: Option<&str>) -> TlsParams {
+        TlsParams {
+            host: host.map(str::to_string),
             port,
-            &name,
-            verifier,
-            &[&rustls::version::TLS12],
-            timeout,
-        )
-        .await
-        {
-            obs.findings.push(Finding::fail(
-                &subject,
-                "the server also accepts TLS 1.2, below min_version TLS 1.3",
-            ));
+            url: url.map(|u| HttpUrl(url::Url::parse(u).unwrap())),
+            min_days: 14,
+            warn_days: 30,
+            min_version: MinVersion::Tls12,
         }
     }
 
-    obs.summary = Some(format!(
-        "{subject}: {}, certificate valid until {} ({days_left} days), issued by {}",
-        version_name(shake.version),
-        date(not_after),
-        cert.issuer()
-    ));
-    Ok(obs)
+    #[test]
+    fn the_endpoint_comes_from_host_url_or_target() {
+        let base = url::Url::parse("https://api.example.com:8443/v1").unwrap();
+        let at = |p: TlsParams, base: Option<&url::Url>| endpoint(&p, base);
+        assert_eq!(
+            at(params(None, None, None), Some(&base)).unwrap(),
+            ("api.example.com".to_string(), 8443)
+        );
+        assert_eq!(
+            at(params(None, None, Some("https://x.test/")), Some(&base)).unwrap(),
+            ("x.test".to_string(), 443)
+        );
+        // A `host` of its own does not inherit the URL's port.
+        assert_eq!(
+            at(params(Some("[::1]"), None, None), Some(&base)).unwrap(),
+            ("::1".to_string(), 443)
+        );
+        assert_eq!(
+            at(params(Some("db.test"), Some(5433), None), None).unwrap(),
+            ("db.test".to_string(), 5433)
+        );
+    }
+
+    #[test]
+    fn an_endpoint_without_tls_is_a_configuration_error() {
+        let plain = url::Url::parse("http://user:pw@h.test/").unwrap();
+        let e = endpoint(&params(None, None, None), Some(&plain)).unwrap_err();
+        assert!(e.0.contains("is not an https:// URL"), "{e}");
+        assert!(!e.0.contains("pw"), "{e}");
+        let e = endpoint(&params(None, None, None), None).unwrap_err();
+        assert_eq!(e.0, "no `host`, `url` or target to check");
+    }
 }

@@ -241,6 +241,7 @@ struct Prepared {
     body: String,
 }
 
+/// Every delivery to send: the forgeries, then the positive control when the key is known.
 fn prepare(params: &WebhookParams, key: Option<&[u8]>, body: &str, now: i64) -> Vec<Prepared> {
     let scheme = params.scheme;
     let header = params
@@ -251,104 +252,103 @@ fn prepare(params: &WebhookParams, key: Option<&[u8]>, body: &str, now: i64) -> 
     // Without the real secret, deliveries that need it are signed with a wrong one: still
     // forgeries that must be rejected.
     let real_or_wrong = key.unwrap_or(&wrong_key);
-    let id = |d: Delivery| format!("msg_ready_{}_{now}", d.name().replace('-', "_"));
-    let mut out = Vec::new();
-    let mut add = |delivery: Delivery, headers: Vec<(String, String)>, body: String| {
-        out.push(Prepared {
+    let signed = |key: &[u8], delivery: Delivery, at: i64| {
+        signed_headers(
+            scheme,
+            &header,
+            key,
+            &delivery_id(delivery, now),
+            at,
+            body.as_bytes(),
+        )
+    };
+    let mut out = vec![
+        (Delivery::Unsigned, unsigned_headers(scheme, now)),
+        (
+            Delivery::RandomSignature,
+            random_signature(scheme, &header, now),
+        ),
+        (
+            Delivery::WrongSecret,
+            signed(&wrong_key, Delivery::WrongSecret, now),
+        ),
+        (
+            Delivery::Tampered,
+            signed(real_or_wrong, Delivery::Tampered, now),
+        ),
+        (
+            Delivery::Malformed,
+            malformed_signature(scheme, &header, now),
+        ),
+    ];
+    if scheme.timestamped() {
+        let old = now - stale_age(params.tolerance.0) as i64;
+        out.push((Delivery::Stale, signed(real_or_wrong, Delivery::Stale, old)));
+    }
+    if let Some(key) = key {
+        out.push((Delivery::Positive, signed(key, Delivery::Positive, now)));
+    }
+    out.into_iter()
+        .map(|(delivery, headers)| Prepared {
             delivery,
             headers,
-            body,
+            body: if delivery == Delivery::Tampered {
+                tamper(body)
+            } else {
+                body.to_string()
+            },
         })
-    };
+        .collect()
+}
 
-    let unsigned = match scheme {
+/// A message id per delivery, so that a receiver deduplicating by id still judges each one.
+fn delivery_id(delivery: Delivery, now: i64) -> String {
+    format!("msg_ready_{}_{now}", delivery.name().replace('-', "_"))
+}
+
+/// Standard Webhooks still sends its id and timestamp; the others send nothing.
+fn unsigned_headers(scheme: Scheme, now: i64) -> Vec<(String, String)> {
+    match scheme {
         Scheme::StandardWebhooks => vec![
-            ("webhook-id".to_string(), id(Delivery::Unsigned)),
+            (
+                "webhook-id".to_string(),
+                delivery_id(Delivery::Unsigned, now),
+            ),
             ("webhook-timestamp".to_string(), now.to_string()),
         ],
         _ => Vec::new(),
-    };
-    add(Delivery::Unsigned, unsigned, body.to_string());
+    }
+}
 
+/// A well-formed signature of random bytes.
+fn random_signature(scheme: Scheme, header: &str, now: i64) -> Vec<(String, String)> {
     let random = random_bytes();
-    let random_sig = match scheme {
-        Scheme::HmacSha256 => vec![(header.clone(), format!("sha256={}", hex::encode(random)))],
-        Scheme::Stripe => vec![(
-            header.clone(),
-            format!("t={now},v1={}", hex::encode(random)),
-        )],
+    let header = header.to_string();
+    match scheme {
+        Scheme::HmacSha256 => vec![(header, format!("sha256={}", hex::encode(random)))],
+        Scheme::Stripe => vec![(header, format!("t={now},v1={}", hex::encode(random)))],
         Scheme::StandardWebhooks => vec![
-            ("webhook-id".into(), id(Delivery::RandomSignature)),
+            (
+                "webhook-id".into(),
+                delivery_id(Delivery::RandomSignature, now),
+            ),
             ("webhook-timestamp".into(), now.to_string()),
-            (header.clone(), format!("v1,{}", BASE64.encode(random))),
+            (header, format!("v1,{}", BASE64.encode(random))),
         ],
-    };
-    add(Delivery::RandomSignature, random_sig, body.to_string());
+    }
+}
 
-    add(
-        Delivery::WrongSecret,
-        signed_headers(
-            scheme,
-            &header,
-            &wrong_key,
-            &id(Delivery::WrongSecret),
-            now,
-            body.as_bytes(),
-        ),
-        body.to_string(),
-    );
-    add(
-        Delivery::Tampered,
-        signed_headers(
-            scheme,
-            &header,
-            real_or_wrong,
-            &id(Delivery::Tampered),
-            now,
-            body.as_bytes(),
-        ),
-        tamper(body),
-    );
-    let malformed = match scheme {
-        Scheme::HmacSha256 => vec![(header.clone(), "sha256=not-a-signature!".to_string())],
-        Scheme::Stripe => vec![(header.clone(), "t=yesterday,v1=zz".to_string())],
+fn malformed_signature(scheme: Scheme, header: &str, now: i64) -> Vec<(String, String)> {
+    let header = header.to_string();
+    match scheme {
+        Scheme::HmacSha256 => vec![(header, "sha256=not-a-signature!".to_string())],
+        Scheme::Stripe => vec![(header, "t=yesterday,v1=zz".to_string())],
         Scheme::StandardWebhooks => vec![
-            ("webhook-id".into(), id(Delivery::Malformed)),
+            ("webhook-id".into(), delivery_id(Delivery::Malformed, now)),
             ("webhook-timestamp".into(), now.to_string()),
-            (header.clone(), "v1,@@not-base64@@".to_string()),
+            (header, "v1,@@not-base64@@".to_string()),
         ],
-    };
-    add(Delivery::Malformed, malformed, body.to_string());
-    if scheme.timestamped() {
-        let old = now - stale_age(params.tolerance.0) as i64;
-        add(
-            Delivery::Stale,
-            signed_headers(
-                scheme,
-                &header,
-                real_or_wrong,
-                &id(Delivery::Stale),
-                old,
-                body.as_bytes(),
-            ),
-            body.to_string(),
-        );
     }
-    if let Some(key) = key {
-        add(
-            Delivery::Positive,
-            signed_headers(
-                scheme,
-                &header,
-                key,
-                &id(Delivery::Positive),
-                now,
-                body.as_bytes(),
-            ),
-            body.to_string(),
-        );
-    }
-    out
 }
 
 impl KindSpec for WebhookParams {
@@ -386,15 +386,7 @@ pub async fn run(params: &WebhookParams, ctx: &Ctx<'_>) -> CheckOutcome {
         Some(Json::String(text)) => text.clone(),
         Some(json) => json.to_string(),
     };
-    let reject = params.reject_status.clone().into_vec();
-    let reject_text = reject
-        .iter()
-        .map(u16::to_string)
-        .collect::<Vec<_>>()
-        .join(", ");
-    let tolerance = params.tolerance.0;
     let now = chrono::Utc::now().timestamp();
-
     let mut answers = Vec::new();
     for prepared in prepare(params, key.as_deref(), &body, now) {
         let mut req = request(&http.client, &method, &url, &params.headers)
@@ -405,64 +397,52 @@ pub async fn run(params: &WebhookParams, ctx: &Ctx<'_>) -> CheckOutcome {
         let response = req.body(prepared.body).send().await.map_err(|e| {
             CheckError::new(format!(
                 "{subject}: sending {} failed: {}",
-                prepared.delivery.describe(tolerance),
+                prepared.delivery.describe(params.tolerance.0),
                 error_text(&e)
             ))
         })?;
         answers.push((prepared.delivery, response.status().as_u16()));
     }
+    judge(params, &subject, &answers)
+}
 
+/// Every forgery must be rejected with one of `reject_status`, the positive control accepted.
+fn judge(params: &WebhookParams, subject: &str, answers: &[(Delivery, u16)]) -> CheckOutcome {
     if answers.iter().all(|(_, s)| *s == 404 || *s == 405) {
         return Err(CheckError::new(format!(
             "{subject} answered 404/405 to every delivery: no webhook receiver there (wrong path \
              or method?)"
         )));
     }
-
+    let reject = params.reject_status.clone().into_vec();
     let mut obs = Observation::default();
-    for (delivery, status) in &answers {
-        let what = delivery.describe(tolerance);
-        let finding_subject = format!("{subject} {}", delivery.name());
-        let evidence = serde_json::json!({"delivery": delivery.name(), "status": status});
-        if *delivery == Delivery::Positive {
-            if !(200..300).contains(status) {
-                obs.findings.push(
-                    Finding::fail(
-                        finding_subject,
-                        format!(
-                            "{what} was rejected with {status}: real deliveries would be refused \
-                             (wrong secret, or verifying a re-serialised body instead of the raw \
-                             bytes?)"
-                        ),
-                    )
-                    .with_evidence(evidence),
-                );
+    for (delivery, status) in answers {
+        let what = delivery.describe(params.tolerance.0);
+        let message = match (*delivery, *status) {
+            (Delivery::Positive, 200..=299) => continue,
+            (Delivery::Positive, _) => format!(
+                "{what} was rejected with {status}: real deliveries would be refused (wrong \
+                 secret, or verifying a re-serialised body instead of the raw bytes?)"
+            ),
+            (_, 200..=299) => {
+                format!("{what} was accepted ({status}): forged webhooks get processed")
             }
-        } else if (200..300).contains(status) {
-            obs.findings.push(
-                Finding::fail(
-                    finding_subject,
-                    format!("{what} was accepted ({status}): forged webhooks get processed"),
+            (_, status) if reject.contains(&status) => continue,
+            (_, status) => {
+                let expected: Vec<String> = reject.iter().map(u16::to_string).collect();
+                format!(
+                    "{what} was answered {status}, expected a rejection with {}",
+                    expected.join(", ")
                 )
-                .with_evidence(evidence),
-            );
-        } else if !reject.contains(status) {
-            obs.findings.push(
-                Finding::fail(
-                    finding_subject,
-                    format!(
-                        "{what} was answered {status}, expected a rejection with {reject_text}"
-                    ),
-                )
-                .with_evidence(evidence),
-            );
-        }
+            }
+        };
+        obs.findings.push(
+            Finding::fail(format!("{subject} {}", delivery.name()), message)
+                .with_evidence(serde_json::json!({"delivery": delivery.name(), "status": status})),
+        );
     }
-    let negatives = answers
-        .iter()
-        .filter(|(d, _)| *d != Delivery::Positive)
-        .count();
-    if key.is_none() {
+    let positive_run = answers.iter().any(|(d, _)| *d == Delivery::Positive);
+    if !positive_run {
         obs.findings.push(Finding::warn(
             format!("{subject} correctly-signed"),
             "positive control not run: without `secret` an endpoint that rejects everything \
@@ -471,8 +451,9 @@ pub async fn run(params: &WebhookParams, ctx: &Ctx<'_>) -> CheckOutcome {
     }
     obs.measure("deliveries", answers.len() as f64);
     obs.summary = Some(format!(
-        "{subject} rejected all {negatives} forged deliveries{}",
-        if key.is_some() {
+        "{subject} rejected all {} forged deliveries{}",
+        answers.len() - usize::from(positive_run),
+        if positive_run {
             " and accepted a correctly signed one"
         } else {
             ""
@@ -525,5 +506,103 @@ mod tests {
     #[test]
     fn tampering_changes_the_amount() {
         assert!(tamper(DEFAULT_BODY).contains("\"amount\": 200"));
+    }
+
+    fn params(yaml: &str) -> WebhookParams {
+        crate::config::node::parse_document(yaml)
+            .unwrap()
+            .parse()
+            .unwrap()
+    }
+
+    const FORGERIES: [Delivery; 6] = [
+        Delivery::Unsigned,
+        Delivery::RandomSignature,
+        Delivery::WrongSecret,
+        Delivery::Tampered,
+        Delivery::Malformed,
+        Delivery::Stale,
+    ];
+
+    #[test]
+    fn every_forgery_is_prepared_and_only_the_control_carries_the_real_signature() {
+        let p = params("scheme: stripe\nsecret: env:S");
+        let prepared = prepare(&p, Some(b"key"), DEFAULT_BODY, 1_700_000_000);
+        let order: Vec<Delivery> = prepared.iter().map(|d| d.delivery).collect();
+        assert_eq!(order[..6], FORGERIES);
+        assert_eq!(order[6], Delivery::Positive);
+        let expected = signed_headers(
+            Scheme::Stripe,
+            "Stripe-Signature",
+            b"key",
+            "",
+            1_700_000_000,
+            DEFAULT_BODY.as_bytes(),
+        );
+        assert_eq!(prepared[6].headers, expected);
+        assert_eq!(
+            prepared[3].headers, expected,
+            "tampered: signed, then changed"
+        );
+        assert_ne!(prepared[3].body, DEFAULT_BODY);
+        assert!(prepared[5].headers[0].1.starts_with("t=1699999640,"));
+        // Without the secret, and without timestamps, there are five forgeries and no control.
+        let unsigned_scheme = params("scheme: hmac-sha256");
+        assert_eq!(prepare(&unsigned_scheme, None, "{}", 0).len(), 5);
+    }
+
+    #[test]
+    fn accepted_forgeries_and_a_refused_control_fail() {
+        let p = params("scheme: stripe\nsecret: env:S\nreject_status: [401]");
+        let mut answers: Vec<(Delivery, u16)> = FORGERIES.iter().map(|d| (*d, 401)).collect();
+        answers.push((Delivery::Positive, 200));
+        let obs = judge(&p, "POST /hook", &answers).unwrap();
+        assert!(obs.findings.is_empty(), "{:?}", obs.findings);
+        assert_eq!(
+            obs.summary.unwrap(),
+            "POST /hook rejected all 6 forged deliveries and accepted a correctly signed one"
+        );
+        answers[1].1 = 200;
+        answers[2].1 = 400;
+        answers[6].1 = 401;
+        let obs = judge(&p, "POST /hook", &answers).unwrap();
+        let found: Vec<(&str, &str)> = obs
+            .findings
+            .iter()
+            .map(|f| (f.subject.as_str(), f.message.as_str()))
+            .collect();
+        assert_eq!(
+            found,
+            [
+                (
+                    "POST /hook random-signature",
+                    "a delivery with a random well-formed signature was accepted (200): forged \
+                     webhooks get processed"
+                ),
+                (
+                    "POST /hook wrong-secret",
+                    "a delivery signed with a wrong secret was answered 400, expected a \
+                     rejection with 401"
+                ),
+                (
+                    "POST /hook correctly-signed",
+                    "a correctly signed delivery was rejected with 401: real deliveries would be \
+                     refused (wrong secret, or verifying a re-serialised body instead of the raw \
+                     bytes?)"
+                ),
+            ]
+        );
+    }
+
+    #[test]
+    fn without_a_secret_the_control_is_missing_and_no_receiver_is_an_error() {
+        let p = params("scheme: hmac-sha256");
+        let answers: Vec<(Delivery, u16)> = FORGERIES[..5].iter().map(|d| (*d, 403)).collect();
+        let obs = judge(&p, "POST /hook", &answers).unwrap();
+        assert_eq!(obs.findings.len(), 1);
+        assert_eq!(obs.findings[0].level, crate::vocab::Level::Warn);
+        let missing: Vec<(Delivery, u16)> = FORGERIES[..5].iter().map(|d| (*d, 404)).collect();
+        let e = judge(&p, "POST /hook", &missing).unwrap_err();
+        assert!(e.0.starts_with("POST /hook answered 404/405 to every delivery"));
     }
 }

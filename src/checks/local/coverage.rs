@@ -1,9 +1,14 @@
 //! `coverage`: a test coverage report (lcov, Cobertura XML, Istanbul `coverage-summary.json`)
 //! is fresh and meets its line and branch thresholds, over all files or the files `paths` names.
+//! The report is read into per-file counts by the module of its format; plain functions judge them.
+
+mod cobertura;
+mod istanbul;
+mod lcov;
 
 use std::collections::BTreeMap;
 use std::path::Path;
-use std::time::SystemTime;
+use std::time::{Duration, SystemTime};
 
 use serde::{Deserialize, Deserializer, de};
 use serde_json::json;
@@ -181,8 +186,24 @@ pub async fn run(params: &CoverageParams, ctx: &Ctx<'_>) -> CheckOutcome {
     let text = tokio::fs::read_to_string(&path)
         .await
         .map_err(|e| CheckError::new(format!("cannot read the coverage report {shown}: {e}")))?;
-    let format = match params.format {
-        Format::Auto => detect(&text).ok_or_else(|| {
+    let (format, report) = read_report(params.format, shown, &text)?;
+    let counts = scoped_counts(params, shown, &report, base_dir)?;
+    // The older of the file's time and the time the report states: a copied artefact has a
+    // fresh file time, a touched file an old one; either way stale evidence shows.
+    let written = [meta.modified().ok(), report.generated]
+        .into_iter()
+        .flatten()
+        .min();
+    let age = written
+        .and_then(|w| SystemTime::now().duration_since(w).ok())
+        .unwrap_or_default();
+    judge(params, format, counts, age)
+}
+
+/// The report in its format (detected from the content when `auto`).
+fn read_report(format: Format, shown: &str, text: &str) -> Result<(Format, Report), CheckError> {
+    let format = match format {
+        Format::Auto => detect(text).ok_or_else(|| {
             CheckError::new(format!(
                 "{shown} is not an lcov, Cobertura XML or Istanbul coverage-summary.json report"
             ))
@@ -190,37 +211,49 @@ pub async fn run(params: &CoverageParams, ctx: &Ctx<'_>) -> CheckOutcome {
         f => f,
     };
     let report = match format {
-        Format::Lcov => parse_lcov(&text),
-        Format::Cobertura => parse_cobertura(&text),
-        Format::Istanbul => parse_istanbul(&text),
+        Format::Lcov => lcov::parse(text),
+        Format::Cobertura => cobertura::parse(text),
+        Format::Istanbul => istanbul::parse(text),
         Format::Auto => Err("the format could not be detected".to_string()),
     }
     .map_err(|e| CheckError::new(format!("{shown}: {e}")))?;
+    Ok((format, report))
+}
 
-    let counts = if params.paths.is_empty() {
-        report.total.unwrap_or_else(|| sum(report.files.values()))
-    } else {
-        let matching: Vec<&Counts> = report
-            .files
-            .iter()
-            .filter(|(file, _)| {
-                params
-                    .paths
-                    .iter()
-                    .any(|g| path_matches(&g.0, file, base_dir))
-            })
-            .map(|(_, c)| c)
-            .collect();
-        if matching.is_empty() {
-            let globs: Vec<&str> = params.paths.iter().map(|g| g.0.as_str()).collect();
-            return Err(CheckError::new(format!(
-                "no file in {shown} matches paths {}",
-                globs.join(", ")
-            )));
-        }
-        sum(matching.into_iter())
-    };
+/// The counts over all files, or over the files `paths` names (at least one must match).
+fn scoped_counts(
+    params: &CoverageParams,
+    shown: &str,
+    report: &Report,
+    base_dir: &Path,
+) -> Result<Counts, CheckError> {
+    if params.paths.is_empty() {
+        return Ok(report.total.unwrap_or_else(|| sum(report.files.values())));
+    }
+    let matching: Vec<&Counts> = report
+        .files
+        .iter()
+        .filter(|(file, _)| {
+            params
+                .paths
+                .iter()
+                .any(|g| path_matches(&g.0, file, base_dir))
+        })
+        .map(|(_, c)| c)
+        .collect();
+    if matching.is_empty() {
+        let globs: Vec<&str> = params.paths.iter().map(|g| g.0.as_str()).collect();
+        return Err(CheckError::new(format!(
+            "no file in {shown} matches paths {}",
+            globs.join(", ")
+        )));
+    }
+    Ok(sum(matching.into_iter()))
+}
 
+/// Line and branch coverage against their thresholds, and the report's age against `max_age`.
+fn judge(params: &CoverageParams, format: Format, counts: Counts, age: Duration) -> CheckOutcome {
+    let shown = params.report.as_str();
     let mut obs = Observation::default();
     let scope = if params.paths.is_empty() {
         String::new()
@@ -272,29 +305,24 @@ pub async fn run(params: &CoverageParams, ctx: &Ctx<'_>) -> CheckOutcome {
         }
     }
     if let Some(DurationParam(max_age)) = params.max_age {
-        // The older of the file's time and the time the report states: a copied artefact has a
-        // fresh file time, a touched file an old one; either way stale evidence shows.
-        let written = [meta.modified().ok(), report.generated]
-            .into_iter()
-            .flatten()
-            .min();
-        let age = written
-            .and_then(|w| SystemTime::now().duration_since(w).ok())
-            .unwrap_or_default();
         obs.measure("age_s", age.as_secs() as f64);
-        if age > max_age {
-            obs.findings.push(Finding::fail(
-                shown,
-                format!(
-                    "{shown} was written {} ago, more than max_age {}: the evidence is stale",
-                    human(age),
-                    human(max_age)
-                ),
-            ));
-        }
+        obs.findings.extend(stale(shown, age, max_age));
     }
     obs.summary = Some(format!("{shown}: {}", shown_parts.join(", ")));
     Ok(obs)
+}
+
+fn stale(shown: &str, age: Duration, max_age: Duration) -> Option<Finding> {
+    (age > max_age).then(|| {
+        Finding::fail(
+            shown,
+            format!(
+                "{shown} was written {} ago, more than max_age {}: the evidence is stale",
+                human(age),
+                human(max_age)
+            ),
+        )
+    })
 }
 
 fn sum<'a>(counts: impl Iterator<Item = &'a Counts>) -> Counts {
@@ -347,252 +375,6 @@ pub fn detect(text: &str) -> Option<Format> {
         .then_some(Format::Lcov)
 }
 
-/// lcov tracefiles: `SF:` opens a file record, `DA:line,hits` and `BRDA:line,block,branch,taken`
-/// give the detail, `LF/LH/BRF/BRH` the record's totals. Records for the same file (several test
-/// runs merged into one tracefile) are merged line by line.
-pub fn parse_lcov(text: &str) -> Result<Report, String> {
-    #[derive(Default)]
-    struct FileData {
-        lines: BTreeMap<u64, u64>,
-        branches: BTreeMap<(u64, String, String), u64>,
-        // Totals of records without detail lines.
-        summary: Counts,
-    }
-    let mut files: BTreeMap<String, FileData> = BTreeMap::new();
-    let mut current: Option<String> = None;
-    let mut record = Counts::default();
-    let mut record_has_detail = (false, false);
-    for (number, line) in text.lines().enumerate() {
-        let line = line.trim_end();
-        let bad = || format!("line {}: malformed lcov record `{line}`", number + 1);
-        let (tag, rest) = line.split_once(':').unwrap_or((line, ""));
-        match tag {
-            "SF" => {
-                current = Some(rest.to_string());
-                record = Counts::default();
-                record_has_detail = (false, false);
-                files.entry(rest.to_string()).or_default();
-            }
-            "DA" | "BRDA" | "LF" | "LH" | "BRF" | "BRH" => {
-                let file = current.as_ref().ok_or_else(bad)?;
-                let data = files.get_mut(file).ok_or_else(bad)?;
-                let fields: Vec<&str> = rest.split(',').collect();
-                let num = |i: usize| -> Result<u64, String> {
-                    fields
-                        .get(i)
-                        .and_then(|f| f.trim().parse().ok())
-                        .ok_or_else(bad)
-                };
-                match tag {
-                    "DA" => {
-                        record_has_detail.0 = true;
-                        let hits = fields
-                            .get(1)
-                            .and_then(|f| f.trim().parse::<i64>().ok())
-                            .ok_or_else(bad)?
-                            .max(0) as u64;
-                        let entry = data.lines.entry(num(0)?).or_default();
-                        *entry = (*entry).max(hits);
-                    }
-                    "BRDA" => {
-                        record_has_detail.1 = true;
-                        if fields.len() < 4 {
-                            return Err(bad());
-                        }
-                        let taken = fields[3].trim().parse::<u64>().unwrap_or(0);
-                        let key = (num(0)?, fields[1].to_string(), fields[2].to_string());
-                        let entry = data.branches.entry(key).or_default();
-                        *entry = (*entry).max(taken);
-                    }
-                    "LF" => record.lines.1 = num(0)?,
-                    "LH" => record.lines.0 = num(0)?,
-                    "BRF" => record.branches.1 = num(0)?,
-                    _ => record.branches.0 = num(0)?,
-                }
-            }
-            "end_of_record" => {
-                if let Some(file) = current.take()
-                    && let Some(data) = files.get_mut(&file)
-                {
-                    if !record_has_detail.0 {
-                        data.summary.lines.0 += record.lines.0;
-                        data.summary.lines.1 += record.lines.1;
-                    }
-                    if !record_has_detail.1 {
-                        data.summary.branches.0 += record.branches.0;
-                        data.summary.branches.1 += record.branches.1;
-                    }
-                }
-            }
-            _ => {}
-        }
-    }
-    if files.is_empty() {
-        return Err("no `SF:` record: not an lcov tracefile, or an empty one".into());
-    }
-    let files = files
-        .into_iter()
-        .map(|(name, data)| {
-            let mut counts = data.summary;
-            counts.lines.0 += data.lines.values().filter(|&&h| h > 0).count() as u64;
-            counts.lines.1 += data.lines.len() as u64;
-            counts.branches.0 += data.branches.values().filter(|&&t| t > 0).count() as u64;
-            counts.branches.1 += data.branches.len() as u64;
-            (name, counts)
-        })
-        .collect();
-    Ok(Report {
-        files,
-        total: None,
-        generated: None,
-    })
-}
-
-/// Cobertura XML: `<class filename>` holds `<lines><line number hits branch
-/// condition-coverage="50% (1/2)">`. Lines under `<method>` repeat the class's own and are
-/// skipped; classes of the same file (inner classes) are merged line by line.
-pub fn parse_cobertura(text: &str) -> Result<Report, String> {
-    use quick_xml::events::Event;
-    let mut reader = quick_xml::Reader::from_str(text);
-    let mut lines: BTreeMap<String, BTreeMap<u64, (u64, u64, u64)>> = BTreeMap::new();
-    let mut file: Option<String> = None;
-    let mut method_depth = 0usize;
-    let mut saw_root = false;
-    let mut generated = None;
-    loop {
-        let event = reader
-            .read_event()
-            .map_err(|e| format!("malformed XML at byte {}: {e}", reader.error_position()))?;
-        let (element, is_start) = match &event {
-            Event::Start(e) => (e, true),
-            Event::Empty(e) => (e, false),
-            Event::End(e) => {
-                match e.name().as_ref() {
-                    b"method" => method_depth = method_depth.saturating_sub(1),
-                    b"class" => file = None,
-                    _ => {}
-                }
-                continue;
-            }
-            Event::Eof => break,
-            _ => continue,
-        };
-        let attr = |name: &str| -> Option<String> {
-            element
-                .attributes()
-                .flatten()
-                .find(|a| a.key.as_ref() == name.as_bytes())
-                .and_then(|a| a.unescape_value().ok().map(|v| v.into_owned()))
-        };
-        match element.name().as_ref() {
-            b"coverage" => {
-                saw_root = true;
-                // Milliseconds since the epoch (coverage.py, istanbul), or seconds.
-                generated = attr("timestamp")
-                    .and_then(|t| t.trim().parse::<u64>().ok())
-                    .map(|t| {
-                        let ms = if t > 100_000_000_000 { t } else { t * 1000 };
-                        SystemTime::UNIX_EPOCH + std::time::Duration::from_millis(ms)
-                    });
-            }
-            b"class" if is_start => file = attr("filename"),
-            b"method" if is_start => method_depth += 1,
-            b"line" if method_depth == 0 => {
-                let Some(file) = &file else { continue };
-                let number: u64 = attr("number")
-                    .and_then(|n| n.parse().ok())
-                    .ok_or("a <line> without a numeric `number`")?;
-                let hits: u64 = attr("hits")
-                    .and_then(|h| h.parse::<f64>().ok())
-                    .ok_or("a <line> without numeric `hits`")?
-                    .max(0.0) as u64;
-                let (covered, total) = if attr("branch").as_deref() == Some("true") {
-                    attr("condition-coverage")
-                        .as_deref()
-                        .and_then(parse_condition_coverage)
-                        .unwrap_or((0, 0))
-                } else {
-                    (0, 0)
-                };
-                let entry = lines
-                    .entry(file.clone())
-                    .or_default()
-                    .entry(number)
-                    .or_default();
-                entry.0 = entry.0.max(hits);
-                entry.1 = entry.1.max(covered);
-                entry.2 = entry.2.max(total);
-            }
-            _ => {}
-        }
-    }
-    if !saw_root {
-        return Err("no <coverage> element: not a Cobertura report".into());
-    }
-    let files = lines
-        .into_iter()
-        .map(|(name, by_line)| {
-            let mut c = Counts::default();
-            for (hits, covered, total) in by_line.values() {
-                c.lines.1 += 1;
-                c.lines.0 += u64::from(*hits > 0);
-                c.branches.0 += covered;
-                c.branches.1 += total;
-            }
-            (name, c)
-        })
-        .collect();
-    Ok(Report {
-        files,
-        total: None,
-        generated,
-    })
-}
-
-/// `50% (1/2)` → (1, 2).
-fn parse_condition_coverage(text: &str) -> Option<(u64, u64)> {
-    let inner = text.split_once('(')?.1.split_once(')')?.0;
-    let (covered, total) = inner.split_once('/')?;
-    Some((covered.trim().parse().ok()?, total.trim().parse().ok()?))
-}
-
-/// Istanbul / c8 `coverage-summary.json`: `{"total": {"lines": {"total", "covered"}, "branches":
-/// …}, "<file>": {…}}`.
-pub fn parse_istanbul(text: &str) -> Result<Report, String> {
-    let json: serde_json::Value =
-        serde_json::from_str(text).map_err(|e| format!("malformed JSON: {e}"))?;
-    let map = json.as_object().ok_or("not a JSON object")?;
-    let counts = |entry: &serde_json::Value| -> Option<Counts> {
-        let pair = |metric: &str| -> Option<(u64, u64)> {
-            let m = entry.get(metric)?;
-            Some((m.get("covered")?.as_u64()?, m.get("total")?.as_u64()?))
-        };
-        Some(Counts {
-            lines: pair("lines")?,
-            branches: pair("branches").unwrap_or((0, 0)),
-        })
-    };
-    let total = match map.get("total") {
-        Some(t) => counts(t).ok_or("`total` has no `lines` with `covered` and `total`")?,
-        None if map.values().any(|v| v.get("statementMap").is_some()) => {
-            return Err("this is Istanbul's coverage-final.json; point `report` at \
-                        coverage-summary.json (reporter `json-summary`)"
-                .into());
-        }
-        None => return Err("no `total` entry: not an Istanbul coverage-summary.json".into()),
-    };
-    let files = map
-        .iter()
-        .filter(|(k, _)| k.as_str() != "total")
-        .filter_map(|(k, v)| Some((k.clone(), counts(v)?)))
-        .collect();
-    Ok(Report {
-        files,
-        total: Some(total),
-        generated: None,
-    })
-}
-
 /// The schema of the parameters as written (the raw form, before they are checked together).
 impl schemars::JsonSchema for CoverageParams {
     fn schema_name() -> std::borrow::Cow<'static, str> {
@@ -606,27 +388,6 @@ impl schemars::JsonSchema for CoverageParams {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn lcov_records_merge_by_line() {
-        let text = "TN:\nSF:src/a.rs\nDA:1,1\nDA:2,0\nBRDA:2,0,0,1\nBRDA:2,0,1,-\nLF:2\nLH:1\nend_of_record\n\
-                    SF:src/a.rs\nDA:2,3\nend_of_record\nSF:src/b.rs\nLF:10\nLH:4\nBRF:2\nBRH:2\nend_of_record\n";
-        let report = parse_lcov(text).unwrap();
-        assert_eq!(
-            report.files["src/a.rs"],
-            Counts {
-                lines: (2, 2),
-                branches: (1, 2)
-            }
-        );
-        assert_eq!(
-            report.files["src/b.rs"],
-            Counts {
-                lines: (4, 10),
-                branches: (2, 2)
-            }
-        );
-    }
 
     #[test]
     fn percentages_round_down() {
@@ -660,5 +421,102 @@ mod tests {
         assert_eq!(detect("{\"total\":{}}"), Some(Format::Istanbul));
         assert_eq!(detect("TN:\nSF:x\n"), Some(Format::Lcov));
         assert_eq!(detect("hello"), None);
+    }
+
+    fn params(min_lines: Option<f64>, min_branches: Option<f64>) -> CoverageParams {
+        CoverageParams {
+            report: "lcov.info".into(),
+            format: Format::Auto,
+            min_lines,
+            min_branches,
+            paths: Vec::new(),
+            max_age: Some(DurationParam(Duration::from_secs(3600))),
+        }
+    }
+
+    const COUNTS: Counts = Counts {
+        lines: (949, 1000),
+        branches: (0, 0),
+    };
+
+    #[test]
+    fn coverage_under_the_threshold_fails_with_the_exact_figures() {
+        let obs = judge(
+            &params(Some(95.0), None),
+            Format::Lcov,
+            COUNTS,
+            Duration::ZERO,
+        )
+        .unwrap();
+        assert_eq!(obs.findings.len(), 1);
+        assert_eq!(obs.findings[0].subject, "lcov.info#lines");
+        assert_eq!(
+            obs.findings[0].message,
+            "line coverage is 94.9% (949/1000), below the required 95%"
+        );
+        assert_eq!(obs.findings[0].evidence["format"], "lcov");
+        assert_eq!(obs.summary.unwrap(), "lcov.info: line coverage 94.9%");
+        assert!(
+            judge(
+                &params(Some(90.0), None),
+                Format::Lcov,
+                COUNTS,
+                Duration::ZERO
+            )
+            .unwrap()
+            .findings
+            .is_empty()
+        );
+    }
+
+    #[test]
+    fn a_required_metric_without_data_cannot_be_verified() {
+        let e = judge(
+            &params(None, Some(80.0)),
+            Format::Lcov,
+            COUNTS,
+            Duration::ZERO,
+        )
+        .unwrap_err();
+        assert_eq!(
+            e.0,
+            "lcov.info has no branch data: branch coverage cannot be verified"
+        );
+    }
+
+    #[test]
+    fn an_old_report_is_stale_evidence() {
+        let obs = judge(
+            &params(Some(90.0), None),
+            Format::Lcov,
+            COUNTS,
+            Duration::from_secs(7200),
+        )
+        .unwrap();
+        assert_eq!(
+            obs.findings[0].message,
+            "lcov.info was written 2h ago, more than max_age 1h: the evidence is stale"
+        );
+        assert_eq!(obs.measurements["age_s"], 7200.0);
+    }
+
+    #[test]
+    fn paths_select_the_files_counted() {
+        let mut report = Report::default();
+        report.files.insert("/ci/src/wallet/a.ts".into(), COUNTS);
+        report.files.insert(
+            "src/other.ts".into(),
+            Counts {
+                lines: (1, 1),
+                branches: (0, 0),
+            },
+        );
+        let mut p = params(Some(90.0), None);
+        p.paths = vec![GlobParam(glob::Pattern::new("src/wallet/**").unwrap())];
+        let counts = scoped_counts(&p, "lcov.info", &report, Path::new("/x")).unwrap();
+        assert_eq!(counts, COUNTS);
+        p.paths = vec![GlobParam(glob::Pattern::new("lib/**").unwrap())];
+        let e = scoped_counts(&p, "lcov.info", &report, Path::new("/x")).unwrap_err();
+        assert_eq!(e.0, "no file in lcov.info matches paths lib/**");
     }
 }

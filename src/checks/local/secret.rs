@@ -293,76 +293,96 @@ pub async fn run(params: &SecretParams, ctx: &Ctx<'_>) -> CheckOutcome {
         .chain(others.iter().filter_map(|(_, v)| v.as_ref()))
         .for_each(|v| ctx.secrets.add(v.clone()));
 
+    Ok(judge(params, &subject, value.as_deref(), &others))
+}
+
+/// Every rule over the value read and the values it must differ from (`None`: not set).
+fn judge(
+    params: &SecretParams,
+    subject: &str,
+    value: Option<&str>,
+    others: &[(String, Option<String>)],
+) -> Observation {
     let mut obs = Observation::default();
     let value = match value {
         None => {
             obs.findings
-                .push(Finding::fail(&subject, format!("{subject} is not set")));
-            return Ok(obs);
+                .push(Finding::fail(subject, format!("{subject} is not set")));
+            return obs;
         }
-        Some(v) if v.is_empty() => {
+        Some("") => {
             obs.findings.push(Finding::fail(
-                &subject,
+                subject,
                 format!("{subject} is set but empty"),
             ));
-            return Ok(obs);
+            return obs;
         }
         Some(v) => v,
     };
     let length = value.len();
-    let entropy = estimate_entropy_bits(&value);
+    let entropy = estimate_entropy_bits(value);
     obs.measure("length_bytes", length as f64);
     obs.measure("entropy_bits", entropy.floor());
     let evidence = serde_json::json!({ "length_bytes": length, "entropy_bits": entropy.floor() });
-    let mut fail = |message: String| {
+    let messages = length_messages(params, subject, length)
+        .into_iter()
+        .chain((entropy < params.min_entropy_bits).then(|| {
+            format!(
+                "{subject} has an estimated {} bits of entropy, below the required {}",
+                entropy.floor(),
+                params.min_entropy_bits
+            )
+        }))
+        .chain(
+            (params.not_default && is_known_default(value))
+                .then(|| format!("{subject} is a well-known default value (value not shown)")),
+        )
+        .chain(
+            params
+                .deny
+                .iter()
+                .any(|d| d.eq_ignore_ascii_case(value))
+                .then(|| format!("{subject} equals a value listed in `deny` (value not shown)")),
+        )
+        .chain(
+            others
+                .iter()
+                .filter(|(_, other_value)| other_value.as_deref() == Some(value))
+                .map(|(other, _)| format!("{subject} is the same value as {other}")),
+        );
+    for message in messages {
         obs.findings
-            .push(Finding::fail(&subject, message).with_evidence(evidence.clone()));
-    };
-
-    // With `alg`, a key too short for the algorithm is named once, by the RFC's rule.
-    let alg_needs = params.alg.map(|alg| (alg, alg.min_key_bytes()));
-    let alg_fails = alg_needs.filter(|(_, needed)| length < *needed);
-    if length < params.min_bytes && alg_fails.is_none_or(|(_, needed)| needed < params.min_bytes) {
-        fail(format!(
-            "{subject} is {length} bytes, shorter than the required {}",
-            params.min_bytes
-        ));
-    }
-    if let Some((alg, needed)) = alg_fails {
-        fail(format!(
-            "{subject} is {length} bytes; {alg:?} needs a key of at least {needed} bytes (RFC 7518 §3.2)"
-        ));
-    }
-    if entropy < params.min_entropy_bits {
-        fail(format!(
-            "{subject} has an estimated {} bits of entropy, below the required {}",
-            entropy.floor(),
-            params.min_entropy_bits
-        ));
-    }
-    if params.not_default && is_known_default(&value) {
-        fail(format!(
-            "{subject} is a well-known default value (value not shown)"
-        ));
-    }
-    if params.deny.iter().any(|d| d.eq_ignore_ascii_case(&value)) {
-        fail(format!(
-            "{subject} equals a value listed in `deny` (value not shown)"
-        ));
-    }
-    for (other, other_value) in &others {
-        if other_value.as_deref() == Some(value.as_str()) {
-            fail(format!("{subject} is the same value as {other}"));
-        }
+            .push(Finding::fail(subject, message).with_evidence(evidence.clone()));
     }
     obs.summary = Some(format!(
         "{subject}: {length} bytes, ~{} bits of estimated entropy",
         entropy.floor()
     ));
-    Ok(obs)
+    obs
 }
 
-/// Equal to a known default, ignoring case and surrounding whitespace.
+/// Shorter than `min_bytes`, or than `alg` needs; a key too short for the algorithm is named
+/// once, by the RFC's rule.
+fn length_messages(params: &SecretParams, subject: &str, length: usize) -> Vec<String> {
+    let alg_fails = params
+        .alg
+        .map(|alg| (alg, alg.min_key_bytes()))
+        .filter(|(_, needed)| length < *needed);
+    let mut messages = Vec::new();
+    if length < params.min_bytes && alg_fails.is_none_or(|(_, needed)| needed < params.min_bytes) {
+        messages.push(format!(
+            "{subject} is {length} bytes, shorter than the required {}",
+            params.min_bytes
+        ));
+    }
+    if let Some((alg, needed)) = alg_fails {
+        messages.push(format!(
+            "{subject} is {length} bytes; {alg:?} needs a key of at least {needed} bytes (RFC 7518 §3.2)"
+        ));
+    }
+    messages
+}
+
 /// Equal to a known default, ignoring case, separators (`-`, `_`, spaces, dots) and digits or
 /// punctuation appended to it (`Password123!`, `YOUR_256_BIT_SECRET`).
 pub fn is_known_default(value: &str) -> bool {
@@ -503,5 +523,74 @@ mod tests {
         assert!(is_known_default(" changeme "));
         assert!(!is_known_default("postgres-prod-8f2c"));
         assert!(!is_known_default("123"));
+    }
+
+    fn params(yaml: &str) -> SecretParams {
+        crate::config::node::parse_document(yaml)
+            .unwrap()
+            .parse()
+            .unwrap()
+    }
+
+    fn messages(obs: &Observation) -> Vec<&str> {
+        obs.findings.iter().map(|f| f.message.as_str()).collect()
+    }
+
+    #[test]
+    fn an_absent_or_empty_secret_is_one_finding() {
+        let p = params("from: env:JWT");
+        assert_eq!(
+            messages(&judge(&p, "env:JWT", None, &[])),
+            ["env:JWT is not set"]
+        );
+        assert_eq!(
+            messages(&judge(&p, "env:JWT", Some(""), &[])),
+            ["env:JWT is set but empty"]
+        );
+    }
+
+    #[test]
+    fn a_strong_distinct_secret_passes_and_shows_no_value() {
+        let p = params("from: env:JWT\ndistinct_from: env:OTHER");
+        let value = "q3Jx9Lw0ZbT7uYkP2mVfR8sHcNd5GaEo1iKtXyWzQe4";
+        let others = [("env:OTHER".to_string(), Some("different".to_string()))];
+        let obs = judge(&p, "env:JWT", Some(value), &others);
+        assert!(obs.findings.is_empty(), "{:?}", obs.findings);
+        assert!(!obs.summary.unwrap().contains(value));
+    }
+
+    #[test]
+    fn every_weakness_is_named_once() {
+        let p =
+            params("from: env:JWT\nalg: HS256\ndeny: [Changeme]\ndistinct_from: [env:A, env:B]");
+        let others = [
+            ("env:A".to_string(), Some("changeme".to_string())),
+            ("env:B".to_string(), None),
+        ];
+        let obs = judge(&p, "env:JWT", Some("changeme"), &others);
+        assert_eq!(
+            messages(&obs),
+            [
+                "env:JWT is 8 bytes; HS256 needs a key of at least 32 bytes (RFC 7518 §3.2)",
+                "env:JWT has an estimated 34 bits of entropy, below the required 64",
+                "env:JWT is a well-known default value (value not shown)",
+                "env:JWT equals a value listed in `deny` (value not shown)",
+                "env:JWT is the same value as env:A",
+            ]
+        );
+        assert_eq!(obs.findings[0].evidence["length_bytes"], 8);
+    }
+
+    #[test]
+    fn min_bytes_is_named_when_it_asks_more_than_the_algorithm() {
+        let p = params("from: env:K\nalg: HS256\nmin_bytes: 40");
+        assert_eq!(
+            length_messages(&p, "env:K", 20),
+            [
+                "env:K is 20 bytes, shorter than the required 40",
+                "env:K is 20 bytes; HS256 needs a key of at least 32 bytes (RFC 7518 §3.2)",
+            ]
+        );
+        assert_eq!(length_messages(&p, "env:K", 35).len(), 1);
     }
 }

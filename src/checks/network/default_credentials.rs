@@ -146,17 +146,8 @@ pub async fn run(params: &CredentialsParams, ctx: &Ctx<'_>) -> CheckOutcome {
             },
             _,
         ) => {
-            let (host, port) = split_address(address, 5432)?;
-            // A URL's user is tried too; its password never is.
-            let mut users = users.clone();
-            if let Ok(url) = url::Url::parse(address)
-                && !url.username().is_empty()
-                && !users.iter().any(|u| u == url.username())
-            {
-                users.push(url.username().to_string());
-            }
-            let database = database.clone().unwrap_or_else(|| "postgres".into());
-            postgres(&host, port, &users, &database, &params.passwords).await
+            let endpoint = address_endpoint(address, users, database.as_deref())?;
+            postgres(&endpoint, &params.passwords).await
         }
         (
             Service::Postgres {
@@ -166,31 +157,74 @@ pub async fn run(params: &CredentialsParams, ctx: &Ctx<'_>) -> CheckOutcome {
             },
             Some(db),
         ) => {
-            // The target's address and database; its own user is tried too, never its password.
-            let url = url::Url::parse(&db.target.url).map_err(|e| {
-                CheckError::new(format!(
-                    "the target URL {} cannot be read: {e}",
-                    redact_url(&db.target.url)
-                ))
-            })?;
-            let host = url.host_str().unwrap_or("localhost").to_string();
-            let port = url.port().unwrap_or(5432);
-            let mut users = users.clone();
-            if !url.username().is_empty() && !users.iter().any(|u| u == url.username()) {
-                users.push(url.username().to_string());
-            }
-            let database = database.clone().unwrap_or_else(|| {
-                Some(url.path().trim_start_matches('/'))
-                    .filter(|d| !d.is_empty())
-                    .unwrap_or("postgres")
-                    .to_string()
-            });
-            postgres(&host, port, &users, &database, &params.passwords).await
+            let endpoint = target_endpoint(&db.target.url, users, database.as_deref())?;
+            postgres(&endpoint, &params.passwords).await
         }
         (Service::Postgres { address: None, .. }, None) => Err(CheckError::new(
             "`postgres: true` probes the check's target: give the check a `target` naming a postgres target",
         )),
     }
+}
+
+/// Where to try logging in to PostgreSQL, and as whom.
+#[derive(Debug, PartialEq)]
+struct PgEndpoint {
+    host: String,
+    port: u16,
+    users: Vec<String>,
+    database: String,
+}
+
+/// An address of the check's own (`host:port` or a URL). A URL's user is tried too; its password
+/// never is.
+fn address_endpoint(
+    address: &str,
+    users: &[String],
+    database: Option<&str>,
+) -> Result<PgEndpoint, CheckError> {
+    let (host, port) = split_address(address, 5432)?;
+    let mut users = users.to_vec();
+    if let Ok(url) = url::Url::parse(address)
+        && !url.username().is_empty()
+        && !users.iter().any(|u| u == url.username())
+    {
+        users.push(url.username().to_string());
+    }
+    Ok(PgEndpoint {
+        host,
+        port,
+        users,
+        database: database.unwrap_or("postgres").to_string(),
+    })
+}
+
+/// The target's address and database; its own user is tried too, never its password.
+fn target_endpoint(
+    target_url: &str,
+    users: &[String],
+    database: Option<&str>,
+) -> Result<PgEndpoint, CheckError> {
+    let url = url::Url::parse(target_url).map_err(|e| {
+        CheckError::new(format!(
+            "the target URL {} cannot be read: {e}",
+            redact_url(target_url)
+        ))
+    })?;
+    let mut users = users.to_vec();
+    if !url.username().is_empty() && !users.iter().any(|u| u == url.username()) {
+        users.push(url.username().to_string());
+    }
+    let database = database.unwrap_or_else(|| {
+        Some(url.path().trim_start_matches('/'))
+            .filter(|d| !d.is_empty())
+            .unwrap_or("postgres")
+    });
+    Ok(PgEndpoint {
+        host: url.host_str().unwrap_or("localhost").to_string(),
+        port: url.port().unwrap_or(5432),
+        users,
+        database: database.to_string(),
+    })
 }
 
 /// `host:port` or a URL (`redis://:pw@host:6379/0`: its credentials are ignored and never
@@ -248,10 +282,17 @@ async fn resp_command(
     Ok(line.trim_end().to_string())
 }
 
+/// What Redis answered: to `PING`, then to `AUTH` with each password in turn, up to the first
+/// reply that is not an error.
+#[derive(Debug, Default)]
+struct RedisReplies {
+    ping: String,
+    auth: Vec<String>,
+}
+
 async fn redis(address: &str, passwords: &[String]) -> CheckOutcome {
     let (host, port) = split_address(address, 6379)?;
     let shown = format!("{host}:{port}");
-    let subject = format!("redis:{shown}");
     let stream = tokio::time::timeout(CONNECT_TIMEOUT, TcpStream::connect((host.as_str(), port)))
         .await
         .map_err(|_| {
@@ -261,37 +302,55 @@ async fn redis(address: &str, passwords: &[String]) -> CheckOutcome {
         })?
         .map_err(|e| CheckError::new(format!("cannot connect to Redis at {shown}: {e}")))?;
     let mut stream = BufReader::new(stream);
+    let mut replies = RedisReplies {
+        ping: resp_command(&mut stream, &["PING"], &shown).await?,
+        auth: Vec::new(),
+    };
+    if replies.ping.starts_with("-NOAUTH") {
+        for password in passwords {
+            let reply = resp_command(&mut stream, &["AUTH", password], &shown).await?;
+            let refused = reply.starts_with('-');
+            replies.auth.push(reply);
+            if !refused {
+                break;
+            }
+        }
+    }
+    judge_redis(&shown, &replies, passwords.len())
+}
+
+/// No password at all fails (warns when only protected mode stands in the way); so does a
+/// well-known password that `AUTH` accepts.
+fn judge_redis(shown: &str, replies: &RedisReplies, passwords: usize) -> CheckOutcome {
+    let subject = format!("redis:{shown}");
     let mut obs = Observation::default();
-    let reply = resp_command(&mut stream, &["PING"], &shown).await?;
-    if reply.starts_with("+PONG") {
+    if replies.ping.starts_with("+PONG") {
         obs.findings.push(Finding::fail(
             &subject,
             format!("Redis at {shown} answers PING without a password: anyone who reaches it can read and change every key"),
         ));
         return Ok(obs);
     }
-    if reply.starts_with("-DENIED") {
+    if replies.ping.starts_with("-DENIED") {
         obs.findings.push(Finding::warn(
             &subject,
             format!("Redis at {shown} has no password; only its protected mode turns remote clients away"),
         ));
         return Ok(obs);
     }
-    if !reply.starts_with("-NOAUTH") {
+    if !replies.ping.starts_with("-NOAUTH") {
         return Err(CheckError::new(format!(
             "Redis at {shown} answered PING with `{}`, neither +PONG nor -NOAUTH",
-            crate::checks::params::truncate(&reply, 120)
+            crate::checks::params::truncate(&replies.ping, 120)
         )));
     }
-    for (index, password) in passwords.iter().enumerate() {
-        let reply = resp_command(&mut stream, &["AUTH", password], &shown).await?;
+    for (index, reply) in replies.auth.iter().enumerate() {
         if reply.starts_with("+OK") {
             obs.findings.push(Finding::fail(
                 &subject,
                 format!(
-                    "Redis at {shown} accepts a well-known password (#{} of the {} tried; value not shown)",
+                    "Redis at {shown} accepts a well-known password (#{} of the {passwords} tried; value not shown)",
                     index + 1,
-                    passwords.len()
                 ),
             ));
             break;
@@ -299,19 +358,19 @@ async fn redis(address: &str, passwords: &[String]) -> CheckOutcome {
         if !reply.starts_with('-') {
             return Err(CheckError::new(format!(
                 "Redis at {shown} answered AUTH with `{}`",
-                crate::checks::params::truncate(&reply, 120)
+                crate::checks::params::truncate(reply, 120)
             )));
         }
     }
-    obs.measure("attempts", (1 + passwords.len()) as f64);
+    obs.measure("attempts", (1 + passwords) as f64);
     obs.summary = Some(format!(
-        "Redis at {shown} requires a password and refused {} well-known one(s)",
-        passwords.len()
+        "Redis at {shown} requires a password and refused {passwords} well-known one(s)"
     ));
     Ok(obs)
 }
 
 /// How a login attempt ended.
+#[derive(Debug, Clone, Copy, PartialEq)]
 enum Login {
     Accepted,
     Refused,
@@ -349,60 +408,72 @@ async fn try_login(options: PgConnectOptions, shown: &str) -> Result<Login, Chec
     }
 }
 
-async fn postgres(
-    host: &str,
-    port: u16,
-    users: &[String],
-    database: &str,
-    passwords: &[String],
-) -> CheckOutcome {
-    let shown = format!("{host}:{port}");
+/// How one role let a client in, if it did.
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum LetIn {
+    WithoutPassword,
+    /// With the password at this index of the list tried.
+    WithPassword(usize),
+}
+
+/// Each role: no password first, then the passwords until one is accepted.
+async fn postgres(endpoint: &PgEndpoint, passwords: &[String]) -> CheckOutcome {
+    let shown = format!("{}:{}", endpoint.host, endpoint.port);
     let base = PgConnectOptions::from_str("postgres://localhost")
         .map_err(|e| CheckError::new(e.to_string()))?
-        .host(host)
-        .port(port)
-        .database(database)
+        .host(&endpoint.host)
+        .port(endpoint.port)
+        .database(&endpoint.database)
         .ssl_mode(PgSslMode::Prefer)
         .application_name("ready");
-    let mut obs = Observation::default();
-    let mut attempts = 0;
-    for user in users {
-        let subject = format!("postgres:{shown}/{user}");
-        attempts += 1;
-        if let Login::Accepted = try_login(base.clone().username(user), &shown).await? {
-            obs.findings.push(Finding::fail(
-                &subject,
-                format!("PostgreSQL at {shown} lets `{user}` log in without a password"),
-            ));
-            continue;
-        }
-        for (index, password) in passwords.iter().enumerate() {
-            attempts += 1;
-            let options = base.clone().username(user).password(password);
-            if let Login::Accepted = try_login(options, &shown).await? {
-                obs.findings.push(Finding::fail(
-                    &subject,
-                    format!(
-                        "PostgreSQL at {shown} lets `{user}` log in with a well-known password (#{} of the {} tried; value not shown)",
-                        index + 1,
-                        passwords.len()
-                    ),
-                ));
-                break;
+    let mut logins = Vec::new();
+    for user in &endpoint.users {
+        let mut let_in = None;
+        if try_login(base.clone().username(user), &shown).await? == Login::Accepted {
+            let_in = Some(LetIn::WithoutPassword);
+        } else {
+            for (index, password) in passwords.iter().enumerate() {
+                let options = base.clone().username(user).password(password);
+                if try_login(options, &shown).await? == Login::Accepted {
+                    let_in = Some(LetIn::WithPassword(index));
+                    break;
+                }
             }
         }
+        logins.push((user.as_str(), let_in));
+    }
+    Ok(judge_postgres(&shown, &logins, passwords.len()))
+}
+
+fn judge_postgres(shown: &str, logins: &[(&str, Option<LetIn>)], passwords: usize) -> Observation {
+    let mut obs = Observation::default();
+    let mut attempts = 0;
+    for (user, let_in) in logins {
+        let subject = format!("postgres:{shown}/{user}");
+        attempts += match let_in {
+            Some(LetIn::WithoutPassword) => 1,
+            Some(LetIn::WithPassword(index)) => 2 + index,
+            None => 1 + passwords,
+        };
+        let message = match let_in {
+            None => continue,
+            Some(LetIn::WithoutPassword) => {
+                format!("PostgreSQL at {shown} lets `{user}` log in without a password")
+            }
+            Some(LetIn::WithPassword(index)) => format!(
+                "PostgreSQL at {shown} lets `{user}` log in with a well-known password (#{} of the {passwords} tried; value not shown)",
+                index + 1
+            ),
+        };
+        obs.findings.push(Finding::fail(&subject, message));
     }
     obs.measure("attempts", attempts as f64);
+    let users: Vec<String> = logins.iter().map(|(u, _)| format!("`{u}`")).collect();
     obs.summary = Some(format!(
-        "PostgreSQL at {shown} refused {} without a password and with {} well-known password(s)",
-        users
-            .iter()
-            .map(|u| format!("`{u}`"))
-            .collect::<Vec<_>>()
-            .join(", "),
-        passwords.len()
+        "PostgreSQL at {shown} refused {} without a password and with {passwords} well-known password(s)",
+        users.join(", ")
     ));
-    Ok(obs)
+    obs
 }
 
 /// The schema of the parameters as written (the raw form, before they are checked together).
@@ -412,5 +483,134 @@ impl schemars::JsonSchema for CredentialsParams {
     }
     fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
         <RawCredentialsParams as schemars::JsonSchema>::json_schema(generator)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::vocab::Level;
+
+    fn users(names: &[&str]) -> Vec<String> {
+        names.iter().map(|n| n.to_string()).collect()
+    }
+
+    #[test]
+    fn addresses_split_into_host_and_port_without_credentials() {
+        assert_eq!(
+            split_address("cache:6380", 6379).unwrap(),
+            ("cache".into(), 6380)
+        );
+        assert_eq!(
+            split_address("cache", 6379).unwrap(),
+            ("cache".into(), 6379)
+        );
+        assert_eq!(
+            split_address("[::1]:7000", 6379).unwrap(),
+            ("::1".into(), 7000)
+        );
+        assert_eq!(
+            split_address("redis://:pw@h:6390/0", 6379).unwrap(),
+            ("h".into(), 6390)
+        );
+        let e = split_address("h:port", 6379).unwrap_err();
+        assert_eq!(e.0, "`h:port` is not host:port (port `port`)");
+    }
+
+    #[test]
+    fn a_url_adds_its_user_and_the_target_gives_its_database() {
+        let own =
+            address_endpoint("postgres://app:pw@db:5433/x", &users(&["postgres"]), None).unwrap();
+        assert_eq!(
+            own,
+            PgEndpoint {
+                host: "db".into(),
+                port: 5433,
+                users: users(&["postgres", "app"]),
+                database: "postgres".into(),
+            }
+        );
+        let target = target_endpoint("postgres://app:pw@db/shop", &users(&["app"]), None).unwrap();
+        assert_eq!((target.users.len(), target.database.as_str()), (1, "shop"));
+        let chosen = target_endpoint("postgres://db/", &[], Some("other")).unwrap();
+        assert_eq!((chosen.port, chosen.database.as_str()), (5432, "other"));
+    }
+
+    fn replies(ping: &str, auth: &[&str]) -> RedisReplies {
+        RedisReplies {
+            ping: ping.into(),
+            auth: auth.iter().map(|a| a.to_string()).collect(),
+        }
+    }
+
+    #[test]
+    fn redis_without_a_password_or_with_a_known_one_fails() {
+        let open = judge_redis("h:6379", &replies("+PONG", &[]), 7).unwrap();
+        assert!(
+            open.findings[0]
+                .message
+                .contains("answers PING without a password")
+        );
+        let protected =
+            judge_redis("h:6379", &replies("-DENIED Redis is running", &[]), 7).unwrap();
+        assert_eq!(protected.findings[0].level, Level::Warn);
+        let known = judge_redis(
+            "h:6379",
+            &replies("-NOAUTH Authentication required.", &["-WRONGPASS", "+OK"]),
+            7,
+        )
+        .unwrap();
+        assert_eq!(
+            known.findings[0].message,
+            "Redis at h:6379 accepts a well-known password (#2 of the 7 tried; value not shown)"
+        );
+        assert_eq!(known.findings[0].subject, "redis:h:6379");
+    }
+
+    #[test]
+    fn redis_that_refuses_every_password_passes_and_odd_replies_are_errors() {
+        let refused = judge_redis("h:6379", &replies("-NOAUTH", &["-WRONGPASS"; 2]), 2).unwrap();
+        assert!(refused.findings.is_empty());
+        assert_eq!(refused.measurements["attempts"], 3.0);
+        assert!(judge_redis("h:6379", &replies("$5", &[]), 2).is_err());
+        assert!(judge_redis("h:6379", &replies("-NOAUTH", &["*1"]), 2).is_err());
+    }
+
+    #[test]
+    fn postgres_logins_are_findings_and_attempts_are_counted() {
+        let obs = judge_postgres(
+            "db:5432",
+            &[
+                ("postgres", Some(LetIn::WithPassword(1))),
+                ("app", None),
+                ("trusty", Some(LetIn::WithoutPassword)),
+            ],
+            5,
+        );
+        let found: Vec<(&str, &str)> = obs
+            .findings
+            .iter()
+            .map(|f| (f.subject.as_str(), f.message.as_str()))
+            .collect();
+        assert_eq!(
+            found,
+            [
+                (
+                    "postgres:db:5432/postgres",
+                    "PostgreSQL at db:5432 lets `postgres` log in with a well-known password (#2 \
+                     of the 5 tried; value not shown)"
+                ),
+                (
+                    "postgres:db:5432/trusty",
+                    "PostgreSQL at db:5432 lets `trusty` log in without a password"
+                ),
+            ]
+        );
+        assert_eq!(obs.measurements["attempts"], (3 + 6 + 1) as f64);
+        assert_eq!(
+            obs.summary.unwrap(),
+            "PostgreSQL at db:5432 refused `postgres`, `app`, `trusty` without a password and \
+             with 5 well-known password(s)"
+        );
     }
 }

@@ -1,0 +1,131 @@
+//! The I/O of `rate_limit`: the bounded burst, and the request after the announced wait.
+
+use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use super::RateLimitParams;
+use super::headers::{Family, FamilyValues, family_values, header};
+use super::judgement::is_rejection;
+use crate::checks::http::{HttpHandle, error_text, request};
+use crate::checks::outcome::CheckError;
+
+/// One answered request of the burst.
+#[derive(Debug, Clone, Default)]
+pub struct Answer {
+    /// Position in sending order, from 0.
+    pub seq: u32,
+    pub status: u16,
+    pub families: BTreeMap<Family, FamilyValues>,
+    pub retry_after: Option<String>,
+}
+
+/// What the burst observed: the facts the judgement reads.
+#[derive(Debug, Default)]
+pub struct Burst {
+    /// In the order they arrived, which is close to the order the server saw them.
+    pub answers: Vec<Answer>,
+    pub first_error: Option<(u32, String)>,
+    /// Requests that got no answer (refused, reset, timed out).
+    pub failed: u32,
+    pub elapsed: Duration,
+}
+
+/// What the burst's workers share.
+#[derive(Default)]
+struct Shared {
+    next: AtomicU32,
+    stop: AtomicBool,
+    answers: Mutex<Vec<Answer>>,
+    first_error: Mutex<Option<(u32, String)>>,
+    failed: AtomicU32,
+}
+
+/// Sends up to `budget` requests over `concurrency` connections, until the first rejection or
+/// the first request that gets no answer.
+pub async fn burst(
+    http: &HttpHandle,
+    method: &reqwest::Method,
+    url: &url::Url,
+    params: &RateLimitParams,
+    budget: u32,
+) -> Burst {
+    let shared = Arc::new(Shared::default());
+    let started = Instant::now();
+    // One task per connection: polled independently, and spread over the runtime's threads.
+    let mut workers = tokio::task::JoinSet::new();
+    for _ in 0..params.concurrency.0.min(budget).max(1) {
+        let shared = shared.clone();
+        let client = http.client.clone();
+        let (method, url) = (method.clone(), url.clone());
+        let headers = params.headers.request.clone();
+        let expect = params.expect_status;
+        workers.spawn(async move {
+            while !shared.stop.load(Ordering::Relaxed) {
+                let seq = shared.next.fetch_add(1, Ordering::Relaxed);
+                if seq >= budget {
+                    break;
+                }
+                match request(&client, &method, &url, &headers).send().await {
+                    Ok(response) => {
+                        let status = response.status().as_u16();
+                        let headers = response.headers();
+                        let answer = Answer {
+                            seq,
+                            status,
+                            families: family_values(headers),
+                            retry_after: header(headers, "retry-after").map(str::to_string),
+                        };
+                        // Read the body so that the connection is reused.
+                        let _ = response.bytes().await;
+                        if is_rejection(status, expect) {
+                            shared.stop.store(true, Ordering::Relaxed);
+                        }
+                        lock(&shared.answers).push(answer);
+                    }
+                    Err(e) => {
+                        shared.stop.store(true, Ordering::Relaxed);
+                        shared.failed.fetch_add(1, Ordering::Relaxed);
+                        lock(&shared.first_error).get_or_insert((seq, error_text(&e)));
+                    }
+                }
+            }
+        });
+    }
+    while workers.join_next().await.is_some() {}
+    let elapsed = started.elapsed();
+    Burst {
+        answers: std::mem::take(&mut *lock(&shared.answers)),
+        first_error: lock(&shared.first_error).take(),
+        failed: shared.failed.load(Ordering::Relaxed),
+        elapsed,
+    }
+}
+
+fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// The status of one request sent a little after `wait`.
+pub async fn status_after(
+    http: &HttpHandle,
+    method: &reqwest::Method,
+    url: &url::Url,
+    params: &RateLimitParams,
+    wait: Duration,
+    subject: &str,
+) -> Result<u16, CheckError> {
+    // A little past the announced time: the server's clock rounds too.
+    tokio::time::sleep(wait + Duration::from_millis(100)).await;
+    let response = request(&http.client, method, url, &params.headers.request)
+        .send()
+        .await
+        .map_err(|e| {
+            CheckError::new(format!(
+                "{subject}: the request after the wait failed: {}",
+                error_text(&e)
+            ))
+        })?;
+    Ok(response.status().as_u16())
+}

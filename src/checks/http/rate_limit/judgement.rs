@@ -1,0 +1,638 @@
+//! The judgement of `rate_limit`: plain functions over what the burst observed.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use super::burst::{Answer, Burst};
+use super::headers::{Family, FamilyValues, retry_after_seconds};
+use super::{FamilyRule, RateLimitParams, RetryAfterRule};
+use crate::vocab::human;
+use crate::checks::outcome::{CheckError, Finding, Observation};
+use crate::checks::params::DurationParam;
+
+/// 503 is a rejection too (nginx's default), though the wrong one unless expected.
+pub fn is_rejection(status: u16, expect: u16) -> bool {
+    status == expect || status == 503
+}
+
+/// Requests the limit allows in one window: `limit` plus the `burst` a token bucket serves.
+fn allowance(params: &RateLimitParams) -> Option<u64> {
+    params.limit.map(|l| l + params.burst)
+}
+
+/// The requests the burst may send: twice the allowance and one, within `max_requests`.
+pub fn budget(params: &RateLimitParams) -> u32 {
+    match allowance(params) {
+        Some(a) => (2 * a + 1).min(u64::from(params.max_requests.0)) as u32,
+        None => params.max_requests.0,
+    }
+}
+
+/// The first answer (in sending order) with `status`.
+pub fn first_with_status(answers: &[Answer], status: u16) -> Option<&Answer> {
+    answers
+        .iter()
+        .filter(|a| a.status == status)
+        .min_by_key(|a| a.seq)
+}
+
+/// Every finding about the burst: when the limiter struck, its `Retry-After`, its headers.
+pub fn judge(
+    params: &RateLimitParams,
+    subject: &str,
+    burst: &Burst,
+    budget: u32,
+) -> Result<Observation, CheckError> {
+    let expect = params.expect_status;
+    let mut obs = Observation::default();
+    let sent = measure_rate(&mut obs, burst);
+    let rejection = first_with_status(&burst.answers, expect);
+    let wrong_rejection = (expect != 503)
+        .then(|| first_with_status(&burst.answers, 503))
+        .flatten();
+    if rejection.is_none()
+        && wrong_rejection.is_none()
+        && let Some((seq, error)) = &burst.first_error
+    {
+        return Err(CheckError::new(format!(
+            "{subject}: request {} of the burst failed: {error}",
+            seq + 1
+        )));
+    }
+    let limit_text = limit_text(params);
+    let in_flight = u64::from(params.concurrency.0.min(budget));
+    let trends = remaining_trends(&burst.answers, expect, in_flight);
+    let rose = trends.iter().any(|(_, t)| matches!(t, Trend::Rose { .. }));
+    // Set when a rise of the remaining count is explained by a window rollover.
+    let rollover = match (rejection, wrong_rejection) {
+        (None, Some(wrong)) => {
+            obs.measure("first_limited_at", f64::from(wrong.seq + 1));
+            obs.findings.push(wrong_status(subject, expect, wrong));
+            false
+        }
+        (None, None) => {
+            obs.findings
+                .push(never_limited(subject, expect, sent, &limit_text, burst));
+            false
+        }
+        (Some(limited), _) => {
+            let rollover = limited_findings(&mut obs, params, subject, burst, limited, rose);
+            // Each aspect has its own subject, so that one can be waived without the others.
+            retry_after_findings(&mut obs, &format!("{subject} Retry-After"), params, limited);
+            rollover
+        }
+    };
+    let headers_subject = format!("{subject} rate-limit headers");
+    header_findings(&mut obs, &headers_subject, params, &burst.answers);
+    if params.headers.rule != FamilyRule::None {
+        trend_findings(&mut obs, &headers_subject, &trends, rollover);
+    }
+    obs.summary = Some(match rejection {
+        Some(limited) => format!(
+            "{subject} answered {expect} at request {} of {sent}{limit_text}",
+            limited.seq + 1
+        ),
+        None => format!("{subject}: {sent} requests sent"),
+    });
+    Ok(obs)
+}
+
+/// Records the requests sent and their rate; returns the requests sent.
+fn measure_rate(obs: &mut Observation, burst: &Burst) -> u32 {
+    let sent = burst.answers.len() as u32 + burst.failed;
+    let seconds = burst.elapsed.as_secs_f64().max(1e-6);
+    obs.measure("requests_sent", f64::from(sent));
+    obs.measure(
+        "requests_per_second",
+        (f64::from(sent) / seconds * 10.0).round() / 10.0,
+    );
+    sent
+}
+
+fn limit_text(params: &RateLimitParams) -> String {
+    match (params.limit, params.window) {
+        (Some(l), Some(DurationParam(w))) => format!(" (limit {l} per {})", human(w)),
+        (Some(l), None) => format!(" (limit {l})"),
+        _ => String::new(),
+    }
+}
+
+fn wrong_status(subject: &str, expect: u16, wrong: &Answer) -> Finding {
+    Finding::fail(
+        subject,
+        format!(
+            "the limiter answered 503 instead of {expect} at request {}: clients read 503 as an \
+             outage, not as a signal to slow down (nginx limit_req answers 503 unless \
+             `limit_req_status {expect};` is set)",
+            wrong.seq + 1
+        ),
+    )
+    .with_evidence(serde_json::json!({"status": 503, "request": wrong.seq + 1}))
+}
+
+fn never_limited(
+    subject: &str,
+    expect: u16,
+    sent: u32,
+    limit_text: &str,
+    burst: &Burst,
+) -> Finding {
+    Finding::fail(
+        subject,
+        format!(
+            "sent {sent} requests{limit_text} and none was answered {expect} ({})",
+            status_counts(&burst.answers)
+        ),
+    )
+    .with_evidence(serde_json::json!({"requests_sent": sent}))
+}
+
+/// The first rejection must come by the allowance plus 10%; returns whether a window rollover
+/// explains a later one.
+fn limited_findings(
+    obs: &mut Observation,
+    params: &RateLimitParams,
+    subject: &str,
+    burst: &Burst,
+    limited: &Answer,
+    rose: bool,
+) -> bool {
+    let expect = params.expect_status;
+    let first_at = limited.seq + 1;
+    obs.measure("first_limited_at", f64::from(first_at));
+    let Some(allowance) = allowance(params) else {
+        return false;
+    };
+    let served_before = burst
+        .answers
+        .iter()
+        .filter(|a| a.seq < limited.seq && !is_rejection(a.status, expect))
+        .count() as u64;
+    let tolerated = (allowance as f64 * 1.1).ceil() as u64;
+    // A fixed window that rolled over during the burst legitimately serves up to twice the
+    // limit; the headers show the rollover (remaining jumps back up).
+    let rollover = rose && served_before > tolerated && served_before <= 2 * tolerated;
+    if served_before > tolerated && !rollover {
+        obs.findings.push(
+            Finding::fail(
+                subject,
+                format!(
+                    "the first {expect} came at request {first_at} after {served_before} served \
+                     requests{}: expected by request {} (limit + 10%)",
+                    limit_text(params),
+                    tolerated + 1
+                ),
+            )
+            .with_evidence(serde_json::json!({
+                "first_limited_at": first_at,
+                "served_before": served_before,
+                "tolerated": tolerated,
+            })),
+        );
+    }
+    rollover
+}
+
+fn status_counts(answers: &[Answer]) -> String {
+    let mut counts: BTreeMap<u16, usize> = BTreeMap::new();
+    for a in answers {
+        *counts.entry(a.status).or_default() += 1;
+    }
+    counts
+        .iter()
+        .map(|(s, n)| format!("{n}× {s}"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+fn retry_after_findings(
+    obs: &mut Observation,
+    subject: &str,
+    params: &RateLimitParams,
+    limited: &Answer,
+) {
+    let expect = params.expect_status;
+    match &limited.retry_after {
+        None if params.retry_after == RetryAfterRule::Required => obs.findings.push(Finding::fail(
+            subject,
+            format!(
+                "the {expect} response has no Retry-After header: clients cannot tell when \
+                     to retry"
+            ),
+        )),
+        None => {}
+        Some(value) => match retry_after_seconds(value) {
+            Err(e) => obs.findings.push(Finding::fail(subject, e)),
+            Ok(s) if s <= 0.0 => obs.findings.push(Finding::fail(
+                subject,
+                format!("Retry-After \"{value}\" asks for no wait at all"),
+            )),
+            Ok(s) => {
+                obs.measure("retry_after_s", s.round());
+                if let Some(DurationParam(window)) = params.window
+                    && s > window.as_secs_f64()
+                {
+                    obs.findings.push(Finding::warn(
+                        subject,
+                        format!(
+                            "Retry-After {s:.0}s is longer than the window of {}",
+                            human(window)
+                        ),
+                    ));
+                }
+            }
+        },
+    }
+}
+
+/// Where the remaining count of a family went during the served part of the burst.
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Trend {
+    Falls,
+    /// The last quarter of the answers shows more remaining than the first quarter.
+    Rose {
+        from: u64,
+        to: u64,
+    },
+    /// The same value in every answer.
+    Constant(u64),
+}
+
+/// The trend of each family's remaining count, from the answers in arrival order. Answers
+/// arrive slightly out of the server's order (many connections, two clocks), so single values
+/// prove nothing: the medians of the first and last quarters are compared, and a rise counts
+/// only when it is larger than the number of requests in flight could explain.
+fn remaining_trends(answers: &[Answer], expect: u16, in_flight: u64) -> Vec<(Family, Trend)> {
+    let median = |values: &[u64]| {
+        let mut sorted = values.to_vec();
+        sorted.sort_unstable();
+        sorted[sorted.len() / 2]
+    };
+    Family::ALL
+        .into_iter()
+        .filter_map(|family| {
+            // Served answers only: every rejection rightly says 0.
+            let values: Vec<u64> = answers
+                .iter()
+                .filter(|a| !is_rejection(a.status, expect))
+                .filter_map(|a| a.families.get(&family)?.remaining)
+                .collect();
+            if values.len() < 3 {
+                return None;
+            }
+            if values.iter().all(|v| *v == values[0]) {
+                return Some((family, Trend::Constant(values[0])));
+            }
+            let quarter = (values.len() / 4).max(1);
+            let from = median(&values[..quarter]);
+            let to = median(&values[values.len() - quarter..]);
+            Some((
+                family,
+                if to > from + in_flight {
+                    Trend::Rose { from, to }
+                } else {
+                    Trend::Falls
+                },
+            ))
+        })
+        .collect()
+}
+
+fn remaining_header(family: Family) -> &'static str {
+    match family {
+        Family::Ietf => "the remaining count in RateLimit",
+        Family::Ratelimit => "RateLimit-Remaining",
+        Family::XRatelimit => "X-RateLimit-Remaining",
+    }
+}
+
+fn trend_findings(
+    obs: &mut Observation,
+    subject: &str,
+    trends: &[(Family, Trend)],
+    rollover: bool,
+) {
+    for (family, trend) in trends {
+        let header = remaining_header(*family);
+        match trend {
+            Trend::Falls => {}
+            Trend::Rose { .. } if rollover => {}
+            Trend::Rose { from, to } => obs.findings.push(Finding::fail(
+                subject,
+                format!(
+                    "{header} rose from about {from} to about {to} within the burst: the \
+                     headers do not track the limit"
+                ),
+            )),
+            Trend::Constant(value) => obs.findings.push(Finding::fail(
+                subject,
+                format!(
+                    "{header} stays at {value} throughout the burst: the headers do not count \
+                     requests"
+                ),
+            )),
+        }
+    }
+}
+
+/// The family the rule asks for must be present (any family for `any`), and each family
+/// present must be readable and give the expected limit.
+fn header_findings(
+    obs: &mut Observation,
+    subject: &str,
+    params: &RateLimitParams,
+    answers: &[Answer],
+) {
+    let rule = params.headers.rule;
+    if rule == FamilyRule::None {
+        return;
+    }
+    let present: Vec<Family> = Family::ALL
+        .into_iter()
+        .filter(|f| answers.iter().any(|a| a.families.contains_key(f)))
+        .collect();
+    obs.findings
+        .extend(missing_family(rule, &present).map(|m| Finding::fail(subject, m)));
+    for family in present {
+        let values: Vec<&FamilyValues> = answers
+            .iter()
+            .filter_map(|a| a.families.get(&family))
+            .collect();
+        if let Some(message) = family_problem(family, &values, params.limit) {
+            obs.findings.push(Finding::fail(subject, message));
+        }
+    }
+}
+
+fn missing_family(rule: FamilyRule, present: &[Family]) -> Option<String> {
+    let required = match rule {
+        FamilyRule::Ietf => Family::Ietf,
+        FamilyRule::Ratelimit => Family::Ratelimit,
+        FamilyRule::XRatelimit => Family::XRatelimit,
+        FamilyRule::Any | FamilyRule::None if present.is_empty() => {
+            return Some(
+                "no rate-limit headers in any response: none of RateLimit/RateLimit-Policy, \
+                 RateLimit-Limit/-Remaining/-Reset or X-RateLimit-Limit/-Remaining/-Reset"
+                    .to_string(),
+            );
+        }
+        FamilyRule::Any | FamilyRule::None => return None,
+    };
+    if present.contains(&required) {
+        return None;
+    }
+    let found = if present.is_empty() {
+        String::new()
+    } else {
+        let names: Vec<&str> = present.iter().map(|f| f.name()).collect();
+        format!(" (found {})", names.join(", "))
+    };
+    Some(format!(
+        "no {} headers in any response{found}",
+        required.name()
+    ))
+}
+
+/// The first header of the family that could not be read, else a limit other than `expected`.
+fn family_problem(
+    family: Family,
+    values: &[&FamilyValues],
+    expected: Option<u64>,
+) -> Option<String> {
+    if let Some(error) = values.iter().find_map(|v| v.error.as_ref()) {
+        return Some(error.clone());
+    }
+    let expected = expected?;
+    let mut limits: Vec<u64> = values.iter().filter_map(|v| v.limit).collect();
+    limits.sort_unstable();
+    limits.dedup();
+    let wrong = limits.iter().find(|l| **l != expected)?;
+    Some(format!(
+        "{} headers give a limit of {wrong}, the check expects {expected}",
+        family.name()
+    ))
+}
+
+/// How long to wait before checking that the limit lifted: `Retry-After`, else the window; the
+/// warning why the reset cannot be verified when there is nothing to wait for or the wait is over
+/// `max_wait`.
+pub fn reset_wait(params: &RateLimitParams, limited: &Answer) -> Result<Duration, String> {
+    let asked = limited
+        .retry_after
+        .as_deref()
+        .and_then(|v| retry_after_seconds(v).ok())
+        .filter(|s| *s > 0.0)
+        .map(Duration::from_secs_f64)
+        .or(params.window.map(|w| w.0));
+    let Some(wait) = asked else {
+        return Err(
+            "the reset was not verified: no Retry-After and no `window` to wait for".to_string(),
+        );
+    };
+    let DurationParam(max_wait) = params.max_wait;
+    if wait > max_wait {
+        return Err(format!(
+            "the reset was not verified: Retry-After asks for {}, more than max_wait {}",
+            human(wait),
+            human(max_wait)
+        ));
+    }
+    Ok(wait)
+}
+
+/// After the wait, the request must be served again.
+pub fn reset_finding(
+    subject: &str,
+    params: &RateLimitParams,
+    wait: Duration,
+    status: u16,
+) -> Option<Finding> {
+    is_rejection(status, params.expect_status).then(|| {
+        Finding::fail(
+            subject,
+            format!(
+                "still answered {status} after waiting {} as Retry-After asked: the limit does \
+                 not reset",
+                human(wait)
+            ),
+        )
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::node::parse_document;
+
+    fn params(yaml: &str) -> RateLimitParams {
+        parse_document(yaml).unwrap().parse().unwrap()
+    }
+
+    fn answer(seq: u32, status: u16) -> Answer {
+        Answer {
+            seq,
+            status,
+            ..Answer::default()
+        }
+    }
+
+    /// `served` answers of 200, then one of `last`.
+    fn burst(served: u32, last: u16) -> Burst {
+        let mut answers: Vec<Answer> = (0..served).map(|seq| answer(seq, 200)).collect();
+        answers.push(Answer {
+            retry_after: Some("30".into()),
+            ..answer(served, last)
+        });
+        Burst {
+            answers,
+            elapsed: Duration::from_secs(1),
+            ..Burst::default()
+        }
+    }
+
+    fn messages(obs: &Observation) -> Vec<&str> {
+        obs.findings.iter().map(|f| f.message.as_str()).collect()
+    }
+
+    #[test]
+    fn the_budget_is_twice_the_allowance_within_max_requests() {
+        assert_eq!(budget(&params("limit: 10\nburst: 5")), 31);
+        assert_eq!(budget(&params("limit: 1000\nmax_requests: 100")), 100);
+        assert_eq!(budget(&params("{}")), 500);
+    }
+
+    #[test]
+    fn a_limiter_that_strikes_in_time_passes() {
+        let p = params("limit: 10\nwindow: 1m\nheaders: none");
+        let obs = judge(&p, "GET /api", &burst(10, 429), 21).unwrap();
+        assert!(obs.findings.is_empty(), "{:?}", obs.findings);
+        assert_eq!(obs.measurements["first_limited_at"], 11.0);
+        assert_eq!(obs.measurements["retry_after_s"], 30.0);
+        assert_eq!(
+            obs.summary.unwrap(),
+            "GET /api answered 429 at request 11 of 11 (limit 10 per 1m)"
+        );
+    }
+
+    #[test]
+    fn a_late_limiter_fails_with_the_count_served() {
+        let p = params("limit: 10\nwindow: 1m\nheaders: none");
+        let obs = judge(&p, "GET /api", &burst(20, 429), 21).unwrap();
+        assert_eq!(
+            messages(&obs),
+            [
+                "the first 429 came at request 21 after 20 served requests (limit 10 per 1m): \
+              expected by request 12 (limit + 10%)"
+            ]
+        );
+        assert_eq!(obs.findings[0].evidence["tolerated"], 11);
+    }
+
+    #[test]
+    fn a_503_is_the_wrong_rejection_and_none_at_all_fails() {
+        let p = params("limit: 10\nheaders: none");
+        let obs = judge(&p, "GET /api", &burst(5, 503), 21).unwrap();
+        assert!(
+            messages(&obs)[0].starts_with("the limiter answered 503 instead of 429 at request 6")
+        );
+        let obs = judge(&p, "GET /api", &burst(20, 200), 21).unwrap();
+        assert_eq!(
+            messages(&obs),
+            ["sent 21 requests (limit 10) and none was answered 429 (21× 200)"]
+        );
+    }
+
+    #[test]
+    fn a_burst_that_broke_off_unlimited_could_not_look() {
+        let mut b = burst(3, 200);
+        b.first_error = Some((4, "connection reset".into()));
+        b.failed = 1;
+        let e = judge(&params("{}"), "GET /api", &b, 500).unwrap_err();
+        assert_eq!(
+            e.0,
+            "GET /api: request 5 of the burst failed: connection reset"
+        );
+    }
+
+    #[test]
+    fn retry_after_must_be_present_and_headers_must_count() {
+        let mut b = burst(10, 429);
+        b.answers[10].retry_after = None;
+        for a in &mut b.answers[..10] {
+            a.families.insert(
+                Family::XRatelimit,
+                FamilyValues {
+                    limit: Some(10),
+                    remaining: Some(5),
+                    error: None,
+                },
+            );
+        }
+        let obs = judge(&params("limit: 10"), "GET /api", &b, 21).unwrap();
+        assert_eq!(
+            messages(&obs),
+            [
+                "the 429 response has no Retry-After header: clients cannot tell when to retry",
+                "X-RateLimit-Remaining stays at 5 throughout the burst: the headers do not count \
+                 requests",
+            ]
+        );
+        assert_eq!(obs.findings[0].subject, "GET /api Retry-After");
+        assert_eq!(obs.findings[1].subject, "GET /api rate-limit headers");
+    }
+
+    #[test]
+    fn the_required_header_family_must_be_present_and_consistent() {
+        assert_eq!(
+            missing_family(FamilyRule::Ietf, &[Family::XRatelimit]).unwrap(),
+            "no RateLimit/RateLimit-Policy headers in any response (found \
+             X-RateLimit-Limit/-Remaining/-Reset)"
+        );
+        assert!(
+            missing_family(FamilyRule::Any, &[])
+                .unwrap()
+                .starts_with("no rate-limit headers")
+        );
+        assert!(missing_family(FamilyRule::Any, &[Family::Ietf]).is_none());
+        let values = |limit, error: Option<&str>| FamilyValues {
+            limit: Some(limit),
+            remaining: Some(1),
+            error: error.map(str::to_string),
+        };
+        let (right, wrong) = (values(10, None), values(20, None));
+        assert_eq!(
+            family_problem(Family::Ratelimit, &[&right, &wrong], Some(10)).unwrap(),
+            "RateLimit-Limit/-Remaining/-Reset headers give a limit of 20, the check expects 10"
+        );
+        assert!(family_problem(Family::Ratelimit, &[&right, &wrong], None).is_none());
+        let broken = values(10, Some("RateLimit-Reset \"x\" is not a number of seconds"));
+        assert!(family_problem(Family::Ratelimit, &[&right, &broken], Some(10)).is_some());
+    }
+
+    #[test]
+    fn the_reset_waits_for_retry_after_within_max_wait() {
+        let p = params("limit: 10\nmax_wait: 10s");
+        let limited = Answer {
+            retry_after: Some("5".into()),
+            ..answer(10, 429)
+        };
+        assert_eq!(reset_wait(&p, &limited), Ok(Duration::from_secs(5)));
+        let long = Answer {
+            retry_after: Some("60".into()),
+            ..answer(10, 429)
+        };
+        let warned = reset_wait(&p, &long).unwrap_err();
+        assert_eq!(
+            warned,
+            "the reset was not verified: Retry-After asks for 1m, more than max_wait 10s"
+        );
+        assert!(reset_wait(&p, &answer(10, 429)).is_err());
+        let still = reset_finding("s", &p, Duration::from_secs(5), 429).unwrap();
+        assert!(
+            still
+                .message
+                .starts_with("still answered 429 after waiting 5s")
+        );
+        assert!(reset_finding("s", &p, Duration::from_secs(5), 200).is_none());
+    }
+}

@@ -1,0 +1,170 @@
+//! Cobertura XML: `<class filename>` holds `<lines><line number hits branch
+//! condition-coverage="50% (1/2)">`. Lines under `<method>` repeat the class's own and are
+//! skipped; classes of the same file (inner classes) are merged line by line.
+
+use std::collections::BTreeMap;
+use std::time::SystemTime;
+
+use quick_xml::events::{BytesStart, Event};
+
+use super::{Counts, Report};
+
+/// Per line of one file: hits, covered branches, total branches (the highest seen of each).
+type Lines = BTreeMap<u64, (u64, u64, u64)>;
+
+pub fn parse(text: &str) -> Result<Report, String> {
+    let mut reader = quick_xml::Reader::from_str(text);
+    let mut files: BTreeMap<String, Lines> = BTreeMap::new();
+    let mut file: Option<String> = None;
+    let mut method_depth = 0usize;
+    let mut saw_root = false;
+    let mut generated = None;
+    loop {
+        let event = reader
+            .read_event()
+            .map_err(|e| format!("malformed XML at byte {}: {e}", reader.error_position()))?;
+        let (element, is_start) = match &event {
+            Event::Start(e) => (e, true),
+            Event::Empty(e) => (e, false),
+            Event::End(e) => {
+                match e.name().as_ref() {
+                    b"method" => method_depth = method_depth.saturating_sub(1),
+                    b"class" => file = None,
+                    _ => {}
+                }
+                continue;
+            }
+            Event::Eof => break,
+            _ => continue,
+        };
+        match element.name().as_ref() {
+            b"coverage" => {
+                saw_root = true;
+                generated = attr(element, "timestamp").and_then(|t| generated_at(&t));
+            }
+            b"class" if is_start => file = attr(element, "filename"),
+            b"method" if is_start => method_depth += 1,
+            b"line" if method_depth == 0 => {
+                if let Some(file) = &file {
+                    record_line(element, files.entry(file.clone()).or_default())?;
+                }
+            }
+            _ => {}
+        }
+    }
+    if !saw_root {
+        return Err("no <coverage> element: not a Cobertura report".into());
+    }
+    Ok(Report {
+        files: files
+            .into_iter()
+            .map(|(name, lines)| (name, counts(&lines)))
+            .collect(),
+        total: None,
+        generated,
+    })
+}
+
+fn attr(element: &BytesStart<'_>, name: &str) -> Option<String> {
+    element
+        .attributes()
+        .flatten()
+        .find(|a| a.key.as_ref() == name.as_bytes())
+        .and_then(|a| a.unescape_value().ok().map(|v| v.into_owned()))
+}
+
+/// Milliseconds since the epoch (coverage.py, istanbul), or seconds.
+fn generated_at(timestamp: &str) -> Option<SystemTime> {
+    let t = timestamp.trim().parse::<u64>().ok()?;
+    let ms = if t > 100_000_000_000 { t } else { t * 1000 };
+    Some(SystemTime::UNIX_EPOCH + std::time::Duration::from_millis(ms))
+}
+
+fn record_line(element: &BytesStart<'_>, lines: &mut Lines) -> Result<(), String> {
+    let number: u64 = attr(element, "number")
+        .and_then(|n| n.parse().ok())
+        .ok_or("a <line> without a numeric `number`")?;
+    let hits: u64 = attr(element, "hits")
+        .and_then(|h| h.parse::<f64>().ok())
+        .ok_or("a <line> without numeric `hits`")?
+        .max(0.0) as u64;
+    let (covered, total) = if attr(element, "branch").as_deref() == Some("true") {
+        attr(element, "condition-coverage")
+            .as_deref()
+            .and_then(parse_condition_coverage)
+            .unwrap_or((0, 0))
+    } else {
+        (0, 0)
+    };
+    let entry = lines.entry(number).or_default();
+    entry.0 = entry.0.max(hits);
+    entry.1 = entry.1.max(covered);
+    entry.2 = entry.2.max(total);
+    Ok(())
+}
+
+fn counts(lines: &Lines) -> Counts {
+    let mut c = Counts::default();
+    for (hits, covered, total) in lines.values() {
+        c.lines.1 += 1;
+        c.lines.0 += u64::from(*hits > 0);
+        c.branches.0 += covered;
+        c.branches.1 += total;
+    }
+    c
+}
+
+/// `50% (1/2)` → (1, 2).
+fn parse_condition_coverage(text: &str) -> Option<(u64, u64)> {
+    let inner = text.split_once('(')?.1.split_once(')')?.0;
+    let (covered, total) = inner.split_once('/')?;
+    Some((covered.trim().parse().ok()?, total.trim().parse().ok()?))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn classes_of_one_file_merge_and_method_lines_are_skipped() {
+        let xml = r#"<?xml version="1.0"?>
+<coverage timestamp="1700000000000">
+  <packages><package><classes>
+    <class filename="src/a.py">
+      <methods><method><lines><line number="1" hits="0"/></lines></method></methods>
+      <lines>
+        <line number="1" hits="3"/>
+        <line number="2" hits="0" branch="true" condition-coverage="50% (1/2)"/>
+      </lines>
+    </class>
+    <class filename="src/a.py">
+      <lines><line number="2" hits="1"/></lines>
+    </class>
+  </classes></package></packages>
+</coverage>"#;
+        let report = parse(xml).unwrap();
+        assert_eq!(
+            report.files["src/a.py"],
+            Counts {
+                lines: (2, 2),
+                branches: (1, 2)
+            }
+        );
+        assert_eq!(
+            report.generated,
+            Some(SystemTime::UNIX_EPOCH + std::time::Duration::from_secs(1_700_000_000))
+        );
+        assert_eq!(generated_at("1700000000"), report.generated);
+    }
+
+    #[test]
+    fn lines_need_numbers_and_the_root_must_be_coverage() {
+        let bad = r#"<coverage><class filename="a"><line hits="1"/></class></coverage>"#;
+        assert_eq!(
+            parse(bad).unwrap_err(),
+            "a <line> without a numeric `number`"
+        );
+        assert!(parse("<report/>").unwrap_err().starts_with("no <coverage>"));
+        assert_eq!(parse_condition_coverage("50% (1/2)"), Some((1, 2)));
+    }
+}
