@@ -1,7 +1,6 @@
 //! The HTTP probe kinds (`health`, `rate_limit`, `security_headers`, `webhook_signature`)
 //! against real servers started in-process: correct ones, and each kind of broken one.
 
-#[allow(clippy::zombie_processes)] // in the shared harness: its watchdog reaps the server
 use crate::common;
 
 use std::sync::atomic::{AtomicU32, Ordering};

@@ -2,7 +2,6 @@
 //! test CA (trusted through SSL_CERT_FILE), and leaves that are valid, expired, about to
 //! expire, for another host, or self-signed.
 
-#[allow(clippy::zombie_processes)] // in the shared harness: its watchdog reaps the server
 use crate::common;
 
 use std::sync::Arc;
