@@ -1,12 +1,16 @@
 //! `audit_log`: the audit table exists, change triggers cover the audited tables, nobody but its
-//! owner can rewrite history, and (optionally) the triggers really fire.
+//! owner can rewrite history, and (optionally) the triggers really fire. Each concern reads its
+//! facts and judges them in its own module.
+
+mod coverage;
+mod fire_test;
+mod immutability;
 
 use serde::Deserialize;
-use serde_json::json;
 use sqlx::PgConnection;
 
+use super::PgHandle;
 use super::catalog::{NameGlob, TableName, api_roles, catalog_error, get, list, quote_ident};
-use super::{PgHandle, describe};
 use crate::checks::outcome::{CheckError, CheckOutcome, Finding, Observation};
 
 const DEFAULT_TABLES: &[&str] = &["audit_log", "audit.record_version", "audit.logged_actions"];
@@ -48,10 +52,6 @@ impl Operation {
     }
 }
 
-const TRIGGER_ROW: i32 = 1;
-const TRIGGER_BEFORE: i32 = 2;
-const TRIGGER_INSTEAD: i32 = 64;
-
 #[derive(Debug, Clone, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct AuditLogParams {
@@ -73,14 +73,21 @@ fn yes() -> bool {
     true
 }
 
-struct AuditTable {
+/// The audit table found.
+pub struct AuditTable {
     oid: i64,
+    /// `schema.name`.
     name: String,
     owner: String,
+    rls: bool,
+    forced: bool,
 }
 
-struct AuditedTable {
+/// A table whose changes must be audited.
+pub struct AuditedTable {
+    /// `schema.name`.
     name: String,
+    /// The column the fire test sets to itself; `None` when it has none it can set.
     first_column: Option<String>,
     /// (name, tgtype, tgenabled)
     triggers: Vec<(String, i32, char)>,
@@ -99,7 +106,7 @@ pub async fn run(
         match &audit {
             Some(audit) => {
                 let mut tx = db.rolled_back_writes(timeout).await?;
-                let result = fire_test(&mut tx, audit, &audited, &mut obs).await;
+                let result = fire_test::run(&mut tx, audit, &audited, &mut obs).await;
                 db.finish(tx).await;
                 result?;
             }
@@ -116,16 +123,54 @@ async fn inspect(
 ) -> Result<(Observation, Option<AuditTable>, Vec<AuditedTable>), CheckError> {
     let roles = api_roles(conn, db).await?;
     let mut obs = Observation::default();
-    let candidates: Vec<String> = match &params.table {
+    let audit = read_audit_table(conn, params.table.as_ref()).await?;
+    match &audit {
+        None => obs.findings.push(no_audit_table(params.table.as_ref())),
+        Some(table) if params.immutable => {
+            let writers = immutability::read_writers(conn, table, &roles.names).await?;
+            obs.findings
+                .extend(immutability::judge(table, &roles.names, &writers));
+        }
+        Some(_) => {}
+    }
+    let operations = params
+        .operations
+        .clone()
+        .unwrap_or_else(|| Operation::ALL.to_vec());
+    let schemas = params
+        .schemas
+        .clone()
+        .unwrap_or_else(|| db.target.exposed_schemas.clone());
+    let audited = if params.tables.is_empty() {
+        Vec::new()
+    } else {
+        let audit_oid = audit.as_ref().map_or(0, |t| t.oid);
+        let tables = coverage::read_tables(conn, &schemas, audit_oid).await?;
+        let (audited, findings) = coverage::judge(tables, &params.tables, &schemas, &operations);
+        obs.findings.extend(findings);
+        audited
+    };
+    obs.measure("audited_tables", audited.len() as f64);
+    obs.summary = Some(summary(
+        audit.as_ref(),
+        audited.len(),
+        &operations,
+        params.immutable,
+    ));
+    Ok((obs, audit, audited))
+}
+
+/// The audit table the check names, or the first of the usual ones that exists.
+async fn read_audit_table(
+    conn: &mut PgConnection,
+    wanted: Option<&TableName>,
+) -> Result<Option<AuditTable>, CheckError> {
+    let candidates: Vec<String> = match wanted {
         Some(t) => vec![sql_name(t)],
         None => DEFAULT_TABLES
             .iter()
             .map(|t| sql_name(&TableName::parse(t).expect("valid built-in names")))
             .collect(),
-    };
-    let shown_candidates = match &params.table {
-        Some(t) => t.to_string(),
-        None => format!("none of {} exists", list(DEFAULT_TABLES)),
     };
     let row = sqlx::query(
         "SELECT c.oid::int8 AS oid, n.nspname::text || '.' || c.relname::text AS name,
@@ -140,68 +185,43 @@ async fn inspect(
     .fetch_optional(&mut *conn)
     .await
     .map_err(|e| catalog_error(&e))?;
-    let audit = match &row {
-        Some(r) => Some((
-            AuditTable {
-                oid: get(r, "oid")?,
-                name: get(r, "name")?,
-                owner: get(r, "owner")?,
-            },
-            get::<bool>(r, "rls")?,
-            get::<bool>(r, "forced")?,
-        )),
-        None => None,
-    };
-    match &audit {
-        None => obs.findings.push(Finding::fail(
-            params
-                .table
-                .as_ref()
-                .map_or("audit_log".to_string(), |t| t.to_string()),
-            match &params.table {
-                Some(t) => format!("the audit table {t} does not exist"),
-                None => format!("no audit table: {shown_candidates}"),
-            },
-        )),
-        Some((table, rls, forced)) if params.immutable => {
-            immutability(conn, table, *rls, *forced, &roles.names, &mut obs).await?;
-        }
-        Some(_) => {}
-    }
+    row.map(|r| -> Result<AuditTable, CheckError> {
+        Ok(AuditTable {
+            oid: get(&r, "oid")?,
+            name: get(&r, "name")?,
+            owner: get(&r, "owner")?,
+            rls: get(&r, "rls")?,
+            forced: get(&r, "forced")?,
+        })
+    })
+    .transpose()
+}
 
-    let operations = params
-        .operations
-        .clone()
-        .unwrap_or_else(|| Operation::ALL.to_vec());
-    let schemas = params
-        .schemas
-        .clone()
-        .unwrap_or_else(|| db.target.exposed_schemas.clone());
-    let audited = if params.tables.is_empty() {
-        Vec::new()
-    } else {
-        coverage(
-            conn,
-            &params.tables,
-            &schemas,
-            audit.as_ref().map_or(0, |(t, ..)| t.oid),
-            &operations,
-            &mut obs,
-        )
-        .await?
-    };
-    obs.measure("audited_tables", audited.len() as f64);
-    obs.summary = Some(match &audit {
-        Some((t, ..)) => format!(
-            "audit table {t_name}; {} table(s) covered for {}{}",
-            audited.len(),
+fn no_audit_table(wanted: Option<&TableName>) -> Finding {
+    match wanted {
+        Some(t) => Finding::fail(t.to_string(), format!("the audit table {t} does not exist")),
+        None => Finding::fail(
+            "audit_log",
+            format!("no audit table: none of {} exists", list(DEFAULT_TABLES)),
+        ),
+    }
+}
+
+fn summary(
+    audit: Option<&AuditTable>,
+    audited: usize,
+    operations: &[Operation],
+    immutable: bool,
+) -> String {
+    match audit {
+        Some(t) => format!(
+            "audit table {}; {audited} table(s) covered for {}{}",
+            t.name,
             list(&operations.iter().map(|o| o.sql()).collect::<Vec<_>>()),
-            if params.immutable { "; immutable" } else { "" },
-            t_name = t.name
+            if immutable { "; immutable" } else { "" },
         ),
         None => "no audit table".into(),
-    });
-    Ok((obs, audit.map(|(t, ..)| t), audited))
+    }
 }
 
 /// A name for `to_regclass`: quoted, unqualified names resolved through the search path.
@@ -212,386 +232,23 @@ fn sql_name(table: &TableName) -> String {
     }
 }
 
-const WRITERS_SQL: &str = r#"
-WITH principals AS (
-    SELECT r.oid, r.rolname::text AS name, r.rolbypassrls AS bypass, r.rolname = ANY($2::text[]) AS api
-    FROM pg_roles r, pg_class c
-    WHERE c.oid = $1::oid AND NOT r.rolsuper AND r.oid <> c.relowner
-      AND (r.rolcanlogin OR r.rolname = ANY($2::text[]))
-)
-SELECT p.name AS role, p.bypass, p.api,
-       pg_has_role(p.oid, c.relowner, 'USAGE') AS owner_rights,
-       ARRAY(SELECT w.priv FROM unnest(ARRAY['INSERT', 'UPDATE', 'DELETE', 'TRUNCATE']) WITH ORDINALITY AS w(priv, i)
-             WHERE CASE WHEN w.priv IN ('INSERT', 'UPDATE') THEN has_any_column_privilege(p.oid, c.oid, w.priv)
-                        ELSE has_table_privilege(p.oid, c.oid, w.priv) END
-             ORDER BY w.i)::text[] AS privileges,
-       ARRAY(SELECT DISTINCT pol.polcmd::text FROM pg_policy pol
-             WHERE pol.polrelid = c.oid AND pol.polpermissive
-               AND (0 = ANY(pol.polroles)
-                    OR EXISTS (SELECT 1 FROM unnest(pol.polroles) AS pr
-                               WHERE pr <> 0 AND pg_has_role(p.oid, pr, 'MEMBER'))))::text[] AS policy_commands
-FROM principals p, pg_class c
-WHERE c.oid = $1::oid
-UNION ALL
-SELECT 'PUBLIC', false, true, false,
-       ARRAY(SELECT w.priv FROM unnest(ARRAY['INSERT', 'UPDATE', 'DELETE', 'TRUNCATE']) WITH ORDINALITY AS w(priv, i)
-             WHERE EXISTS (SELECT 1 FROM (SELECT (aclexplode(coalesce(c.relacl, acldefault('r', c.relowner)))).*
-                                          UNION ALL
-                                          SELECT (aclexplode(att.attacl)).* FROM pg_attribute att
-                                          WHERE att.attrelid = c.oid AND att.attacl IS NOT NULL) a
-                           WHERE a.grantee = 0 AND a.privilege_type = w.priv)
-             ORDER BY w.i)::text[],
-       ARRAY(SELECT DISTINCT pol.polcmd::text FROM pg_policy pol
-             WHERE pol.polrelid = c.oid AND pol.polpermissive AND 0 = ANY(pol.polroles))::text[]
-FROM pg_class c
-WHERE c.oid = $1::oid
-ORDER BY 1
-"#;
+#[cfg(test)]
+mod tests {
+    use super::*;
 
-/// Anyone but the owner who can change or empty the log, or (API roles) forge entries.
-async fn immutability(
-    conn: &mut PgConnection,
-    table: &AuditTable,
-    rls: bool,
-    forced: bool,
-    api: &[String],
-    obs: &mut Observation,
-) -> Result<(), CheckError> {
-    let rows = sqlx::query(WRITERS_SQL)
-        .bind(table.oid)
-        .bind(api)
-        .fetch_all(&mut *conn)
-        .await
-        .map_err(|e| catalog_error(&e))?;
-    let audit = &table.name;
-    if api.contains(&table.owner) {
-        obs.findings.push(Finding::fail(
-            audit,
-            format!(
-                "the audit table {audit} is owned by API role {}, which can rewrite or drop it",
-                table.owner
-            ),
-        ));
-    }
-    for row in &rows {
-        let role: String = get(row, "role")?;
-        let bypass: bool = get(row, "bypass")?;
-        let is_api: bool = get(row, "api")?;
-        let owner_rights: bool = get(row, "owner_rights")?;
-        let privileges: Vec<String> = get(row, "privileges")?;
-        let policy_commands: Vec<String> = get(row, "policy_commands")?;
-        let subject = format!("{audit}/{role}");
-        if owner_rights {
-            obs.findings.push(Finding::fail(
-                &subject,
-                format!(
-                    "{role} is a member of {}, the owner of the audit table {audit}: it can change or drop the log",
-                    table.owner
-                ),
-            ));
-            continue;
-        }
-        let mut problems = Vec::new();
-        let mut rls_only = Vec::new();
-        for privilege in &privileges {
-            let command = match privilege.as_str() {
-                "INSERT" if is_api => "a",
-                "UPDATE" => "w",
-                "DELETE" => "d",
-                "TRUNCATE" => {
-                    problems
-                        .push("TRUNCATE (row level security does not stop TRUNCATE)".to_string());
-                    continue;
-                }
-                _ => continue,
-            };
-            let allowed_by_policy = policy_commands.iter().any(|c| c == command || c == "*");
-            if rls && !bypass && !allowed_by_policy {
-                if !forced {
-                    rls_only.push(privilege.clone());
-                }
-            } else {
-                let how = if bypass {
-                    " (BYPASSRLS)"
-                } else if rls {
-                    " (a policy allows it)"
-                } else {
-                    ""
-                };
-                let what = if privilege == "INSERT" {
-                    "INSERT forged entries".to_string()
-                } else {
-                    privilege.clone()
-                };
-                problems.push(format!("{what}{how}"));
-            }
-        }
-        if !problems.is_empty() {
-            obs.findings.push(
-                Finding::fail(
-                    &subject,
-                    format!("{role} can {} on the audit table {audit}", list(&problems)),
-                )
-                .with_evidence(json!({"role": role, "privileges": privileges, "rls_enabled": rls, "rls_forced": forced})),
-            );
-        }
-        if !rls_only.is_empty() {
-            obs.findings.push(
-                Finding::fail(
-                    &subject,
-                    format!(
-                        "{role} holds {} on the audit table {audit}, held back only by row level security that is not forced: the owner and BYPASSRLS roles skip it (revoke the grants or FORCE ROW LEVEL SECURITY)",
-                        list(&rls_only)
-                    ),
-                )
-                .with_evidence(json!({"role": role, "privileges": privileges, "rls_enabled": rls, "rls_forced": forced})),
-            );
-        }
-    }
-    Ok(())
-}
-
-const AUDITED_SQL: &str = r#"
-SELECT n.nspname::text AS schema, c.relname::text AS name,
-       (SELECT a.attname::text FROM pg_attribute a
-        WHERE a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped AND a.attgenerated = ''
-          AND a.attidentity <> 'a'
-        ORDER BY a.attnum LIMIT 1) AS first_column,
-       ARRAY(SELECT t.tgname::text FROM pg_trigger t WHERE t.tgrelid = c.oid AND NOT t.tgisinternal ORDER BY t.tgname)::text[] AS trigger_names,
-       ARRAY(SELECT t.tgtype::int4 FROM pg_trigger t WHERE t.tgrelid = c.oid AND NOT t.tgisinternal ORDER BY t.tgname)::int4[] AS trigger_types,
-       ARRAY(SELECT t.tgenabled::text FROM pg_trigger t WHERE t.tgrelid = c.oid AND NOT t.tgisinternal ORDER BY t.tgname)::text[] AS trigger_states
-FROM pg_class c
-JOIN pg_namespace n ON n.oid = c.relnamespace
-WHERE c.relkind IN ('r', 'p') AND NOT c.relispartition AND n.nspname = ANY($1::text[]) AND c.oid <> $2::oid
-  AND NOT EXISTS (SELECT 1 FROM pg_depend d
-                  WHERE d.classid = 'pg_class'::regclass AND d.objid = c.oid AND d.deptype = 'e')
-ORDER BY 1, 2
-"#;
-
-async fn coverage(
-    conn: &mut PgConnection,
-    globs: &[NameGlob],
-    schemas: &[String],
-    audit_oid: i64,
-    operations: &[Operation],
-    obs: &mut Observation,
-) -> Result<Vec<AuditedTable>, CheckError> {
-    let rows = sqlx::query(AUDITED_SQL)
-        .bind(schemas)
-        .bind(audit_oid)
-        .fetch_all(&mut *conn)
-        .await
-        .map_err(|e| catalog_error(&e))?;
-    let mut audited = Vec::new();
-    let mut matched = vec![false; globs.len()];
-    for row in &rows {
-        let schema: String = get(row, "schema")?;
-        let name: String = get(row, "name")?;
-        let mut hit = false;
-        for (i, g) in globs.iter().enumerate() {
-            if g.matches(&schema, &name) {
-                matched[i] = true;
-                hit = true;
-            }
-        }
-        if !hit {
-            continue;
-        }
-        let names: Vec<String> = get(row, "trigger_names")?;
-        let types: Vec<i32> = get(row, "trigger_types")?;
-        let states: Vec<String> = get(row, "trigger_states")?;
-        audited.push(AuditedTable {
-            name: format!("{schema}.{name}"),
-            first_column: get(row, "first_column")?,
-            triggers: names
-                .into_iter()
-                .zip(types)
-                .zip(states)
-                .map(|((n, t), s)| (n, t, s.chars().next().unwrap_or('O')))
-                .collect(),
-        });
-    }
-    for (glob, found) in globs.iter().zip(&matched) {
-        if !found && glob.is_literal() {
-            let shown = glob.0.as_str();
-            obs.findings.push(Finding::fail(
-                shown,
-                format!("audited table {shown} does not exist in {}", list(schemas)),
-            ));
-        }
-    }
-    for table in &audited {
-        let mut missing = Vec::new();
-        for op in operations {
-            let covers = |t: i32| {
-                let timing_ok = if *op == Operation::Truncate {
-                    t & TRIGGER_ROW == 0
-                } else {
-                    t & TRIGGER_ROW != 0 && t & (TRIGGER_BEFORE | TRIGGER_INSTEAD) == 0
-                };
-                timing_ok && t & op.trigger_bit() != 0
-            };
-            let enabled = table
-                .triggers
-                .iter()
-                .any(|(_, t, state)| covers(*t) && matches!(state, 'O' | 'A'));
-            if !enabled {
-                missing.push(op.sql());
-            }
-        }
-        if !missing.is_empty() {
-            let row_ops: Vec<&str> = missing
-                .iter()
-                .copied()
-                .filter(|op| *op != "TRUNCATE")
-                .collect();
-            let mut needs = Vec::new();
-            if !row_ops.is_empty() {
-                needs.push(format!(
-                    "no enabled AFTER row trigger for {}",
-                    list(&row_ops)
-                ));
-            }
-            if missing.contains(&"TRUNCATE") {
-                needs.push("no enabled TRUNCATE statement trigger".to_string());
-            }
-            obs.findings.push(
-                Finding::fail(
-                    &table.name,
-                    format!(
-                        "{} is not audited for {}: it has {}",
-                        table.name,
-                        list(&missing),
-                        needs.join(" and ")
-                    ),
-                )
-                .with_evidence(json!({"missing": missing, "triggers": table.triggers.iter().map(|(n, ..)| n).collect::<Vec<_>>()})),
-            );
-        }
-        for (name, _, state) in &table.triggers {
-            let why = match state {
-                'D' => "is disabled",
-                'R' => "fires only in replica mode, so ordinary changes are not audited",
-                _ => continue,
-            };
-            obs.findings.push(Finding::fail(
-                format!("{}/{name}", table.name),
-                format!("trigger {name} on {} {why}", table.name),
-            ));
-        }
-    }
-    Ok(audited)
-}
-
-fn is_permission_error(e: &sqlx::Error) -> bool {
-    matches!(e, sqlx::Error::Database(db) if db.code().as_deref() == Some("42501"))
-}
-
-/// Inside the rolled-back transaction: touch one row of each audited table and see a new audit
-/// row appear.
-async fn fire_test(
-    conn: &mut PgConnection,
-    audit: &AuditTable,
-    audited: &[AuditedTable],
-    obs: &mut Observation,
-) -> Result<(), CheckError> {
-    let audit_sql = {
-        let (schema, name) = audit
-            .name
-            .split_once('.')
-            .unwrap_or(("public", &audit.name));
-        format!("{}.{}", quote_ident(schema), quote_ident(name))
-    };
-    let count_sql = format!("SELECT count(*) FROM {audit_sql}");
-    let mut tested = 0;
-    for table in audited {
-        let Some(column) = &table.first_column else {
-            continue;
-        };
-        let (schema, name) = table
-            .name
-            .split_once('.')
-            .unwrap_or(("public", &table.name));
-        let target = format!("{}.{}", quote_ident(schema), quote_ident(name));
-        let col = quote_ident(column);
-        // One row, whatever the table's keys: its ctid within its physical table.
-        let touch = format!(
-            "WITH one AS (SELECT tableoid, ctid FROM {target} LIMIT 1)
-             UPDATE {target} AS t SET {col} = t.{col} FROM one
-             WHERE t.tableoid = one.tableoid AND t.ctid = one.ctid"
+    #[test]
+    fn a_missing_audit_table_is_named() {
+        let named = TableName::parse("audit.events").unwrap();
+        assert_eq!(
+            no_audit_table(Some(&named)).message,
+            "the audit table audit.events does not exist"
         );
-        sqlx::raw_sql("SAVEPOINT ready_fire_test")
-            .execute(&mut *conn)
-            .await
-            .map_err(|e| CheckError::new(describe(&e)))?;
-        let before: Result<i64, _> = sqlx::query_scalar(sqlx::AssertSqlSafe(count_sql.clone()))
-            .fetch_one(&mut *conn)
-            .await;
-        let touched = match &before {
-            Ok(_) => Some(
-                sqlx::query(sqlx::AssertSqlSafe(touch))
-                    .execute(&mut *conn)
-                    .await,
-            ),
-            Err(_) => None,
-        };
-        let after: Option<Result<i64, _>> = match &touched {
-            Some(Ok(_)) => Some(
-                sqlx::query_scalar(sqlx::AssertSqlSafe(count_sql.clone()))
-                    .fetch_one(&mut *conn)
-                    .await,
-            ),
-            _ => None,
-        };
-        sqlx::raw_sql("ROLLBACK TO SAVEPOINT ready_fire_test")
-            .execute(&mut *conn)
-            .await
-            .map_err(|e| CheckError::new(describe(&e)))?;
-        match (before, touched, after) {
-            (Err(e), ..) | (_, _, Some(Err(e))) => {
-                return Err(CheckError::new(format!(
-                    "fire test: cannot count the rows of {}: {}",
-                    audit.name,
-                    describe(&e)
-                )));
-            }
-            (_, Some(Err(e)), _) if is_permission_error(&e) => {
-                return Err(CheckError::new(format!(
-                    "fire test: cannot update {}: {}",
-                    table.name,
-                    describe(&e)
-                )));
-            }
-            (_, Some(Err(e)), _) => obs.findings.push(Finding::fail(
-                &table.name,
-                format!(
-                    "fire test: updating a row of {} failed: {}",
-                    table.name,
-                    describe(&e)
-                ),
-            )),
-            (_, Some(Ok(done)), _) if done.rows_affected() == 0 => {
-                obs.findings.push(Finding::warn(
-                    &table.name,
-                    format!(
-                        "fire test: {} has no row to touch, so its trigger was not exercised",
-                        table.name
-                    ),
-                ))
-            }
-            (Ok(before), _, Some(Ok(after))) if after <= before => {
-                tested += 1;
-                obs.findings.push(Finding::fail(
-                    &table.name,
-                    format!(
-                        "fire test: an UPDATE of one row of {} added no row to {}",
-                        table.name, audit.name
-                    ),
-                ));
-            }
-            _ => tested += 1,
-        }
+        let usual = no_audit_table(None);
+        assert_eq!(usual.subject, "audit_log");
+        assert_eq!(
+            usual.message,
+            "no audit table: none of audit_log, audit.record_version and audit.logged_actions exists"
+        );
+        assert_eq!(sql_name(&named), "\"audit\".\"events\"");
     }
-    obs.measure("fire_tested_tables", tested as f64);
-    Ok(())
 }
