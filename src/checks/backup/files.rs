@@ -289,7 +289,7 @@ mod tests {
         assert_eq!(obs.measurements["newest_age_s"], 27.0 * 3600.0);
         let fresh = judge(
             &source(),
-            Duration::from_secs(28 * 3600),
+            Duration::from_secs(60 * 3600),
             &backups[..1],
             now,
         );
