@@ -8,8 +8,6 @@
 mod handshake;
 mod verdict;
 
-
-
 use serde::{Deserialize, Deserializer, de};
 
 use crate::checks::outcome::{CheckError, CheckOutcome};

@@ -154,12 +154,67 @@ pub async fn run(params: &MigrationsParams, ctx: &Ctx<'_>) -> CheckOutcome {
     result
 }
 
+/// Which history tables exist (golang-migrate's is `schema_migrations` with a `dirty` column;
+/// dbmate's is one without).
+struct HistoryTables {
+    supabase: bool,
+    sqlx: bool,
+    flyway: bool,
+    prisma: bool,
+    golang_migrate: bool,
+    dbmate: bool,
+}
+
+impl HistoryTables {
+    fn has(&self, tool: Tool) -> bool {
+        match tool {
+            Tool::Supabase => self.supabase,
+            Tool::Sqlx => self.sqlx,
+            Tool::Flyway => self.flyway,
+            Tool::Prisma => self.prisma,
+            Tool::GolangMigrate => self.golang_migrate,
+            Tool::Dbmate => self.dbmate && !self.golang_migrate,
+            Tool::Auto => false,
+        }
+    }
+}
+
+/// The history table of one tool, as read.
+struct History {
+    exists: bool,
+    applied: BTreeMap<String, Applied>,
+    /// Flyway's baseline: every version up to it counts as applied.
+    baseline: Option<String>,
+}
+
 async fn inspect(
     params: &MigrationsParams,
     conn: &mut PgConnection,
     base_dir: &Path,
 ) -> CheckOutcome {
-    let present = sqlx::query(
+    let tables = read_history_tables(conn).await?;
+    let tool = detect(params.tool, &tables)?;
+    let dir_text = params
+        .dir
+        .clone()
+        .unwrap_or_else(|| tool.default_dir().to_string());
+    let files = read_files(tool, &base_dir.join(&dir_text), &dir_text)?;
+    let exists = tables.has(tool);
+    let (applied, baseline) = if exists {
+        read_history(tool, conn).await?
+    } else {
+        (BTreeMap::new(), None)
+    };
+    let history = History {
+        exists,
+        applied,
+        baseline,
+    };
+    Ok(judge(tool, &dir_text, &files, &history))
+}
+
+async fn read_history_tables(conn: &mut PgConnection) -> Result<HistoryTables, CheckError> {
+    let row = sqlx::query(
         "SELECT to_regclass('supabase_migrations.schema_migrations') IS NOT NULL AS supabase,
                 to_regclass('_sqlx_migrations') IS NOT NULL AS sqlx,
                 to_regclass('flyway_schema_history') IS NOT NULL AS flyway,
@@ -171,129 +226,112 @@ async fn inspect(
     .fetch_one(&mut *conn)
     .await
     .map_err(|e| catalog_error(&e))?;
-    let has_table = |tool: Tool| -> Result<bool, CheckError> {
-        match tool {
-            Tool::Supabase => get(&present, "supabase"),
-            Tool::Sqlx => get(&present, "sqlx"),
-            Tool::Flyway => get(&present, "flyway"),
-            Tool::Prisma => get(&present, "prisma"),
-            Tool::GolangMigrate => get(&present, "golang_migrate"),
-            Tool::Dbmate => {
-                Ok(get::<bool>(&present, "dbmate")? && !get::<bool>(&present, "golang_migrate")?)
-            }
-            Tool::Auto => Ok(false),
-        }
-    };
-    let tool = match params.tool {
-        Tool::Auto => {
-            let mut found = None;
-            for t in Tool::DETECTED {
-                if has_table(t)? {
-                    found = Some(t);
-                    break;
-                }
-            }
-            found.ok_or_else(|| {
-                CheckError::new(format!(
-                    "cannot tell which migration tool is used: none of {} exists; set `tool`",
-                    Tool::DETECTED
-                        .iter()
-                        .map(|t| t.history_table())
-                        .collect::<std::collections::BTreeSet<_>>()
-                        .into_iter()
-                        .collect::<Vec<_>>()
-                        .join(", ")
-                ))
-            })?
-        }
-        t => t,
-    };
-    let dir_text = params
-        .dir
-        .clone()
-        .unwrap_or_else(|| tool.default_dir().to_string());
-    let files = read_files(tool, &base_dir.join(&dir_text), &dir_text)?;
+    Ok(HistoryTables {
+        supabase: get(&row, "supabase")?,
+        sqlx: get(&row, "sqlx")?,
+        flyway: get(&row, "flyway")?,
+        prisma: get(&row, "prisma")?,
+        golang_migrate: get(&row, "golang_migrate")?,
+        dbmate: get(&row, "dbmate")?,
+    })
+}
 
-    let history_exists = has_table(tool)?;
-    let (history, baseline) = if history_exists {
-        read_history(tool, conn).await?
-    } else {
-        (BTreeMap::new(), None)
-    };
+/// The tool the check names, or (`auto`) the first whose history table exists.
+fn detect(wanted: Tool, tables: &HistoryTables) -> Result<Tool, CheckError> {
+    if wanted != Tool::Auto {
+        return Ok(wanted);
+    }
+    Tool::DETECTED
+        .into_iter()
+        .find(|t| tables.has(*t))
+        .ok_or_else(|| {
+            CheckError::new(format!(
+                "cannot tell which migration tool is used: none of {} exists; set `tool`",
+                Tool::DETECTED
+                    .iter()
+                    .map(|t| t.history_table())
+                    .collect::<std::collections::BTreeSet<_>>()
+                    .into_iter()
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ))
+        })
+}
+
+/// Judges the folder's files (version → file name) against the history.
+fn judge(
+    tool: Tool,
+    dir_text: &str,
+    files: &BTreeMap<String, String>,
+    history: &History,
+) -> Observation {
     let mut obs = Observation::default();
     let table = tool.history_table();
-
     // golang-migrate keeps only the current version: everything before it counts as applied.
     let current = (tool == Tool::GolangMigrate)
-        .then(|| history.keys().max_by(|a, b| compare(a, b)).cloned())
+        .then(|| history.applied.keys().max_by(|a, b| compare(a, b)).cloned())
         .flatten();
     let baseline_covers = |version: &str| {
-        baseline
+        history
+            .baseline
             .as_deref()
             .is_some_and(|b| compare(version, b) != Ordering::Greater)
     };
-    for (version, file) in &files {
+    for (version, file) in files {
         let state = match &current {
             Some(cur) if compare(version, cur) == Ordering::Less => Some(&Applied::Ok),
             _ if baseline_covers(version) => Some(&Applied::Ok),
-            _ => history.get(version),
+            _ => history.applied.get(version),
         };
-        match state {
-            None => obs.findings.push(
-                Finding::fail(
-                    file,
-                    if history_exists {
-                        format!("migration {file} is not applied (version {version} is not in {table})")
-                    } else {
-                        format!("migration {file} is not applied: {table} does not exist")
-                    },
-                )
+        let problem = match state {
+            Some(Applied::Ok) => continue,
+            None if history.exists => {
+                format!("migration {file} is not applied (version {version} is not in {table})")
+            }
+            None => format!("migration {file} is not applied: {table} does not exist"),
+            Some(Applied::Dirty) => format!(
+                "migration {file} is dirty: it failed part-way and the database is in an unknown state"
+            ),
+            Some(Applied::Failed(detail)) => format!("migration {file} failed{detail}"),
+        };
+        obs.findings.push(
+            Finding::fail(file, problem)
                 .with_evidence(json!({"version": version, "tool": tool.name()})),
-            ),
-            Some(Applied::Ok) => {}
-            Some(Applied::Dirty) => obs.findings.push(
-                Finding::fail(
-                    file,
-                    format!("migration {file} is dirty: it failed part-way and the database is in an unknown state"),
-                )
-                .with_evidence(json!({"version": version, "tool": tool.name()})),
-            ),
-            Some(Applied::Failed(detail)) => obs.findings.push(
-                Finding::fail(file, format!("migration {file} failed{detail}"))
-                    .with_evidence(json!({"version": version, "tool": tool.name()})),
-            ),
-        }
+        );
     }
-    for (version, state) in &history {
-        if files.contains_key(version) {
-            continue;
-        }
-        let subject = format!("version {version}");
-        match state {
-            Applied::Ok => obs.findings.push(Finding::warn(
-                &subject,
-                format!(
-                    "version {version} is applied (in {table}) but no file in {dir_text} has it"
-                ),
-            )),
-            Applied::Dirty => obs.findings.push(Finding::fail(
-                &subject,
-                format!("version {version} is dirty in {table} and no file in {dir_text} has it"),
-            )),
-            Applied::Failed(detail) => obs.findings.push(Finding::fail(
-                &subject,
-                format!("version {version} failed{detail}, and no file in {dir_text} has it"),
-            )),
+    for (version, state) in &history.applied {
+        if !files.contains_key(version) {
+            obs.findings
+                .push(without_file(version, state, table, dir_text));
         }
     }
     obs.measure("files", files.len() as f64);
-    obs.measure("applied", history.len() as f64);
+    obs.measure("applied", history.applied.len() as f64);
     obs.summary = Some(format!(
         "{} migration files in {dir_text}, all applied ({}: {table})",
         files.len(),
         tool.name()
     ));
-    Ok(obs)
+    obs
+}
+
+/// An applied version that no file in the folder has.
+fn without_file(version: &str, state: &Applied, table: &str, dir_text: &str) -> Finding {
+    let subject = format!("version {version}");
+    match state {
+        Applied::Ok => Finding::warn(
+            &subject,
+            format!("version {version} is applied (in {table}) but no file in {dir_text} has it"),
+        ),
+        Applied::Dirty => Finding::fail(
+            &subject,
+            format!("version {version} is dirty in {table} and no file in {dir_text} has it"),
+        ),
+        Applied::Failed(detail) => Finding::fail(
+            &subject,
+            format!("version {version} failed{detail}, and no file in {dir_text} has it"),
+        ),
+    }
 }
 
 /// version → file name, for the migration files of the folder.
@@ -321,11 +359,8 @@ fn read_files(tool: Tool, dir: &Path, shown: &str) -> Result<BTreeMap<String, St
     Ok(files)
 }
 
-/// The applied versions, and Flyway's baseline (every version up to it counts as applied).
-async fn read_history(
-    tool: Tool,
-    conn: &mut PgConnection,
-) -> Result<(BTreeMap<String, Applied>, Option<String>), CheckError> {
+/// The query that reads a tool's history as (version, state, detail); `None` for `auto`.
+fn history_sql(tool: Tool) -> Option<&'static str> {
     let sql = match tool {
         Tool::Supabase => {
             "SELECT version::text AS version, 'ok' AS state, '' AS detail FROM supabase_migrations.schema_migrations"
@@ -353,7 +388,18 @@ async fn read_history(
                     coalesce(left(logs, 300), '') AS detail
              FROM _prisma_migrations ORDER BY started_at"
         }
-        Tool::Auto => return Ok((BTreeMap::new(), None)),
+        Tool::Auto => return None,
+    };
+    Some(sql)
+}
+
+/// The applied versions, and Flyway's baseline (every version up to it counts as applied).
+async fn read_history(
+    tool: Tool,
+    conn: &mut PgConnection,
+) -> Result<(BTreeMap<String, Applied>, Option<String>), CheckError> {
+    let Some(sql) = history_sql(tool) else {
+        return Ok((BTreeMap::new(), None));
     };
     let rows = sqlx::query(sql).fetch_all(&mut *conn).await.map_err(|e| {
         CheckError::new(format!(
@@ -435,5 +481,104 @@ mod tests {
         assert_eq!(compare("1.10", "1.9"), Ordering::Greater);
         assert_eq!(normalise("0001.01"), "1.1");
         assert_eq!(normalise("0"), "0");
+    }
+
+    fn files(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
+        pairs
+            .iter()
+            .map(|(v, f)| (v.to_string(), f.to_string()))
+            .collect()
+    }
+
+    #[test]
+    fn auto_takes_the_first_history_table_found() {
+        let mut tables = HistoryTables {
+            supabase: false,
+            sqlx: false,
+            flyway: false,
+            prisma: false,
+            golang_migrate: true,
+            dbmate: true,
+        };
+        assert_eq!(detect(Tool::Auto, &tables).unwrap(), Tool::GolangMigrate);
+        tables.golang_migrate = false;
+        assert_eq!(detect(Tool::Auto, &tables).unwrap(), Tool::Dbmate);
+        tables.dbmate = false;
+        assert!(
+            detect(Tool::Auto, &tables)
+                .unwrap_err()
+                .0
+                .starts_with("cannot tell which migration tool is used")
+        );
+        assert_eq!(detect(Tool::Flyway, &tables).unwrap(), Tool::Flyway);
+    }
+
+    #[test]
+    fn unapplied_failed_and_orphaned_versions() {
+        let history = History {
+            exists: true,
+            applied: [
+                ("1".to_string(), Applied::Ok),
+                ("2".to_string(), Applied::Failed(" (add users)".into())),
+                ("9".to_string(), Applied::Ok),
+            ]
+            .into_iter()
+            .collect(),
+            baseline: None,
+        };
+        let folder = files(&[
+            ("1", "1_init.sql"),
+            ("2", "2_users.sql"),
+            ("3", "3_orders.sql"),
+        ]);
+        let obs = judge(Tool::Sqlx, "migrations", &folder, &history);
+        let messages: Vec<&str> = obs.findings.iter().map(|f| f.message.as_str()).collect();
+        assert_eq!(
+            messages,
+            [
+                "migration 2_users.sql failed (add users)",
+                "migration 3_orders.sql is not applied (version 3 is not in _sqlx_migrations)",
+                "version 9 is applied (in _sqlx_migrations) but no file in migrations has it",
+            ]
+        );
+    }
+
+    #[test]
+    fn golang_migrate_counts_versions_before_the_current_one_and_flyway_its_baseline() {
+        let current = History {
+            exists: true,
+            applied: [("3".to_string(), Applied::Dirty)].into_iter().collect(),
+            baseline: None,
+        };
+        let folder = files(&[("1", "1_a.up.sql"), ("3", "3_c.up.sql")]);
+        let obs = judge(Tool::GolangMigrate, "migrations", &folder, &current);
+        assert_eq!(obs.findings.len(), 1);
+        assert!(
+            obs.findings[0]
+                .message
+                .starts_with("migration 3_c.up.sql is dirty")
+        );
+
+        let baseline = History {
+            exists: true,
+            applied: BTreeMap::new(),
+            baseline: Some("2".into()),
+        };
+        let folder = files(&[("1", "V1__a.sql"), ("2", "V2__b.sql")]);
+        assert!(
+            judge(Tool::Flyway, "db/migration", &folder, &baseline)
+                .findings
+                .is_empty()
+        );
+        let missing = History {
+            exists: false,
+            applied: BTreeMap::new(),
+            baseline: None,
+        };
+        let obs = judge(Tool::Flyway, "db/migration", &folder, &missing);
+        assert_eq!(
+            obs.findings[0].message,
+            "migration V1__a.sql is not applied: flyway_schema_history does not exist"
+        );
     }
 }

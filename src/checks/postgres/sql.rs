@@ -166,74 +166,84 @@ fn query_error(e: &sqlx::Error) -> String {
 
 fn judge(expect: &Expect, rows: Vec<TextRow>) -> Observation {
     let mut obs = Observation::default();
-    let count = rows.len() as u64;
-    obs.measure("rows", count as f64);
+    obs.measure("rows", rows.len() as f64);
     match expect {
-        Expect::Rows(RowCount::Exactly(0)) => {
-            for row in rows.iter().take(MAX_ROW_FINDINGS) {
-                let subject = row.values().next().map(cell_text).unwrap_or_default();
-                let details: Vec<String> = row
-                    .iter()
-                    .skip(1)
-                    .map(|(k, v)| format!("{k}={}", cell_text(v)))
-                    .collect();
-                let message = if details.is_empty() {
-                    format!("{subject} returned by the query")
-                } else {
-                    format!("{subject}: {}", details.join(", "))
-                };
-                obs.findings
-                    .push(Finding::fail(subject, message).with_evidence(Json::Object(row.clone())));
-            }
-            if rows.len() > MAX_ROW_FINDINGS {
-                obs.summary = Some(format!("{count} rows, the first {MAX_ROW_FINDINGS} listed"));
-            } else {
-                obs.summary = Some(format!("{count} rows, expected none"));
-            }
-        }
-        Expect::Rows(range) => {
-            let (min, max) = match range {
-                RowCount::Exactly(n) => (Some(*n), Some(*n)),
-                RowCount::Between { min, max } => (*min, *max),
-            };
-            let wanted = match (min, max) {
-                (Some(a), Some(b)) if a == b => format!("exactly {a}"),
-                (Some(a), Some(b)) => format!("between {a} and {b}"),
-                (Some(a), None) => format!("at least {a}"),
-                (None, Some(b)) => format!("at most {b}"),
-                (None, None) => "any number of".to_string(),
-            };
-            let ok = min.is_none_or(|m| count >= m) && max.is_none_or(|m| count <= m);
-            let message = format!("the query returned {count} rows, expected {wanted}");
-            if ok {
-                obs.summary = Some(message);
-            } else {
-                obs.findings.push(Finding::fail("rows", message));
-            }
-        }
-        Expect::Value(expected) => match rows.as_slice() {
-            [row] => {
-                let actual = row.values().next().cloned().unwrap_or(Json::Null);
-                let message = format!(
-                    "the query returned {}, expected {}",
-                    cell_text(&actual),
-                    expected_text(expected)
-                );
-                if same_value(&actual, expected) {
-                    obs.summary = Some(message);
-                } else {
-                    obs.findings.push(
-                        Finding::fail("value", message).with_evidence(Json::Object(row.clone())),
-                    );
-                }
-            }
-            _ => obs.findings.push(Finding::fail(
-                "value",
-                format!("the query returned {count} rows, expected exactly one with the value"),
-            )),
-        },
+        Expect::Rows(RowCount::Exactly(0)) => each_row_a_finding(&rows, &mut obs),
+        Expect::Rows(range) => row_count(range, rows.len() as u64, &mut obs),
+        Expect::Value(expected) => single_value(expected, &rows, &mut obs),
     }
     obs
+}
+
+/// `rows: 0`: each row returned is a finding, named by its first column.
+fn each_row_a_finding(rows: &[TextRow], obs: &mut Observation) {
+    for row in rows.iter().take(MAX_ROW_FINDINGS) {
+        let subject = row.values().next().map(cell_text).unwrap_or_default();
+        let details: Vec<String> = row
+            .iter()
+            .skip(1)
+            .map(|(k, v)| format!("{k}={}", cell_text(v)))
+            .collect();
+        let message = if details.is_empty() {
+            format!("{subject} returned by the query")
+        } else {
+            format!("{subject}: {}", details.join(", "))
+        };
+        obs.findings
+            .push(Finding::fail(subject, message).with_evidence(Json::Object(row.clone())));
+    }
+    let count = rows.len();
+    if count > MAX_ROW_FINDINGS {
+        obs.summary = Some(format!("{count} rows, the first {MAX_ROW_FINDINGS} listed"));
+    } else {
+        obs.summary = Some(format!("{count} rows, expected none"));
+    }
+}
+
+fn row_count(range: &RowCount, count: u64, obs: &mut Observation) {
+    let (min, max) = match range {
+        RowCount::Exactly(n) => (Some(*n), Some(*n)),
+        RowCount::Between { min, max } => (*min, *max),
+    };
+    let wanted = match (min, max) {
+        (Some(a), Some(b)) if a == b => format!("exactly {a}"),
+        (Some(a), Some(b)) => format!("between {a} and {b}"),
+        (Some(a), None) => format!("at least {a}"),
+        (None, Some(b)) => format!("at most {b}"),
+        (None, None) => "any number of".to_string(),
+    };
+    let ok = min.is_none_or(|m| count >= m) && max.is_none_or(|m| count <= m);
+    let message = format!("the query returned {count} rows, expected {wanted}");
+    if ok {
+        obs.summary = Some(message);
+    } else {
+        obs.findings.push(Finding::fail("rows", message));
+    }
+}
+
+fn single_value(expected: &Json, rows: &[TextRow], obs: &mut Observation) {
+    let [row] = rows else {
+        obs.findings.push(Finding::fail(
+            "value",
+            format!(
+                "the query returned {} rows, expected exactly one with the value",
+                rows.len()
+            ),
+        ));
+        return;
+    };
+    let actual = row.values().next().cloned().unwrap_or(Json::Null);
+    let message = format!(
+        "the query returned {}, expected {}",
+        cell_text(&actual),
+        expected_text(expected)
+    );
+    if same_value(&actual, expected) {
+        obs.summary = Some(message);
+    } else {
+        obs.findings
+            .push(Finding::fail("value", message).with_evidence(Json::Object(row.clone())));
+    }
 }
 
 fn cell_text(v: &Json) -> String {

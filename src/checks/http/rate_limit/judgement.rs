@@ -6,9 +6,9 @@ use std::time::Duration;
 use super::burst::{Answer, Burst};
 use super::headers::{Family, FamilyValues, retry_after_seconds};
 use super::{FamilyRule, RateLimitParams, RetryAfterRule};
-use crate::vocab::human;
 use crate::checks::outcome::{CheckError, Finding, Observation};
 use crate::checks::params::DurationParam;
+use crate::vocab::human;
 
 /// 503 is a rejection too (nginx's default), though the wrong one unless expected.
 pub fn is_rejection(status: u16, expect: u16) -> bool {
