@@ -13,6 +13,7 @@ pub mod result;
 pub mod runner;
 pub mod scoring;
 pub mod selector;
+pub mod suggest;
 pub mod waivers;
 
 mod init;
@@ -28,7 +29,7 @@ use comfy_table::{Table, presets};
 
 use cli::{
     CheckArgs, Cli, ColorChoice, Command, ConfigArgs, DecisionArgs, MergeArgs, ReportArgs,
-    SchemaKind, SelectArgs,
+    ReportSpec, SchemaKind, SelectArgs,
 };
 use config::{Loaded, Source};
 use redact::Redactor;
@@ -128,10 +129,21 @@ fn load(args: &ConfigArgs, env: &HashMap<String, String>) -> anyhow::Result<(Sou
     Ok((source, loaded))
 }
 
-fn selectors(texts: &[String], flag: &str) -> anyhow::Result<Vec<Selector>> {
-    texts
+/// `--only`/`--skip` were parsed by clap; their category names are checked once the suite's
+/// categories are known.
+fn selectors(
+    selected: &[Selector],
+    flag: &str,
+    suite: &model::Suite,
+) -> anyhow::Result<Vec<Selector>> {
+    let known: Vec<&str> = suite.categories.iter().map(|c| c.id.as_str()).collect();
+    selected
         .iter()
-        .map(|t| Selector::parse(t).map_err(|e| usage(format!("{flag} {t}: {e}"))))
+        .map(|s| {
+            s.clone()
+                .knowing_categories(&known)
+                .map_err(|e| usage(format!("{flag} {s}: {e}")))
+        })
         .collect()
 }
 
@@ -156,8 +168,8 @@ fn list(args: &ConfigArgs, select: &SelectArgs) -> anyhow::Result<Exit> {
     let env = environment();
     let (_, loaded) = load(args, &env)?;
     let options = RunOptions {
-        only: selectors(&select.only, "--only")?,
-        skip: selectors(&select.skip, "--skip")?,
+        only: selectors(&select.only, "--only", &loaded.suite)?,
+        skip: selectors(&select.skip, "--skip", &loaded.suite)?,
         ..RunOptions::default()
     };
     let mut table = Table::new();
@@ -168,7 +180,7 @@ fn list(args: &ConfigArgs, select: &SelectArgs) -> anyhow::Result<Exit> {
     for c in loaded.suite.checks.iter().filter(|c| options.selects(c)) {
         table.add_row(vec![
             c.id.clone(),
-            c.kind_name.to_string(),
+            c.kind_name().to_string(),
             c.target.clone().unwrap_or_else(|| "-".into()),
             c.category.clone(),
             c.severity.as_str().to_string(),
@@ -204,7 +216,7 @@ fn explain(id: &str, args: &ConfigArgs) -> anyhow::Result<Exit> {
     };
     let mut out = String::new();
     out.push_str(&format!("{} — {}\n\n", c.id, c.title));
-    out.push_str(&format!("kind:        {}\n", c.kind_name));
+    out.push_str(&format!("kind:        {}\n", c.kind_name()));
     out.push_str(&format!(
         "target:      {}\n",
         c.target.as_deref().unwrap_or("-")
@@ -238,7 +250,7 @@ fn explain(id: &str, args: &ConfigArgs) -> anyhow::Result<Exit> {
     let params = serde_saphyr::to_string(&c.params).unwrap_or_else(|_| c.params.to_string());
     out.push_str(&format!(
         "\nParameters ({})\n  {}\n",
-        c.kind_name,
+        c.kind_name(),
         params.trim_end().replace('\n', "\n  ")
     ));
     if let Some(fix) = &c.remediation {
@@ -247,7 +259,7 @@ fn explain(id: &str, args: &ConfigArgs) -> anyhow::Result<Exit> {
             fix.trim().replace('\n', "\n  ")
         ));
     }
-    for missing in &c.unresolved {
+    for missing in c.unresolved() {
         out.push_str(&format!(
             "\nNote: {missing}; the check will be `error` until it is.\n"
         ));
@@ -262,31 +274,19 @@ fn check(args: &CheckArgs) -> anyhow::Result<Exit> {
     let suite = &loaded.suite;
     let stage_names: Vec<&str> = suite.stages.iter().map(|s| s.name.as_str()).collect();
     let goal = goal(&args.decision, &stage_names, None)?;
-    let extra_reports = extra_reports(&args.output.report)?;
-    let timeout = match &args.timeout {
-        Some(t) => {
-            Some(checks::params::parse_duration(t).map_err(|e| usage(format!("--timeout: {e}")))?)
-        }
-        None => None,
-    };
+    let extra_reports = extra_reports(&args.output.report);
     if args.concurrency == Some(0) {
         return Err(usage("--concurrency must be at least 1"));
     }
-    let shard = args
-        .shard
-        .as_deref()
-        .map(runner::Shard::parse)
-        .transpose()
-        .map_err(usage)?;
     let baseline = args.baseline.as_deref().map(read_result).transpose()?;
     let options = RunOptions {
         concurrency: args.concurrency,
-        timeout,
-        only: selectors(&args.select.only, "--only")?,
-        skip: selectors(&args.select.skip, "--skip")?,
+        timeout: args.timeout,
+        only: selectors(&args.select.only, "--only", suite)?,
+        skip: selectors(&args.select.skip, "--skip", suite)?,
         no_waivers: args.no_waivers,
         progress: !args.no_progress && std::io::stderr().is_terminal() && !env.contains_key("CI"),
-        shard,
+        shard: args.shard,
     };
 
     let started_at = chrono::Utc::now();
@@ -321,7 +321,7 @@ fn report(args: &ReportArgs) -> anyhow::Result<Exit> {
     let names: Vec<&str> = stage_names.iter().map(String::as_str).collect();
     let recorded = result.stage.clone();
     let goal = goal(&args.decision, &names, Some(&recorded))?;
-    let extra = extra_reports(&args.output.report)?;
+    let extra = extra_reports(&args.output.report);
     scoring::rescore(&mut result, &goal)
         .map_err(|e| usage(format!("{}: {e}", args.result.display())))?;
     emit(&result, &args.output, Format::Table, &extra, &env)
@@ -339,7 +339,7 @@ fn merge(args: &MergeArgs) -> anyhow::Result<Exit> {
     let names: Vec<&str> = stage_names.iter().map(String::as_str).collect();
     let recorded = merged.stage.clone();
     let goal = goal(&args.decision, &names, Some(&recorded))?;
-    let extra = extra_reports(&args.output.report)?;
+    let extra = extra_reports(&args.output.report);
     scoring::rescore(&mut merged, &goal).map_err(usage)?;
     emit(&merged, &args.output, Format::Json, &extra, &env)
 }
@@ -390,15 +390,8 @@ fn goal<'a>(
     })
 }
 
-fn extra_reports(specs: &[String]) -> anyhow::Result<Vec<(Format, PathBuf)>> {
-    specs
-        .iter()
-        .map(|spec| {
-            let (format, path) = spec.split_once('=').ok_or_else(|| usage(format!("--report {spec}: write FORMAT=PATH, e.g. json=result.json")))?;
-            let format = Format::parse(format).ok_or_else(|| usage(format!("--report {spec}: unknown format `{format}` (table, json, markdown, junit, github)")))?;
-            Ok((format, PathBuf::from(path)))
-        })
-        .collect()
+fn extra_reports(specs: &[ReportSpec]) -> Vec<(Format, PathBuf)> {
+    specs.iter().map(|r| (r.format, r.path.clone())).collect()
 }
 
 /// Writes the main report and the extra ones, appends the markdown report to the GitHub step
