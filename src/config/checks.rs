@@ -266,47 +266,22 @@ impl Loader<'_> {
         node: &'n Node,
         has_missing: bool,
     ) -> KindRead<'n> {
-        let kind_keys: Vec<&Key> = raw
-            .entries()
-            .unwrap_or_default()
-            .iter()
-            .map(|(k, _)| k)
-            .filter(|k| Kind::NAMES.contains(&k.name.as_str()))
-            .collect();
         let unknown = KindRead {
             name: "unknown",
             params: None,
             kind: None,
             ok: false,
         };
-        let key = match kind_keys.as_slice() {
-            [one] => *one,
-            [] => {
-                let names = Kind::NAMES.join(", ");
-                let message = format!("check `{id}` has no kind: add one of {names}");
-                self.diags
-                    .push(file, Some(id_loc), Code::KindCount, message);
-                return unknown;
-            }
-            [first, second, ..] => {
-                let message = format!(
-                    "check `{id}` has two kinds (`{}` and `{}`): a check has exactly one",
-                    first.name, second.name
-                );
-                self.diags
-                    .push(file, Some(second.loc), Code::KindCount, message);
-                return unknown;
-            }
-        };
-        let name = Kind::NAMES
-            .iter()
-            .find(|n| **n == key.name)
-            .copied()
-            .unwrap_or("unknown");
-        let Some(params) = node.get(&key.name) else {
+        let Some(key) = self.kind_key(file, id, id_loc, raw) else {
             return unknown;
         };
-        let (kind, ok) = match Kind::parse(&key.name, params) {
+        let Some(name) = Kind::NAMES.iter().find(|n| **n == key.name).copied() else {
+            return unknown;
+        };
+        let Some(params) = node.get(name) else {
+            return unknown;
+        };
+        let (kind, ok) = match Kind::parse(name, params) {
             Some(Ok(kind)) => (Some(kind), true),
             // With an unset variable the parameters may be unreadable; the check is `error`
             // naming the variable, which is the real problem.
@@ -316,7 +291,7 @@ impl Loader<'_> {
                     file,
                     Some(e.loc.unwrap_or(params.loc)),
                     Code::InvalidValue,
-                    format!("{} (in `{}` of check `{id}`)", e.message, key.name),
+                    format!("{} (in `{name}` of check `{id}`)", e.message),
                 );
                 (None, false)
             }
@@ -328,6 +303,42 @@ impl Loader<'_> {
             kind,
             ok,
         }
+    }
+
+    /// The one kind key of the check, or a `kind-count` problem.
+    fn kind_key<'k>(
+        &mut self,
+        file: &str,
+        id: &str,
+        id_loc: Loc,
+        raw: &'k Node,
+    ) -> Option<&'k Key> {
+        let kind_keys: Vec<&Key> = raw
+            .entries()
+            .unwrap_or_default()
+            .iter()
+            .map(|(k, _)| k)
+            .filter(|k| Kind::NAMES.contains(&k.name.as_str()))
+            .collect();
+        let (at, message) = match kind_keys.as_slice() {
+            [one] => return Some(one),
+            [] => (
+                id_loc,
+                format!(
+                    "check `{id}` has no kind: add one of {}",
+                    Kind::NAMES.join(", ")
+                ),
+            ),
+            [first, second, ..] => (
+                second.loc,
+                format!(
+                    "check `{id}` has two kinds (`{}` and `{}`): a check has exactly one",
+                    first.name, second.name
+                ),
+            ),
+        };
+        self.diags.push(file, Some(at), Code::KindCount, message);
+        None
     }
 
     fn category(
