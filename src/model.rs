@@ -217,7 +217,7 @@ impl Check {
 /// from running (it is then `error`, naming them).
 #[derive(Debug, Clone)]
 pub enum CheckState {
-    Ready(Kind),
+    Ready(Box<Kind>),
     Unresolved {
         kind_name: &'static str,
         /// One sentence per unset variable; never empty.

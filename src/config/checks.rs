@@ -214,7 +214,7 @@ impl Loader<'_> {
         let mut unresolved: Vec<String> = missing.iter().map(MissingVar::describe).collect();
         unresolved.dedup();
         let state = match kind.kind {
-            Some(kind) if unresolved.is_empty() => CheckState::Ready(kind),
+            Some(kind) if unresolved.is_empty() => CheckState::Ready(Box::new(kind)),
             _ => CheckState::Unresolved {
                 kind_name: kind.name,
                 missing: unresolved,
