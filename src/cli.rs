@@ -1,10 +1,13 @@
 //! Command-line interface (SPEC §1).
 
 use std::path::PathBuf;
+use std::str::FromStr;
+use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use crate::report::Format;
+use crate::selector::{Selector, Shard};
 
 #[derive(Debug, Parser)]
 #[command(name = "ready", version, about = "A production-readiness gate: measured checks, a computed score, a go/no-go decision", after_help = EXIT_CODES)]
@@ -109,7 +112,7 @@ pub struct OutputArgs {
     pub output: Option<PathBuf>,
     /// Also write a report in another format, e.g. --report json=result.json (repeatable).
     #[arg(long, value_name = "FORMAT=PATH")]
-    pub report: Vec<String>,
+    pub report: Vec<ReportSpec>,
     /// When to colour the table report (NO_COLOR is honoured).
     #[arg(long, value_enum, default_value = "auto")]
     pub color: ColorChoice,
@@ -147,10 +150,10 @@ pub struct ConfigArgs {
 pub struct SelectArgs {
     /// Run only the matching checks: a glob or id:GLOB, tag:NAME, category:NAME, kind:NAME, severity>=LEVEL, blocker.
     #[arg(long, value_name = "SELECTOR")]
-    pub only: Vec<String>,
+    pub only: Vec<Selector>,
     /// Leave the matching checks out (same selectors as --only).
     #[arg(long, value_name = "SELECTOR")]
-    pub skip: Vec<String>,
+    pub skip: Vec<Selector>,
 }
 
 #[derive(Debug, Args, Clone)]
@@ -176,13 +179,13 @@ pub struct CheckArgs {
     pub baseline: Option<PathBuf>,
     /// Run only a deterministic share of the checks, e.g. 2/4 (merge the shards with `ready merge`).
     #[arg(long, value_name = "I/N")]
-    pub shard: Option<String>,
+    pub shard: Option<Shard>,
     /// How many checks run at once (default: defaults.concurrency, 16).
     #[arg(long, value_name = "N")]
     pub concurrency: Option<usize>,
     /// Replace every check's timeout, e.g. 30s.
-    #[arg(long, value_name = "DURATION")]
-    pub timeout: Option<String>,
+    #[arg(long, value_name = "DURATION", value_parser = parse_timeout)]
+    pub timeout: Option<Duration>,
     /// Ignore every waiver.
     #[arg(long)]
     pub no_waivers: bool,
@@ -196,4 +199,61 @@ pub enum ColorChoice {
     Auto,
     Always,
     Never,
+}
+
+/// `--report FORMAT=PATH`: one more report, written to a file.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ReportSpec {
+    pub format: Format,
+    pub path: PathBuf,
+}
+
+impl FromStr for ReportSpec {
+    type Err = String;
+
+    fn from_str(spec: &str) -> Result<ReportSpec, String> {
+        let (format, path) = spec
+            .split_once('=')
+            .ok_or("write FORMAT=PATH, e.g. json=result.json")?;
+        let format = Format::parse(format).ok_or_else(|| {
+            format!("unknown format `{format}` (table, json, markdown, junit, github)")
+        })?;
+        Ok(ReportSpec {
+            format,
+            path: PathBuf::from(path),
+        })
+    }
+}
+
+/// `--timeout`: a duration with a unit.
+fn parse_timeout(text: &str) -> Result<Duration, String> {
+    crate::checks::params::parse_duration(text)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn report_specs_and_timeouts_parse() {
+        assert_eq!(
+            "json=out/r.json".parse::<ReportSpec>(),
+            Ok(ReportSpec {
+                format: Format::Json,
+                path: "out/r.json".into()
+            })
+        );
+        assert_eq!(
+            "json".parse::<ReportSpec>().unwrap_err(),
+            "write FORMAT=PATH, e.g. json=result.json"
+        );
+        assert!(
+            "yaml=x"
+                .parse::<ReportSpec>()
+                .unwrap_err()
+                .starts_with("unknown format `yaml`")
+        );
+        assert_eq!(parse_timeout("30s"), Ok(Duration::from_secs(30)));
+        assert!(parse_timeout("soon").is_err());
+    }
 }

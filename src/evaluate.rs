@@ -142,8 +142,8 @@ impl<'a> Waivers<'a> {
             .iter()
             .enumerate()
             .map(|(i, w)| WaiverResult {
-                check: w.check.clone(),
-                subject: w.subject.clone(),
+                check: w.check.to_string(),
+                subject: w.subject.as_ref().map(ToString::to_string),
                 reason: w.reason.clone(),
                 expires: w.expires,
                 approved_by: w.approved_by.clone(),
@@ -222,7 +222,7 @@ fn check_result(
     let mut result = CheckResult {
         id: check.id.clone(),
         title: check.title.clone(),
-        kind: check.kind_name.to_string(),
+        kind: check.kind_name().to_string(),
         target: check.target.clone(),
         category: check.category.clone(),
         severity: check.severity,

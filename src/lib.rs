@@ -14,6 +14,7 @@ pub mod result;
 pub mod runner;
 pub mod scoring;
 pub mod selector;
+pub mod suggest;
 pub mod vocab;
 pub mod waivers;
 

@@ -58,8 +58,9 @@ pub struct Stage {
 
 #[derive(Debug, Clone)]
 pub struct Waiver {
-    pub check: String,
-    pub subject: Option<String>,
+    /// Compiled once, when the configuration is read.
+    pub check: glob::Pattern,
+    pub subject: Option<glob::Pattern>,
     pub reason: String,
     /// The waiver lapses at the end of this day, UTC.
     pub expires: NaiveDate,
@@ -155,15 +156,41 @@ pub struct Check {
     pub timeout: Duration,
     pub retries: u32,
     pub remediation: Option<String>,
-    pub kind_name: &'static str,
-    /// `None` only when unset environment variables kept the parameters from being read.
-    pub kind: Option<Kind>,
+    pub state: CheckState,
     /// The parameters as written, for `explain` (values from the environment masked).
     pub params: serde_json::Value,
-    /// Unset environment variables the definition needs: the check is `error`, naming them.
-    pub unresolved: Vec<String>,
     /// `file:line` of the definition, for `explain`.
     pub defined_at: String,
+}
+
+impl Check {
+    /// The kind key the check was written with (`sql`, `http`, …).
+    pub fn kind_name(&self) -> &'static str {
+        match &self.state {
+            CheckState::Ready(kind) => kind.name(),
+            CheckState::Unresolved { kind_name, .. } => kind_name,
+        }
+    }
+
+    /// What keeps the check from running, if anything.
+    pub fn unresolved(&self) -> &[String] {
+        match &self.state {
+            CheckState::Ready(_) => &[],
+            CheckState::Unresolved { missing, .. } => missing,
+        }
+    }
+}
+
+/// Whether a check can run: its parameters are read, or unset environment variables keep it
+/// from running (it is then `error`, naming them).
+#[derive(Debug, Clone)]
+pub enum CheckState {
+    Ready(Box<Kind>),
+    Unresolved {
+        kind_name: &'static str,
+        /// One sentence per unset variable; never empty.
+        missing: Vec<String>,
+    },
 }
 
 #[derive(Debug, Clone)]

@@ -16,7 +16,7 @@ use crate::checks::{
     self, Connection, Context, Kind, SecretSink, http::HttpHandle, postgres::PgHandle,
 };
 use crate::config::Loaded;
-use crate::model::{Check, Suite, TargetKind, TargetState};
+use crate::model::{Check, CheckState, Suite, TargetKind, TargetState};
 use crate::redact::SharedRedactor;
 use crate::selector::Selector;
 
@@ -33,51 +33,14 @@ pub struct RunOptions {
     pub shard: Option<Shard>,
 }
 
-/// `--shard I/N`: a deterministic share of the checks, by id.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Shard {
-    pub index: u32,
-    pub count: u32,
-}
-
-impl Shard {
-    pub fn parse(text: &str) -> Result<Shard, String> {
-        let parsed = text
-            .split_once('/')
-            .and_then(|(i, n)| Some((i.trim().parse().ok()?, n.trim().parse().ok()?)));
-        match parsed {
-            Some((index, count)) if count >= 1 && (1..=count).contains(&index) => {
-                Ok(Shard { index, count })
-            }
-            _ => Err(format!(
-                "--shard {text}: write I/N with 1 <= I <= N, e.g. 2/4"
-            )),
-        }
-    }
-
-    /// FNV-1a of the id: stable across versions and platforms, unlike std's hasher.
-    pub fn owner_of(&self, id: &str) -> u32 {
-        let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
-        for byte in id.bytes() {
-            hash ^= u64::from(byte);
-            hash = hash.wrapping_mul(0x0100_0000_01b3);
-        }
-        (hash % u64::from(self.count)) as u32 + 1
-    }
-}
-
-impl std::fmt::Display for Shard {
-    fn fmt(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
-        write!(f, "{}/{}", self.index, self.count)
-    }
-}
+pub use crate::selector::Shard;
 
 impl RunOptions {
     /// Why the check is left out of this run, if it is.
     pub fn exclusion(&self, check: &Check) -> Option<String> {
         let facts = crate::selector::CheckFacts {
             id: &check.id,
-            kind: check.kind_name,
+            kind: check.kind_name(),
             category: &check.category,
             severity: check.severity,
             blocker: check.blocker,
@@ -309,13 +272,14 @@ fn prepare<'a>(
             selected: true,
         });
     }
-    if let Some(first) = check.unresolved.first() {
-        return Err(Ran::Errored(format!("cannot run: {first}")));
-    }
-    let Some(kind) = &check.kind else {
-        return Err(Ran::Errored(
-            "cannot run: its parameters could not be read".into(),
-        ));
+    let kind = match &check.state {
+        CheckState::Ready(kind) => kind,
+        CheckState::Unresolved { missing, .. } => {
+            let first = missing
+                .first()
+                .map_or("an environment variable is not set", String::as_str);
+            return Err(Ran::Errored(format!("cannot run: {first}")));
+        }
     };
     let prepared = |connection, limit| Prepared {
         kind,

@@ -10,7 +10,7 @@ use crate::evaluate::{self, Assembly};
 use crate::redact::SharedRedactor;
 use crate::report::Format;
 use crate::runner::{self, RunOptions};
-use crate::{Exit, checks, usage};
+use crate::{Exit, usage};
 
 use super::{emit, environment, extra_reports, goal, load, read_result, selectors};
 
@@ -20,31 +20,19 @@ pub fn run(args: &CheckArgs, secrets: &SharedRedactor) -> anyhow::Result<Exit> {
     let suite = &loaded.suite;
     let stage_names: Vec<&str> = suite.stages.iter().map(|s| s.name.as_str()).collect();
     let goal = goal(&args.decision, &stage_names, None)?;
-    let extra_reports = extra_reports(&args.output.report)?;
-    let timeout = match &args.timeout {
-        Some(t) => {
-            Some(checks::params::parse_duration(t).map_err(|e| usage(format!("--timeout: {e}")))?)
-        }
-        None => None,
-    };
+    let extra_reports = extra_reports(&args.output.report);
     if args.concurrency == Some(0) {
         return Err(usage("--concurrency must be at least 1"));
     }
-    let shard = args
-        .shard
-        .as_deref()
-        .map(runner::Shard::parse)
-        .transpose()
-        .map_err(usage)?;
     let baseline = args.baseline.as_deref().map(read_result).transpose()?;
     let options = RunOptions {
         concurrency: args.concurrency,
-        timeout,
-        only: selectors(&args.select.only, "--only")?,
-        skip: selectors(&args.select.skip, "--skip")?,
+        timeout: args.timeout,
+        only: selectors(&args.select.only, "--only", suite)?,
+        skip: selectors(&args.select.skip, "--skip", suite)?,
         no_waivers: args.no_waivers,
         progress: !args.no_progress && std::io::stderr().is_terminal() && !env.contains_key("CI"),
-        shard,
+        shard: args.shard,
     };
 
     let started_at = chrono::Utc::now();

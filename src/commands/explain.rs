@@ -37,7 +37,7 @@ pub fn run(id: &str, args: &ConfigArgs, secrets: &SharedRedactor) -> anyhow::Res
 fn describe(c: &Check) -> String {
     let mut out = String::new();
     out.push_str(&format!("{} — {}\n\n", c.id, c.title));
-    out.push_str(&format!("kind:        {}\n", c.kind_name));
+    out.push_str(&format!("kind:        {}\n", c.kind_name()));
     out.push_str(&format!(
         "target:      {}\n",
         c.target.as_deref().unwrap_or("-")
@@ -71,7 +71,7 @@ fn describe(c: &Check) -> String {
     let params = serde_saphyr::to_string(&c.params).unwrap_or_else(|_| c.params.to_string());
     out.push_str(&format!(
         "\nParameters ({})\n  {}\n",
-        c.kind_name,
+        c.kind_name(),
         params.trim_end().replace('\n', "\n  ")
     ));
     if let Some(fix) = &c.remediation {
@@ -80,7 +80,7 @@ fn describe(c: &Check) -> String {
             fix.trim().replace('\n', "\n  ")
         ));
     }
-    for missing in &c.unresolved {
+    for missing in c.unresolved() {
         out.push_str(&format!(
             "\nNote: {missing}; the check will be `error` until it is.\n"
         ));

@@ -17,8 +17,8 @@ pub fn run(
     let env = environment();
     let (_, loaded) = load(args, &env, secrets)?;
     let options = RunOptions {
-        only: selectors(&select.only, "--only")?,
-        skip: selectors(&select.skip, "--skip")?,
+        only: selectors(&select.only, "--only", &loaded.suite)?,
+        skip: selectors(&select.skip, "--skip", &loaded.suite)?,
         ..RunOptions::default()
     };
     let mut table = Table::new();
@@ -29,7 +29,7 @@ pub fn run(
     for c in loaded.suite.checks.iter().filter(|c| options.selects(c)) {
         table.add_row(vec![
             c.id.clone(),
-            c.kind_name.to_string(),
+            c.kind_name().to_string(),
             c.target.clone().unwrap_or_else(|| "-".into()),
             c.category.clone(),
             c.severity.as_str().to_string(),

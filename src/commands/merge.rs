@@ -19,7 +19,7 @@ pub fn run(args: &MergeArgs) -> anyhow::Result<Exit> {
     let names: Vec<&str> = stage_names.iter().map(String::as_str).collect();
     let recorded = merged.stage.clone();
     let goal = goal(&args.decision, &names, Some(&recorded))?;
-    let extra = extra_reports(&args.output.report)?;
+    let extra = extra_reports(&args.output.report);
     scoring::rescore(&mut merged, &goal).map_err(usage)?;
     // Saved results were redacted when they were written; no configuration is loaded here.
     emit(

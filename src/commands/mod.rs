@@ -44,10 +44,21 @@ fn load(
     Ok((source, loaded))
 }
 
-fn selectors(texts: &[String], flag: &str) -> anyhow::Result<Vec<Selector>> {
-    texts
+/// `--only`/`--skip` were parsed by clap; their category names are checked once the suite's
+/// categories are known.
+fn selectors(
+    selected: &[Selector],
+    flag: &str,
+    suite: &crate::model::Suite,
+) -> anyhow::Result<Vec<Selector>> {
+    let known: Vec<&str> = suite.categories.iter().map(|c| c.id.as_str()).collect();
+    selected
         .iter()
-        .map(|t| Selector::parse(t).map_err(|e| usage(format!("{flag} {t}: {e}"))))
+        .map(|s| {
+            s.clone()
+                .knowing_categories(&known)
+                .map_err(|e| usage(format!("{flag} {s}: {e}")))
+        })
         .collect()
 }
 
@@ -97,15 +108,8 @@ fn goal<'a>(
     })
 }
 
-fn extra_reports(specs: &[String]) -> anyhow::Result<Vec<(Format, PathBuf)>> {
-    specs
-        .iter()
-        .map(|spec| {
-            let (format, path) = spec.split_once('=').ok_or_else(|| usage(format!("--report {spec}: write FORMAT=PATH, e.g. json=result.json")))?;
-            let format = Format::parse(format).ok_or_else(|| usage(format!("--report {spec}: unknown format `{format}` (table, json, markdown, junit, github)")))?;
-            Ok((format, PathBuf::from(path)))
-        })
-        .collect()
+fn extra_reports(specs: &[crate::cli::ReportSpec]) -> Vec<(Format, PathBuf)> {
+    specs.iter().map(|r| (r.format, r.path.clone())).collect()
 }
 
 /// Writes the main report and the extra ones, appends the markdown report to the GitHub step

@@ -14,7 +14,7 @@ pub fn run(args: &ReportArgs) -> anyhow::Result<Exit> {
     let names: Vec<&str> = stage_names.iter().map(String::as_str).collect();
     let recorded = result.stage.clone();
     let goal = goal(&args.decision, &names, Some(&recorded))?;
-    let extra = extra_reports(&args.output.report)?;
+    let extra = extra_reports(&args.output.report);
     scoring::rescore(&mut result, &goal)
         .map_err(|e| usage(format!("{}: {e}", args.result.display())))?;
     // A saved result was redacted when it was written; no configuration is loaded here.

@@ -9,8 +9,12 @@ use std::collections::BTreeMap;
 use schemars::JsonSchema;
 
 use crate::checks::Kind;
-use crate::checks::params::DurationParam;
 use crate::vocab::Severity;
+
+use super::checks::{ID_PATTERN, RETRIES};
+use super::reader::CONCURRENCY;
+use super::settings::MIN_SCORE;
+use crate::checks::params::DurationParam;
 
 /// `ready.yaml`, or a check file holding only `checks:`.
 #[derive(JsonSchema)]
@@ -53,6 +57,7 @@ struct PostgresTargetDef {
     allow_writes: Option<bool>,
     connect_timeout: Option<DurationParam>,
     /// Checks in flight against this target (default 4).
+    #[schemars(range(min = *CONCURRENCY.start(), max = *CONCURRENCY.end()))]
     concurrency: Option<u32>,
 }
 
@@ -66,12 +71,14 @@ struct HttpTargetDef {
     /// Turns certificate verification off (reported on every https check).
     insecure_tls: Option<bool>,
     /// Checks in flight against this target (default 32).
+    #[schemars(range(min = *CONCURRENCY.start(), max = *CONCURRENCY.end()))]
     concurrency: Option<u32>,
 }
 
 #[derive(JsonSchema)]
 #[schemars(deny_unknown_fields)]
 struct CategoryDef {
+    #[schemars(range(min = 0))]
     weight: Option<f64>,
     title: Option<String>,
 }
@@ -79,9 +86,13 @@ struct CategoryDef {
 #[derive(JsonSchema)]
 #[schemars(deny_unknown_fields)]
 struct SeverityWeightsDef {
+    #[schemars(range(min = 0))]
     critical: Option<f64>,
+    #[schemars(range(min = 0))]
     high: Option<f64>,
+    #[schemars(range(min = 0))]
     medium: Option<f64>,
+    #[schemars(range(min = 0))]
     low: Option<f64>,
 }
 
@@ -89,6 +100,7 @@ struct SeverityWeightsDef {
 #[schemars(deny_unknown_fields)]
 struct StageDef {
     name: String,
+    #[schemars(range(min = *MIN_SCORE.start(), max = *MIN_SCORE.end()))]
     min_score: f64,
     /// Selectors: a glob or id:GLOB, tag:NAME, category:NAME, kind:NAME, severity>=LEVEL, blocker.
     require: Option<Vec<String>>,
@@ -98,6 +110,7 @@ struct StageDef {
 #[schemars(deny_unknown_fields)]
 struct DefaultsDef {
     timeout: Option<DurationParam>,
+    #[schemars(range(min = *CONCURRENCY.start(), max = *CONCURRENCY.end()))]
     concurrency: Option<u32>,
 }
 
@@ -120,6 +133,7 @@ struct WaiverDef {
 #[schemars(deny_unknown_fields)]
 struct CheckDef {
     /// Unique; [a-z0-9][a-z0-9._-]*; may hold {{item}} with for_each.
+    #[schemars(pattern(ID_PATTERN))]
     id: String,
     title: Option<String>,
     description: Option<String>,
@@ -127,11 +141,13 @@ struct CheckDef {
     category: String,
     severity: Severity,
     /// Default: the severity's weight.
+    #[schemars(range(min = 0))]
     weight: Option<f64>,
     blocker: Option<bool>,
     tags: Option<Vec<String>>,
     target: Option<String>,
     timeout: Option<DurationParam>,
+    #[schemars(range(min = *RETRIES.start(), max = *RETRIES.end()))]
     retries: Option<u32>,
     remediation: Option<String>,
     /// One check per item; {{item}} is replaced in every string.
@@ -190,6 +206,7 @@ fn allow_interpolation(schema: &mut serde_json::Value) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::checks::Kind;
 
     fn keys(v: &serde_json::Value) -> Vec<String> {
         let mut k: Vec<String> = v["properties"]
@@ -205,7 +222,7 @@ mod tests {
     #[test]
     fn the_schema_knows_every_key_the_loader_knows() {
         let schema = json_schema();
-        let mut top: Vec<String> = super::super::TOP_KEYS
+        let mut top: Vec<String> = super::super::files::TOP_KEYS
             .iter()
             .map(|s| s.to_string())
             .collect();
@@ -213,7 +230,7 @@ mod tests {
         assert_eq!(keys(&schema), top);
 
         let check = &schema["$defs"]["CheckDef"];
-        let mut envelope: Vec<String> = super::super::CHECK_KEYS
+        let mut envelope: Vec<String> = super::super::checks::CHECK_KEYS
             .iter()
             .map(|s| s.to_string())
             .collect();
@@ -235,6 +252,132 @@ mod tests {
         let mut names = Kind::NAMES.to_vec();
         names.sort();
         assert_eq!(kinds, names);
+
+        for (def, loader_keys) in [
+            (
+                "PostgresTargetDef",
+                super::super::targets::POSTGRES_TARGET_KEYS,
+            ),
+            ("HttpTargetDef", super::super::targets::HTTP_TARGET_KEYS),
+            ("CategoryDef", super::super::settings::CATEGORY_KEYS),
+            ("StageDef", super::super::settings::STAGE_KEYS),
+            ("DefaultsDef", super::super::settings::DEFAULTS_KEYS),
+            ("WaiverDef", super::super::settings::WAIVER_KEYS),
+        ] {
+            let mut loader_keys: Vec<String> = loader_keys.iter().map(|s| s.to_string()).collect();
+            loader_keys.sort();
+            assert_eq!(keys(&schema["$defs"][def]), loader_keys, "{def}");
+        }
+    }
+
+    /// The YAML blocks of the README and the kinds' pages that are configurations (a project
+    /// file, or a list of checks), as JSON.
+    fn documented_configurations() -> Vec<(String, serde_json::Value)> {
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+        let mut pages = vec![root.join("README.md")];
+        let kinds = std::fs::read_dir(root.join("docs/kinds")).unwrap();
+        pages.extend(kinds.map(|e| e.unwrap().path()));
+        let mut out = Vec::new();
+        for page in pages {
+            let text = std::fs::read_to_string(&page).unwrap();
+            for (i, block) in text.split("```yaml\n").skip(1).enumerate() {
+                let yaml = block.split("```").next().unwrap();
+                let value: serde_json::Value = serde_saphyr::from_str(yaml).unwrap();
+                let value = match value {
+                    serde_json::Value::Array(items)
+                        if items.iter().all(|c| c.get("id").is_some()) =>
+                    {
+                        serde_json::json!({ "checks": items })
+                    }
+                    v if v.get("checks").is_some() || v.get("targets").is_some() => v,
+                    _ => continue,
+                };
+                out.push((format!("{} block {}", page.display(), i + 1), value));
+            }
+        }
+        out
+    }
+
+    #[test]
+    fn every_configuration_in_the_repository_matches_the_schema() {
+        let validator = jsonschema::validator_for(&json_schema()).unwrap();
+        let mut configs: Vec<(String, serde_json::Value)> = crate::config::BUILTIN_FILES
+            .iter()
+            .map(|(file, text)| (file.to_string(), serde_saphyr::from_str(text).unwrap()))
+            .collect();
+        let documented = documented_configurations();
+        assert!(documented.len() >= 20, "{}", documented.len());
+        configs.extend(documented);
+        for (name, config) in &configs {
+            let errors: Vec<String> = validator
+                .iter_errors(config)
+                .map(|e| format!("{} at {}", e, e.instance_path()))
+                .collect();
+            assert!(errors.is_empty(), "{name}: {errors:#?}");
+        }
+    }
+
+    #[test]
+    fn the_schema_states_the_loaders_bounds() {
+        let validator = jsonschema::validator_for(&json_schema()).unwrap();
+        let check = |extra: serde_json::Value| {
+            let mut c = serde_json::json!({ "id": "a.b", "category": "security", "severity": "high", "env": { "vars": ["X"] } });
+            c.as_object_mut()
+                .unwrap()
+                .extend(extra.as_object().unwrap().clone());
+            serde_json::json!({ "checks": [c] })
+        };
+        for (config, valid) in [
+            (check(serde_json::json!({ "retries": 10 })), true),
+            (check(serde_json::json!({ "retries": 11 })), false),
+            (check(serde_json::json!({ "retries": "${RETRIES}" })), true),
+            (
+                check(serde_json::json!({ "id": "fn.{{item}}", "for_each": ["x"] })),
+                true,
+            ),
+            (check(serde_json::json!({ "id": "Upper" })), false),
+            (check(serde_json::json!({ "weight": -1 })), false),
+            (
+                serde_json::json!({ "stages": [{ "name": "p", "min_score": 101 }] }),
+                false,
+            ),
+            (
+                serde_json::json!({ "stages": [{ "name": "p", "min_score": 100 }] }),
+                true,
+            ),
+            (
+                serde_json::json!({ "defaults": { "concurrency": 0 } }),
+                false,
+            ),
+            (
+                serde_json::json!({ "targets": { "db": { "postgres": "x", "concurrency": 10001 } } }),
+                false,
+            ),
+        ] {
+            assert_eq!(validator.is_valid(&config), valid, "{config}");
+        }
+    }
+
+    #[test]
+    fn the_id_pattern_agrees_with_the_loader() {
+        let pattern = regex::Regex::new(super::super::checks::ID_PATTERN).unwrap();
+        for id in [
+            "a",
+            "rls.enabled",
+            "0-x_y.z",
+            "A",
+            "-a",
+            ".a",
+            "a b",
+            "é",
+            "",
+        ] {
+            assert_eq!(
+                pattern.is_match(id),
+                super::super::checks::valid_id(id),
+                "{id}"
+            );
+        }
     }
 
     #[test]

@@ -567,3 +567,29 @@ fn secret_looking_variables_in_check_parameters_are_masked() {
     assert_eq!(evidence, "token=*** region=eu-west-1\n");
     assert!(!run.stdout.contains("dt-9bX2-secret"));
 }
+
+#[test]
+fn misspelt_selectors_and_durations_are_usage_errors_with_a_suggestion() {
+    let p = Project::new(
+        "checks:\n  - id: home\n    category: operations\n    severity: low\n    env: { vars: [HOME] }\n",
+    );
+    let run = p.ready(&["check", "--only", "kind:htpp"], &[]);
+    assert_eq!(run.code, 2);
+    assert_eq!(
+        run.stderr,
+        "error: invalid value 'kind:htpp' for '--only <SELECTOR>': unknown kind `htpp` (did you mean `http`?)\n\nFor more information, try '--help'.\n"
+    );
+    let run = p.ready(&["check", "--timeout", "soon"], &[]);
+    assert_eq!(run.code, 2);
+    assert_eq!(
+        run.stderr,
+        "error: invalid value 'soon' for '--timeout <DURATION>': malformed duration `soon`: expected number at 0 (write e.g. 500ms, 10s, 26h)\n\nFor more information, try '--help'.\n"
+    );
+    // Category names are known once the configuration is read.
+    let run = p.ready(&["list", "--skip", "category:securty"], &[]);
+    assert_eq!(run.code, 2);
+    assert_eq!(
+        run.stderr,
+        "--skip category:securty: unknown category `securty` (did you mean `security`?); known: security, reliability, database, observability, operations\n"
+    );
+}

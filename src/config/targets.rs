@@ -1,0 +1,215 @@
+//! `targets:`: PostgreSQL databases and HTTP services, and the messages about naming them.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use super::Loader;
+use super::diagnostic::Code;
+use super::node::{Key, Node, Value};
+use super::reader::Table;
+use crate::model::{HttpTarget, PostgresTarget, Target, TargetFamily, TargetKind, TargetState};
+
+pub(super) const POSTGRES_TARGET_KEYS: &[&str] = &[
+    "postgres",
+    "api_roles",
+    "exposed_schemas",
+    "allow_writes",
+    "connect_timeout",
+    "concurrency",
+];
+pub(super) const HTTP_TARGET_KEYS: &[&str] = &["http", "headers", "insecure_tls", "concurrency"];
+
+pub(super) fn default_concurrency(family: TargetFamily) -> usize {
+    match family {
+        // A few connections are plenty for catalog queries and spare the server.
+        TargetFamily::Postgres => 4,
+        TargetFamily::Http => 32,
+    }
+}
+
+/// `unknown target `x`; known: a, b`, wherever a target is named.
+pub(super) fn unknown_target(name: &str, targets: &BTreeMap<String, Target>) -> String {
+    if targets.is_empty() {
+        return format!("unknown target `{name}`; none are defined under `targets:`");
+    }
+    let known: Vec<&str> = targets.keys().map(String::as_str).collect();
+    format!("unknown target `{name}`; known: {}", known.join(", "))
+}
+
+/// A check naming a target of the wrong family.
+pub(super) fn wrong_family(name: &str, target: TargetFamily, kind: &str, needs: &str) -> String {
+    format!(
+        "target `{name}` is a {} target; a `{kind}` check needs a {needs} target",
+        target.as_str()
+    )
+}
+
+impl Loader<'_> {
+    pub(super) fn targets(&mut self, file: &str, node: &Node) -> BTreeMap<String, Target> {
+        let mut targets = BTreeMap::new();
+        let Some(entries) = self.mapping(file, node, "targets") else {
+            return targets;
+        };
+        for (key, def) in entries {
+            if let Some(target) = self.target(file, key, def) {
+                targets.insert(key.name.clone(), target);
+            }
+        }
+        targets
+    }
+
+    fn target(&mut self, file: &str, key: &Key, def: &Node) -> Option<Target> {
+        let name = key.name.as_str();
+        let family = self.target_family(file, key, def)?;
+        // Interpolate the whole definition; an unset variable makes the target unusable.
+        let mut missing = Vec::new();
+        let def = self.interpolate_node(file, def, &mut missing);
+        let (keys, family_name) = match family {
+            TargetFamily::Postgres => (POSTGRES_TARGET_KEYS, "postgres"),
+            TargetFamily::Http => (HTTP_TARGET_KEYS, "http"),
+        };
+        let what = format!("{family_name} target `{name}`");
+        let table = Table::new(file, &def, keys, &what);
+        table.finish(&mut self.diags);
+        let concurrency = match table.get("concurrency") {
+            Some(_) => self.concurrency_at(&table).unwrap_or(1),
+            None => default_concurrency(family),
+        };
+        let state = match missing.first() {
+            Some(first) => {
+                TargetState::Unresolved(format!("target `{name}`: {}", first.describe()))
+            }
+            None => TargetState::Ready(self.target_kind(&table, name, family)?),
+        };
+        Some(Target {
+            name: name.to_string(),
+            family,
+            state,
+            concurrency,
+        })
+    }
+
+    fn target_family(&mut self, file: &str, key: &Key, def: &Node) -> Option<TargetFamily> {
+        let name = &key.name;
+        if def.entries().is_none() {
+            self.diags.push(
+                file,
+                Some(def.loc),
+                Code::InvalidValue,
+                format!("target `{name}` must be a mapping with `postgres:` or `http:`"),
+            );
+            return None;
+        };
+        let problem = match (def.get("postgres").is_some(), def.get("http").is_some()) {
+            (true, false) => return Some(TargetFamily::Postgres),
+            (false, true) => return Some(TargetFamily::Http),
+            (true, true) => format!(
+                "target `{name}` has both `postgres:` and `http:`; a target is one or the other"
+            ),
+            (false, false) => format!(
+                "target `{name}` needs `postgres:` (a connection URL) or `http:` (a base URL)"
+            ),
+        };
+        self.diags
+            .push(file, Some(key.loc), Code::KindCount, problem);
+        None
+    }
+
+    fn target_kind(
+        &mut self,
+        table: &Table,
+        name: &str,
+        family: TargetFamily,
+    ) -> Option<TargetKind> {
+        let url_node = table.get(family.as_str())?;
+        let Some(url_text) = url_node.str() else {
+            self.diags.push(
+                table.file,
+                Some(url_node.loc),
+                Code::InvalidValue,
+                format!("`{}` must be a URL string", family.as_str()),
+            );
+            return None;
+        };
+        if family == TargetFamily::Postgres {
+            self.secrets.push(url_text.to_string());
+        }
+        let url = self.target_url(table.file, name, url_node, family)?;
+        Some(match family {
+            TargetFamily::Postgres => TargetKind::Postgres(PostgresTarget {
+                url: url_text.to_string(),
+                api_roles: self.strings_at(table, "api_roles"),
+                exposed_schemas: self
+                    .strings_at(table, "exposed_schemas")
+                    .unwrap_or_else(|| vec!["public".to_string()]),
+                allow_writes: self.bool_at(table, "allow_writes").unwrap_or(false),
+                connect_timeout: self
+                    .duration_at(table, "connect_timeout")
+                    .unwrap_or(Duration::from_secs(5)),
+            }),
+            TargetFamily::Http => {
+                if url.password().is_some() {
+                    self.secrets.push(url_text.to_string());
+                }
+                TargetKind::Http(HttpTarget {
+                    base_url: url,
+                    headers: self.headers(table),
+                    insecure_tls: self.bool_at(table, "insecure_tls").unwrap_or(false),
+                })
+            }
+        })
+    }
+
+    /// The target's URL, with a scheme of its family. A URL from the environment is not quoted.
+    fn target_url(
+        &mut self,
+        file: &str,
+        name: &str,
+        node: &Node,
+        family: TargetFamily,
+    ) -> Option<url::Url> {
+        let schemes: &[&str] = match family {
+            TargetFamily::Postgres => &["postgres", "postgresql"],
+            TargetFamily::Http => &["http", "https"],
+        };
+        let problem = match url::Url::parse(node.str().unwrap_or_default()) {
+            Ok(u) if schemes.contains(&u.scheme()) => return Some(u),
+            Ok(_) => format!("the scheme must be {}:// or {}://", schemes[0], schemes[1]),
+            Err(e) => e.to_string(),
+        };
+        let message = if matches!(node.value, Value::Str { from_env: true, .. }) {
+            format!("target `{name}`: the URL from the environment is not valid ({problem})")
+        } else {
+            format!("target `{name}`: invalid URL: {problem}")
+        };
+        self.diags
+            .push(file, Some(node.loc), Code::InvalidValue, message);
+        None
+    }
+
+    /// Header values may be API keys: every one is a secret.
+    fn headers(&mut self, table: &Table) -> Vec<(String, String)> {
+        let mut headers = Vec::new();
+        let Some(node) = table.get("headers") else {
+            return headers;
+        };
+        for (k, v) in self
+            .mapping(table.file, node, "headers")
+            .unwrap_or_default()
+        {
+            match v.str() {
+                Some(value) => {
+                    self.secrets.push(value.to_string());
+                    headers.push((k.name.clone(), value.to_string()));
+                }
+                None => self.diags.push(
+                    table.file,
+                    Some(v.loc),
+                    Code::InvalidValue,
+                    format!("header `{}` must be a string", k.name),
+                ),
+            }
+        }
+        headers
+    }
+}
