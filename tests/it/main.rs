@@ -6,6 +6,7 @@ mod cli;
 mod evidence;
 mod http_kind;
 mod http_probes;
+mod interop;
 mod local;
 mod postgres_database;
 mod postgres_security;
