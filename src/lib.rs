@@ -15,6 +15,7 @@ pub mod scoring;
 pub mod selector;
 pub mod waivers;
 
+mod demo;
 mod init;
 mod logging;
 
@@ -91,6 +92,7 @@ fn dispatch(cli: Cli) -> anyhow::Result<Exit> {
         Command::Report(args) => report(&args),
         Command::Merge(args) => merge(&args),
         Command::Init(args) => init::init(&args),
+        Command::Demo(args) => demo::run(&args),
         Command::Schema { which } => {
             let schema = match which {
                 SchemaKind::Result => result::json_schema(),
