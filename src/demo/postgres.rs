@@ -51,7 +51,7 @@ pub fn find_binaries(path_var: Option<&OsStr>, install_root: &Path) -> Option<Bi
                 .collect()
         })
         .unwrap_or_default();
-    versions.sort_by(|a, b| b.0.cmp(&a.0));
+    versions.sort_by_key(|v| std::cmp::Reverse(v.0));
     dirs.extend(versions.into_iter().map(|(_, dir)| dir));
     let dir = dirs
         .into_iter()

@@ -117,8 +117,8 @@ pub fn write(dir: &Path, variant: Variant) -> anyhow::Result<()> {
         )?;
     }
     put(dir, "supabase/seed.sql", SEED)?;
-    put(dir, "coverage/lcov.info", &lcov(variant))?;
-    put(dir, ".env", &dotenv(variant))
+    put(dir, "coverage/lcov.info", lcov(variant))?;
+    put(dir, ".env", dotenv(variant))
 }
 
 /// The same dump under each dated name.

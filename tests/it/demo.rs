@@ -2,10 +2,10 @@
 //! in-process API and the project folder; the exact status of every check, the exit codes, and
 //! nothing left behind — after a run and after a Ctrl-C.
 
+use std::io::{BufRead as _, Read as _};
 use std::os::unix::fs::PermissionsExt as _;
 use std::path::Path;
 use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
 
 use crate::common::{Project, Run, assert_valid_result, status_of};
 
@@ -136,24 +136,30 @@ fn a_ctrl_c_stops_the_cluster_and_removes_everything() {
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    // Interrupt once the cluster runs: its postmaster names the temp dir.
-    let deadline = Instant::now() + Duration::from_secs(60);
-    while processes_under(tmp.path()).is_empty() {
-        assert!(
-            Instant::now() < deadline,
-            "the demo's cluster never started"
+    // Interrupt while the checks run: the demo says when everything is up.
+    let mut stderr = std::io::BufReader::new(child.stderr.take().unwrap());
+    let mut shown = String::new();
+    while !shown.contains("all removed at the end") {
+        let mut line = String::new();
+        assert_ne!(
+            stderr.read_line(&mut line).unwrap(),
+            0,
+            "the demo ended early: {shown}"
         );
-        assert!(child.try_wait().unwrap().is_none(), "the demo ended early");
-        std::thread::sleep(Duration::from_millis(20));
+        shown.push_str(&line);
     }
+    assert!(
+        !processes_under(tmp.path()).is_empty(),
+        "no cluster running"
+    );
     let killed = Command::new("kill")
         .args(["-INT", &child.id().to_string()])
         .status()
         .unwrap();
     assert!(killed.success());
-    let out = child.wait_with_output().unwrap();
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(130), "{stderr}");
-    assert!(stderr.contains("interrupted"), "{stderr}");
+    let status = child.wait().unwrap();
+    stderr.read_to_string(&mut shown).unwrap();
+    assert_eq!(status.code(), Some(130), "{shown}");
+    assert!(shown.contains("interrupted"), "{shown}");
     assert_nothing_left(tmp.path());
 }
