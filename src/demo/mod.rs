@@ -157,14 +157,7 @@ fn demo(args: &DemoArgs, extra: &[(Format, PathBuf)], started: &Shared) -> anyho
             "no PostgreSQL".to_string()
         }
     };
-    eprintln!(
-        "ready demo: a wallet app {} — {database}, its API on {base}, its project in {}; all removed at the end",
-        match variant {
-            Variant::Holes => "with known holes",
-            Variant::Fixed => "with every hole closed",
-        },
-        dir.display()
-    );
+    announce(variant, &database, &base, &dir);
 
     let mut loaded = config::load(&Source::File(dir.join("ready.yaml")), &env, &dir)?;
     if bins.is_none()
@@ -176,6 +169,18 @@ fn demo(args: &DemoArgs, extra: &[(Format, PathBuf)], started: &Shared) -> anyho
     secrets.push(webhook_secret);
     logging::set_secrets(Redactor::new(secrets));
     check(args, extra, &loaded, &env, runtime, (started_at, clock))
+}
+
+/// One line on stderr: what runs where, so that a user can look at it while the checks run.
+fn announce(variant: Variant, database: &str, base: &str, dir: &Path) {
+    eprintln!(
+        "ready demo: a wallet app {} — {database}, its API on {base}, its project in {}; all removed at the end",
+        match variant {
+            Variant::Holes => "with known holes",
+            Variant::Fixed => "with every hole closed",
+        },
+        dir.display()
+    );
 }
 
 /// Starts the cluster, applies the variant's migrations, seeds it and dumps it into the
