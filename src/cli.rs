@@ -43,6 +43,8 @@ pub enum Command {
     Merge(MergeArgs),
     /// Write a commented ready.yaml and checks/ for a profile.
     Init(InitArgs),
+    /// Run the demo suite on a throwaway wallet app with known holes (no configuration needed).
+    Demo(DemoArgs),
     /// Print the JSON Schema of the configuration files or of the JSON result.
     Schema {
         #[arg(value_enum, default_value = "result")]
@@ -189,6 +191,18 @@ pub struct CheckArgs {
     /// Ignore every waiver.
     #[arg(long)]
     pub no_waivers: bool,
+    /// Never show the progress bar.
+    #[arg(long)]
+    pub no_progress: bool,
+}
+
+#[derive(Debug, Args, Clone)]
+pub struct DemoArgs {
+    /// Run the same app with every hole closed: the gate moves to GO.
+    #[arg(long)]
+    pub fixed: bool,
+    #[command(flatten)]
+    pub output: OutputArgs,
     /// Never show the progress bar.
     #[arg(long)]
     pub no_progress: bool,

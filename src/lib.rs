@@ -19,6 +19,7 @@ pub mod vocab;
 pub mod waivers;
 
 mod commands;
+mod demo;
 mod logging;
 
 use cli::{Cli, Command};
@@ -84,5 +85,6 @@ fn dispatch(cli: Cli, secrets: &SharedRedactor) -> anyhow::Result<Exit> {
         Command::Schema { which } => commands::schema::run(which),
         Command::Man => commands::completions::man(),
         Command::Completions { shell } => commands::completions::run(shell),
+        Command::Demo(args) => demo::run(&args, secrets),
     }
 }

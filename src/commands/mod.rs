@@ -24,7 +24,7 @@ use crate::report::{self as reports, Format};
 use crate::selector::Selector;
 use crate::{Exit, result, scoring, usage};
 
-fn environment() -> HashMap<String, String> {
+pub(crate) fn environment() -> HashMap<String, String> {
     std::env::vars_os()
         .filter_map(|(k, v)| Some((k.into_string().ok()?, v.into_string().ok()?)))
         .collect()
@@ -80,7 +80,7 @@ fn read_result(path: &Path) -> anyhow::Result<result::RunResult> {
 
 /// The stage and bar to decide for: `--stage` must name a stage; the default is the recorded
 /// stage of a saved result, else the last stage.
-fn goal<'a>(
+pub(crate) fn goal<'a>(
     args: &'a DecisionArgs,
     stages: &[&'a str],
     recorded: Option<&'a str>,
@@ -108,13 +108,13 @@ fn goal<'a>(
     })
 }
 
-fn extra_reports(specs: &[crate::cli::ReportSpec]) -> Vec<(Format, PathBuf)> {
+pub(crate) fn extra_reports(specs: &[crate::cli::ReportSpec]) -> Vec<(Format, PathBuf)> {
     specs.iter().map(|r| (r.format, r.path.clone())).collect()
 }
 
 /// Writes the main report and the extra ones, appends the markdown report to the GitHub step
 /// summary when a github report is asked for there, and says how the run ended.
-fn emit(
+pub(crate) fn emit(
     result: &result::RunResult,
     output: &cli::OutputArgs,
     default_format: Format,

@@ -3,6 +3,7 @@
 mod common;
 
 mod cli;
+mod demo;
 mod evidence;
 mod http_kind;
 mod http_probes;
