@@ -119,6 +119,9 @@ pub struct OutputArgs {
 pub struct ReportArgs {
     /// A result written by `ready check --format json`.
     pub result: PathBuf,
+    /// A folder of earlier JSON results: the HTML report adds score trends and failing-since.
+    #[arg(long, value_name = "DIR")]
+    pub history: Option<PathBuf>,
     #[command(flatten)]
     pub decision: DecisionArgs,
     #[command(flatten)]

@@ -311,7 +311,14 @@ fn check(args: &CheckArgs) -> anyhow::Result<Exit> {
             baseline: baseline.as_ref(),
         },
     );
-    emit(&result, &args.output, Format::Table, &extra_reports, &env)
+    emit(
+        &result,
+        &args.output,
+        Format::Table,
+        &extra_reports,
+        &env,
+        &[],
+    )
 }
 
 fn report(args: &ReportArgs) -> anyhow::Result<Exit> {
@@ -324,7 +331,11 @@ fn report(args: &ReportArgs) -> anyhow::Result<Exit> {
     let extra = extra_reports(&args.output.report)?;
     scoring::rescore(&mut result, &goal)
         .map_err(|e| usage(format!("{}: {e}", args.result.display())))?;
-    emit(&result, &args.output, Format::Table, &extra, &env)
+    let history = match &args.history {
+        Some(dir) => report::read_history(dir).map_err(|e| usage(e.to_string()))?,
+        None => Vec::new(),
+    };
+    emit(&result, &args.output, Format::Table, &extra, &env, &history)
 }
 
 fn merge(args: &MergeArgs) -> anyhow::Result<Exit> {
@@ -341,7 +352,7 @@ fn merge(args: &MergeArgs) -> anyhow::Result<Exit> {
     let goal = goal(&args.decision, &names, Some(&recorded))?;
     let extra = extra_reports(&args.output.report)?;
     scoring::rescore(&mut merged, &goal).map_err(usage)?;
-    emit(&merged, &args.output, Format::Json, &extra, &env)
+    emit(&merged, &args.output, Format::Json, &extra, &env, &[])
 }
 
 fn read_result(path: &Path) -> anyhow::Result<result::RunResult> {
@@ -395,7 +406,7 @@ fn extra_reports(specs: &[String]) -> anyhow::Result<Vec<(Format, PathBuf)>> {
         .iter()
         .map(|spec| {
             let (format, path) = spec.split_once('=').ok_or_else(|| usage(format!("--report {spec}: write FORMAT=PATH, e.g. json=result.json")))?;
-            let format = Format::parse(format).ok_or_else(|| usage(format!("--report {spec}: unknown format `{format}` (table, json, markdown, junit, github)")))?;
+            let format = Format::parse(format).ok_or_else(|| usage(format!("--report {spec}: unknown format `{format}` (table, json, markdown, junit, github, html)")))?;
             Ok((format, PathBuf::from(path)))
         })
         .collect()
@@ -409,6 +420,7 @@ fn emit(
     default_format: Format,
     extra: &[(Format, PathBuf)],
     env: &HashMap<String, String>,
+    history: &[result::RunResult],
 ) -> anyhow::Result<Exit> {
     let format = output.format.unwrap_or(default_format);
     let color = match output.color {
@@ -420,7 +432,7 @@ fn emit(
                 && env.get("NO_COLOR").is_none_or(|v| v.is_empty())
         }
     };
-    let main = report::render(format, color, result)?;
+    let main = report::render_with_history(format, color, result, history)?;
     match &output.output {
         Some(path) => write_file(path, &main)?,
         None => std::io::stdout()
@@ -428,7 +440,10 @@ fn emit(
             .context("cannot write the report")?,
     }
     for (format, path) in extra {
-        write_file(path, &report::render(*format, false, result)?)?;
+        write_file(
+            path,
+            &report::render_with_history(*format, false, result, history)?,
+        )?;
     }
     let github = format == Format::Github || extra.iter().any(|(f, _)| *f == Format::Github);
     if github && let Some(summary) = env.get("GITHUB_STEP_SUMMARY").filter(|p| !p.is_empty()) {

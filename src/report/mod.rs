@@ -1,6 +1,7 @@
 //! Reports: one formatter per output format behind one small trait.
 
 mod github;
+mod html;
 mod json;
 mod junit;
 mod markdown;
@@ -22,6 +23,8 @@ pub enum Format {
     Junit,
     /// GitHub Actions annotations (and the markdown report in the step summary).
     Github,
+    /// One self-contained HTML go/no-go page with charts (for release managers).
+    Html,
 }
 
 impl Format {
@@ -29,6 +32,8 @@ impl Format {
         <Format as clap::ValueEnum>::from_str(text, true).ok()
     }
 }
+
+pub use html::{HistoryError, read_history};
 
 pub trait Reporter {
     fn render(&self, result: &RunResult, out: &mut dyn io::Write) -> io::Result<()>;
@@ -41,6 +46,7 @@ pub fn reporter(format: Format, color: bool) -> Box<dyn Reporter> {
         Format::Markdown => Box::new(markdown::MarkdownReport),
         Format::Junit => Box::new(junit::JunitReport),
         Format::Github => Box::new(github::GithubReport),
+        Format::Html => Box::new(html::HtmlReport { history: &[] }),
     }
 }
 
@@ -64,6 +70,21 @@ pub fn baseline_delta(result: &RunResult) -> Option<String> {
         "{arrow}{:.1} since the baseline ({before:.1})",
         change.abs()
     ))
+}
+
+/// Renders a report with earlier results (oldest first); only the HTML page shows their trends.
+pub fn render_with_history(
+    format: Format,
+    color: bool,
+    result: &RunResult,
+    history: &[RunResult],
+) -> io::Result<Vec<u8>> {
+    if format != Format::Html {
+        return render(format, color, result);
+    }
+    let mut out = Vec::new();
+    html::HtmlReport { history }.render(result, &mut out)?;
+    Ok(out)
 }
 
 /// Renders a report to a string, for writing to a file in one go.

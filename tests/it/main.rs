@@ -4,6 +4,7 @@ mod common;
 
 mod cli;
 mod evidence;
+mod html;
 mod http_kind;
 mod http_probes;
 mod local;
