@@ -75,6 +75,7 @@ pub struct CheckView {
 
 #[derive(Debug, Clone, Serialize)]
 pub struct FindingView {
+    /// Empty when the message names its subject already.
     pub subject: String,
     pub message: String,
     pub warning: bool,
@@ -123,8 +124,14 @@ pub fn evidence_text(evidence: &serde_json::Value) -> Option<String> {
 }
 
 fn finding_view(f: &FindingResult, new_findings: &[String]) -> FindingView {
+    // Most messages name their subject already; say it only when they do not.
+    let subject = if f.message.contains(&f.subject) {
+        String::new()
+    } else {
+        f.subject.clone()
+    };
     FindingView {
-        subject: f.subject.clone(),
+        subject,
         message: f.message.clone(),
         warning: f.level == Level::Warn,
         waived: f.waived,
