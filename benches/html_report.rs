@@ -1,7 +1,8 @@
 //! The size of the HTML release report for a generated 100-check result (goal: under 200 KB),
 //! alone and with ten earlier results as history.
 //!
-//! Run: `cargo bench --bench html_report`. Prints the sizes and the render time.
+//! Run: `cargo bench --bench html_report [-- PAGE.html]`. Prints the sizes and the render time,
+//! and writes the 100-check page to PAGE.html when given, to look at.
 
 use std::time::Instant;
 
@@ -84,6 +85,9 @@ fn main() {
     let clock = Instant::now();
     let alone = render(Format::Html, false, &current).expect("rendered");
     let took = clock.elapsed();
+    if let Some(path) = std::env::args().nth(1).filter(|a| !a.starts_with('-')) {
+        std::fs::write(&path, &alone).expect("write the page");
+    }
     let with_history =
         render_with_history(Format::Html, false, &current, &history).expect("rendered");
     println!(

@@ -1,5 +1,5 @@
 // Filtering, sorting and expanding the check table. The view is kept in the address's fragment
-// (e.g. #status=fail&sort=-severity) so that a link opens the same view.
+// (e.g. #status=fail&sort=-severity-rank) so that a link opens the same view.
 (function () {
   "use strict";
   var table = document.getElementById("checks");
@@ -17,13 +17,15 @@
     return filters.every(function (f) {
       var want = f.value.trim().toLowerCase();
       if (!want) { return true; }
-      var have = row.getAttribute("data-" + f.getAttribute("data-filter")) || "";
-      return f.getAttribute("data-filter") === "text" ? have.toLowerCase().indexOf(want) >= 0 : have === want;
+      if (f.getAttribute("data-filter") === "text") {
+        return row.cells[1].textContent.toLowerCase().indexOf(want) >= 0;
+      }
+      return row.getAttribute("data-" + f.getAttribute("data-filter")) === want;
     });
   }
 
   function key(row) {
-    var value = row.getAttribute("data-sort-" + sort.key) || "";
+    var value = row.getAttribute("data-" + sort.key) || "";
     var header = table.querySelector('th[data-key="' + sort.key + '"]');
     return header && header.getAttribute("data-type") === "number" ? parseFloat(value) : value;
   }

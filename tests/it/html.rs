@@ -191,7 +191,10 @@ fn the_page_shows_the_decision_blockers_and_every_check() {
             "html=out/beta.html",
         ],
     );
-    assert!(beta.contains("NO-GO  EasyMO for beta"), "the table on stdout: {beta}");
+    assert!(
+        beta.contains("NO-GO  EasyMO for beta"),
+        "the table on stdout: {beta}"
+    );
     let page = std::fs::read_to_string(p.path("out/beta.html")).unwrap();
     assert!(page.contains("NO-GO <span>for stage beta</span>"));
 }
@@ -344,7 +347,7 @@ fn chromium_runs_the_script_without_errors_and_draws_the_page() {
     let visible: Vec<String> = rows
         .iter()
         .filter(|r| attr(r, "class").as_deref() == Some("check") && attr(r, "hidden").is_none())
-        .map(|r| attr(r, "data-sort-id").unwrap())
+        .map(|r| attr(r, "data-id").unwrap())
         .collect();
     assert_eq!(visible, ["rls.enabled", "backup.fresh"]);
     let shown = text(&by_id(&dom, "output", "shown"));

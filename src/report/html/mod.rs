@@ -31,6 +31,13 @@ pub struct HtmlReport<'a> {
 
 fn environment() -> Result<Environment<'static>, minijinja::Error> {
     let mut env = Environment::new();
+    // Block tags leave no blank lines or indentation behind: a smaller page.
+    env.set_syntax(
+        minijinja::syntax::SyntaxConfig::builder()
+            .trim_blocks(true)
+            .lstrip_blocks(true)
+            .build()?,
+    );
     // `.html` templates escape every value for HTML; data is never marked safe.
     for (name, source) in TEMPLATES {
         env.add_template(name, source)?;

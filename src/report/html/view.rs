@@ -71,6 +71,8 @@ pub struct CheckView {
     pub selected: bool,
     /// From the history: since when this failing check fails.
     pub failing_since: Option<String>,
+    /// Shown in full among the checks that keep the stage from GO; its row links there.
+    pub has_card: bool,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -172,6 +174,7 @@ pub fn check_view(c: &CheckResult, new_findings: &[String]) -> CheckView {
         remediation: c.remediation.clone(),
         selected: c.selected,
         failing_since: None,
+        has_card: false,
     }
 }
 
@@ -253,10 +256,11 @@ pub fn page(r: &RunResult, history: Option<HistoryView>) -> Page {
         .iter()
         .map(|c| check_view(c, &r.new_findings))
         .collect();
-    if let Some(h) = &history {
-        for c in &mut checks {
-            c.failing_since = h.failing_since.get(&c.id).cloned();
-        }
+    for c in &mut checks {
+        c.failing_since = history
+            .as_ref()
+            .and_then(|h| h.failing_since.get(&c.id).cloned());
+        c.has_card = r.decision.blockers.contains(&c.id);
     }
     let stopping: Vec<&CheckView> = r
         .decision
