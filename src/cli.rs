@@ -124,6 +124,9 @@ pub struct OutputArgs {
 pub struct ReportArgs {
     /// A result written by `ready check --format json`.
     pub result: PathBuf,
+    /// A folder of earlier JSON results: the HTML report adds score trends and failing-since.
+    #[arg(long, value_name = "DIR")]
+    pub history: Option<PathBuf>,
     #[command(flatten)]
     pub decision: DecisionArgs,
     #[command(flatten)]
@@ -230,7 +233,12 @@ impl FromStr for ReportSpec {
             .split_once('=')
             .ok_or("write FORMAT=PATH, e.g. json=result.json")?;
         let format = Format::parse(format).ok_or_else(|| {
-            format!("unknown format `{format}` (table, json, markdown, junit, github)")
+            let known: Vec<String> = <Format as clap::ValueEnum>::value_variants()
+                .iter()
+                .filter_map(|f| clap::ValueEnum::to_possible_value(f))
+                .map(|v| v.get_name().to_string())
+                .collect();
+            format!("unknown format `{format}` ({})", known.join(", "))
         })?;
         Ok(ReportSpec {
             format,

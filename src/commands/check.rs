@@ -65,5 +65,6 @@ pub fn run(args: &CheckArgs, secrets: &SharedRedactor) -> anyhow::Result<Exit> {
         &extra_reports,
         &env,
         &redactor,
+        &[],
     )
 }

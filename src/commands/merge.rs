@@ -29,5 +29,6 @@ pub fn run(args: &MergeArgs) -> anyhow::Result<Exit> {
         &extra,
         &env,
         &Redactor::default(),
+        &[],
     )
 }

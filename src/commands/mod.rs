@@ -121,6 +121,7 @@ pub(crate) fn emit(
     extra: &[(Format, PathBuf)],
     env: &HashMap<String, String>,
     redactor: &Redactor,
+    history: &[result::RunResult],
 ) -> anyhow::Result<Exit> {
     let format = output.format.unwrap_or(default_format);
     let color = match output.color {
@@ -132,7 +133,7 @@ pub(crate) fn emit(
                 && env.get("NO_COLOR").is_none_or(|v| v.is_empty())
         }
     };
-    let main = reports::render(format, color, result, redactor)?;
+    let main = reports::render_with_history(format, color, result, history, redactor)?;
     match &output.output {
         Some(path) => write_file(path, &main)?,
         None => std::io::stdout()
@@ -140,7 +141,8 @@ pub(crate) fn emit(
             .context("cannot write the report")?,
     }
     for (format, path) in extra {
-        write_file(path, &reports::render(*format, false, result, redactor)?)?;
+        let report = reports::render_with_history(*format, false, result, history, redactor)?;
+        write_file(path, &report)?;
     }
     let github = format == Format::Github || extra.iter().any(|(f, _)| *f == Format::Github);
     if github && let Some(summary) = env.get("GITHUB_STEP_SUMMARY").filter(|p| !p.is_empty()) {

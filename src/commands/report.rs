@@ -18,6 +18,10 @@ pub fn run(args: &ReportArgs) -> anyhow::Result<Exit> {
     scoring::rescore(&mut result, &goal)
         .map_err(|e| usage(format!("{}: {e}", args.result.display())))?;
     // A saved result was redacted when it was written; no configuration is loaded here.
+    let history = match &args.history {
+        Some(dir) => crate::report::read_history(dir).map_err(|e| usage(e.to_string()))?,
+        None => Vec::new(),
+    };
     emit(
         &result,
         &args.output,
@@ -25,5 +29,6 @@ pub fn run(args: &ReportArgs) -> anyhow::Result<Exit> {
         &extra,
         &env,
         &Redactor::default(),
+        &history,
     )
 }

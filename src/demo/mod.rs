@@ -295,6 +295,7 @@ fn check(
         extra,
         &environment(),
         &redactor,
+        &[],
     )
 }
 

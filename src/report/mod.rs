@@ -1,6 +1,7 @@
 //! Reports: one formatter per output format behind one small trait.
 
 mod github;
+mod html;
 mod json;
 mod junit;
 mod markdown;
@@ -24,6 +25,8 @@ pub enum Format {
     Junit,
     /// GitHub Actions annotations (and the markdown report in the step summary).
     Github,
+    /// One self-contained HTML go/no-go page with charts (for release managers).
+    Html,
 }
 
 impl Format {
@@ -31,6 +34,8 @@ impl Format {
         <Format as clap::ValueEnum>::from_str(text, true).ok()
     }
 }
+
+pub use html::{HistoryError, read_history};
 
 pub trait Reporter {
     fn render(&self, result: &RunResult, out: &mut dyn io::Write) -> io::Result<()>;
@@ -43,6 +48,7 @@ pub fn reporter(format: Format, color: bool) -> Box<dyn Reporter> {
         Format::Markdown => Box::new(markdown::MarkdownReport),
         Format::Junit => Box::new(junit::JunitReport),
         Format::Github => Box::new(github::GithubReport),
+        Format::Html => Box::new(html::HtmlReport { history: &[] }),
     }
 }
 
@@ -76,12 +82,27 @@ pub fn render(
     result: &RunResult,
     redactor: &Redactor,
 ) -> io::Result<Vec<u8>> {
+    render_with_history(format, color, result, &[], redactor)
+}
+
+/// Renders a report with earlier results (oldest first); only the HTML page shows their trends.
+/// Saved results were masked when they were written.
+pub fn render_with_history(
+    format: Format,
+    color: bool,
+    result: &RunResult,
+    history: &[RunResult],
+    redactor: &Redactor,
+) -> io::Result<Vec<u8>> {
     let shown = if redactor.is_empty() {
         Cow::Borrowed(result)
     } else {
         Cow::Owned(result.redacted(redactor))
     };
     let mut out = Vec::new();
-    reporter(format, color).render(&shown, &mut out)?;
+    match format {
+        Format::Html => html::HtmlReport { history }.render(&shown, &mut out)?,
+        _ => reporter(format, color).render(&shown, &mut out)?,
+    }
     Ok(out)
 }

@@ -5,6 +5,7 @@ mod common;
 mod cli;
 mod demo;
 mod evidence;
+mod html;
 mod http_kind;
 mod http_probes;
 mod interop;
