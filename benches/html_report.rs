@@ -6,8 +6,10 @@
 
 use std::time::Instant;
 
+use ready::redact::Redactor;
 use ready::report::{Format, render, render_with_history};
-use ready::result::{CheckResult, FindingResult, RunResult, Status};
+use ready::result::{CheckResult, FindingResult, RunResult};
+use ready::vocab::Status;
 
 const CHECKS: usize = 100;
 const HISTORY: usize = 10;
@@ -48,7 +50,7 @@ fn check(template: &CheckResult, i: usize) -> CheckResult {
         .map(|n| FindingResult {
             subject: format!("public.table_{n}"),
             message: format!("public.table_{n}: rls=off"),
-            level: ready::checks::outcome::Level::Fail,
+            level: ready::vocab::Level::Fail,
             fingerprint: format!("{}:public.table_{n}", c.id),
             waived: c.status == Status::Waived,
             evidence: serde_json::json!({ "table": format!("public.table_{n}"), "rows": 1200 + n, "roles": ["anon", "authenticated"] }),
@@ -83,13 +85,19 @@ fn main() {
         })
         .collect();
     let clock = Instant::now();
-    let alone = render(Format::Html, false, &current).expect("rendered");
+    let alone = render(Format::Html, false, &current, &Redactor::default()).expect("rendered");
     let took = clock.elapsed();
     if let Some(path) = std::env::args().nth(1).filter(|a| !a.starts_with('-')) {
         std::fs::write(&path, &alone).expect("write the page");
     }
-    let with_history =
-        render_with_history(Format::Html, false, &current, &history).expect("rendered");
+    let with_history = render_with_history(
+        Format::Html,
+        false,
+        &current,
+        &history,
+        &Redactor::default(),
+    )
+    .expect("rendered");
     println!(
         "{CHECKS} checks: {:.1} KB ({} bytes), rendered in {:.1} ms",
         alone.len() as f64 / 1024.0,

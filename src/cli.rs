@@ -235,7 +235,7 @@ impl FromStr for ReportSpec {
         let format = Format::parse(format).ok_or_else(|| {
             let known: Vec<String> = <Format as clap::ValueEnum>::value_variants()
                 .iter()
-                .filter_map(|f| clap::ValueEnum::to_possible_value(f))
+                .filter_map(clap::ValueEnum::to_possible_value)
                 .map(|v| v.get_name().to_string())
                 .collect();
             format!("unknown format `{format}` ({})", known.join(", "))
