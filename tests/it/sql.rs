@@ -234,3 +234,38 @@ fn every_check_runs_read_only_with_its_limits_and_name() {
         check_of(&result, "session")
     );
 }
+
+/// Checks share pooled connections: what one leaves in its session (a session advisory lock, a
+/// prepared statement) must be gone before the next check, here forced onto the same connection.
+#[test]
+fn no_session_state_leaks_from_one_check_to_the_next() {
+    let db = postgres().fresh_db(
+        "CREATE FUNCTION leave_state() RETURNS int LANGUAGE plpgsql AS $$
+         BEGIN PERFORM pg_advisory_lock(4242); EXECUTE 'PREPARE p AS SELECT 1'; RETURN 1; END $$;",
+    );
+    let checks = [
+        sql_check(
+            "dirty",
+            "{ query: \"SELECT leave_state()\", expect: { value: 1 } }",
+        ),
+        sql_check(
+            "locks",
+            "{ query: \"SELECT objid::text FROM pg_locks WHERE locktype = 'advisory'\" }",
+        ),
+        sql_check(
+            "again",
+            "{ query: \"SELECT leave_state()\", expect: { value: 1 } }",
+        ),
+    ]
+    .concat();
+    let config = format!(
+        "version: 1\nproject: sql-tests\ntargets:\n  db: {{ postgres: \"{}\", concurrency: 1 }}\nchecks:\n{checks}",
+        db.url
+    );
+    let result = Project::new(&config)
+        .ready(&["check", "--format", "json"], &[])
+        .json();
+    for id in ["dirty", "locks", "again"] {
+        assert_eq!(status_of(&result, id), "pass", "{}", check_of(&result, id));
+    }
+}
