@@ -33,7 +33,12 @@ fn files_for(profile: Profile) -> Vec<(&'static str, &'static str)> {
 fn project_file(profile: Profile) -> String {
     let postgres = "  db:
     # A connection URL; its password is never printed (postgres://app:***@host/db).
-    # Give the checks a role that can read the catalog; they run in read-only transactions.
+    # Connect as a role that can read and nothing more: checks run in read-only transactions,
+    # which do not stop a superuser (see docs/least-privilege.md in the ready repository):
+    #   CREATE ROLE ready_checks LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOREPLICATION NOBYPASSRLS;
+    #   GRANT pg_read_all_data, pg_monitor TO ready_checks;
+    #   -- rls_probe (allow_writes): GRANT anon, authenticated TO ready_checks;
+    #   -- audit_log fire test (allow_writes): GRANT UPDATE ON <audited tables> TO ready_checks;
     postgres: ${DATABASE_URL}
 ";
     let supabase_roles =

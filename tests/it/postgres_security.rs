@@ -678,3 +678,40 @@ fn the_built_in_suite_runs_the_postgres_checks_from_database_url() {
     // Without api_roles the built-in target checks PUBLIC, and warns that anon/authenticated exist.
     assert_eq!(statuses(&good.url), ["warn", "pass", "pass"]);
 }
+
+/// The role of docs/least-privilege.sql, created from that very file, gets the verdicts and
+/// messages a superuser gets from every built-in postgres check.
+#[test]
+fn the_least_privilege_role_sees_what_a_superuser_sees() {
+    let admin = postgres().url("postgres");
+    exec(&admin, include_str!("../../docs/least-privilege.sql")).unwrap();
+    exec(&admin, "ALTER ROLE ready_checks PASSWORD 'least-pw-3'").unwrap();
+    let p = Project::new("");
+    std::fs::remove_file(p.path("ready.yaml")).unwrap();
+    let verdicts = |url: &str| {
+        let result = p
+            .ready(&["check", "--format", "json"], &[("DATABASE_URL", url)])
+            .json();
+        common::assert_valid_result(&result);
+        result["checks"]
+            .as_array()
+            .unwrap()
+            .iter()
+            // The login probe tries the URL's own user name, so its message names the role.
+            .filter(|c| c["target"] == "db" && c["id"] != "secrets.postgres-default-login")
+            .map(|c| format!("{} {} {}", c["id"], c["status"], c["message"]))
+            .collect::<Vec<_>>()
+    };
+    for variant in [BAD, GOOD] {
+        let db = fixture(variant);
+        let least = db.url.replacen(
+            &format!("postgres:{}@", common::PG_PASSWORD),
+            "ready_checks:least-pw-3@",
+            1,
+        );
+        assert_ne!(least, db.url);
+        let as_superuser = verdicts(&db.url);
+        assert_eq!(as_superuser.len(), 7, "{as_superuser:?}");
+        assert_eq!(verdicts(&least), as_superuser);
+    }
+}

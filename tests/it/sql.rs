@@ -138,7 +138,7 @@ fn writes_are_refused_by_the_read_only_transaction() {
             "insert",
             "{ query: \"INSERT INTO accounts VALUES (9, 'mallory', 1e9)\" }",
         ),
-        sql_check("smuggled", "{ query: \"COMMIT; DELETE FROM accounts\" }"),
+        sql_check("smuggled", "{ query: \"SELECT 1; DELETE FROM accounts\" }"),
         sql_check(
             "cte",
             "{ query: \"WITH d AS (DELETE FROM accounts RETURNING id) SELECT id FROM d\" }",
@@ -233,4 +233,130 @@ fn every_check_runs_read_only_with_its_limits_and_name() {
         "{}",
         check_of(&result, "session")
     );
+}
+
+/// Checks share pooled connections: what one leaves in its session (a session advisory lock, a
+/// prepared statement) must be gone before the next check, here forced onto the same connection.
+#[test]
+fn no_session_state_leaks_from_one_check_to_the_next() {
+    let db = postgres().fresh_db(
+        "CREATE FUNCTION leave_state() RETURNS int LANGUAGE plpgsql AS $$
+         BEGIN PERFORM pg_advisory_lock(4242); EXECUTE 'PREPARE p AS SELECT 1'; RETURN 1; END $$;",
+    );
+    let checks = [
+        sql_check(
+            "dirty",
+            "{ query: \"SELECT leave_state()\", expect: { value: 1 } }",
+        ),
+        sql_check(
+            "locks",
+            "{ query: \"SELECT objid::text FROM pg_locks WHERE locktype = 'advisory'\" }",
+        ),
+        sql_check(
+            "again",
+            "{ query: \"SELECT leave_state()\", expect: { value: 1 } }",
+        ),
+    ]
+    .concat();
+    let config = format!(
+        "version: 1\nproject: sql-tests\ntargets:\n  db: {{ postgres: \"{}\", concurrency: 1 }}\nchecks:\n{checks}",
+        db.url
+    );
+    let result = Project::new(&config)
+        .ready(&["check", "--format", "json"], &[])
+        .json();
+    for id in ["dirty", "locks", "again"] {
+        assert_eq!(status_of(&result, id), "pass", "{}", check_of(&result, id));
+    }
+}
+
+/// A query that checks nothing is refused: at load when the text shows it, else at run time.
+#[test]
+fn queries_that_check_nothing_are_configuration_errors() {
+    let bad = [
+        "\"\"",
+        "\"-- nothing\"",
+        "\";\"",
+        "COMMIT",
+        "ROLLBACK",
+        "COMMIT AND CHAIN",
+        "BEGIN",
+        "\"SET search_path = x\"",
+    ];
+    let mut checks: String = bad
+        .iter()
+        .enumerate()
+        .map(|(i, q)| sql_check(&format!("q{i}"), &format!("{{ query: {q} }}")))
+        .collect();
+    checks.push_str(&sql_check(
+        "unbounded",
+        "{ query: \"SELECT 1\", expect: { rows: {} } }",
+    ));
+    let p = project("postgres://u@127.0.0.1/d", &checks);
+    let run = p.ready(&["validate"], &[]);
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    let lines: Vec<&str> = run.stderr.lines().collect();
+    let no_rows = |word: &str| {
+        format!(
+            "`{word}` returns no rows: a `sql` query must be a statement that returns rows (SELECT, WITH, VALUES, TABLE, SHOW or EXPLAIN)"
+        )
+    };
+    let empty = "the query is empty: write a statement that returns rows (e.g. SELECT …)";
+    let expected = [
+        empty.to_string(),
+        empty.to_string(),
+        empty.to_string(),
+        no_rows("COMMIT"),
+        no_rows("ROLLBACK"),
+        no_rows("COMMIT"),
+        no_rows("BEGIN"),
+        no_rows("SET"),
+        "`rows: {}` sets no bound: give `min`, `max` or both, or a number".to_string(),
+    ];
+    assert_eq!(lines.len(), expected.len(), "{}", run.stderr);
+    for (line, (i, message)) in lines.iter().zip(expected.iter().enumerate()) {
+        let id = if i < bad.len() {
+            format!("q{i}")
+        } else {
+            "unbounded".into()
+        };
+        assert!(
+            line.ends_with(&format!(
+                "{message} (in `sql` of check `{id}`) [invalid-value]"
+            )),
+            "{line}"
+        );
+    }
+}
+
+#[test]
+fn a_statement_without_columns_is_an_error_and_integers_compare_exactly() {
+    let db = postgres().fresh_db(SCHEMA);
+    let checks = [
+        sql_check("no_columns", "{ query: \"SELECT FROM accounts\" }"),
+        sql_check(
+            "near",
+            "{ query: \"SELECT 9007199254740993\", expect: { value: 9007199254740992 } }",
+        ),
+        sql_check(
+            "exact",
+            "{ query: \"SELECT 9007199254740993\", expect: { value: 9007199254740993 } }",
+        ),
+    ]
+    .concat();
+    let result = project(&db.url, &checks)
+        .ready(&["check", "--format", "json"], &[])
+        .json();
+    let none = check_of(&result, "no_columns");
+    assert_eq!(none["status"], "error");
+    assert_eq!(
+        none["message"],
+        "the query returns no columns, so there is nothing to check: a `sql` query must return rows with at least one column"
+    );
+    assert_eq!(status_of(&result, "near"), "fail");
+    assert_eq!(
+        check_of(&result, "near")["message"],
+        "the query returned 9007199254740993, expected 9007199254740992"
+    );
+    assert_eq!(status_of(&result, "exact"), "pass");
 }

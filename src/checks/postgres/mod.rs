@@ -44,6 +44,7 @@ impl PgHandle {
         let pool = PgPoolOptions::new()
             .max_connections(max_connections.clamp(1, 64) as u32)
             .acquire_timeout(target.connect_timeout)
+            .after_release(|conn, _| Box::pin(leave_as_found(conn)))
             .connect_lazy_with(options.clone());
         Ok(PgHandle {
             target: target.clone(),
@@ -180,11 +181,24 @@ impl PgHandle {
         Ok(tx)
     }
 
-    /// Ends the check's transaction. Rolling back also undoes any session setting a query made
-    /// (PostgreSQL reverts `SET` with the transaction), so the pooled connection comes back clean.
+    /// Ends the check's transaction; the connection is then cleaned as it returns to the pool
+    /// (`leave_as_found`).
     pub async fn finish(&self, tx: Transaction<'static, Postgres>) {
         let _ = tx.rollback().await;
     }
+}
+
+/// Runs as a connection goes back to the pool. Rolling back undoes `SET`, but not what outlives a
+/// transaction: session advisory locks, `PREPARE`d statements, cursors `WITH HOLD`, `LISTEN`,
+/// temporary tables. `DISCARD ALL` drops all of them, so the next check starts on a fresh session.
+/// sqlx's own statements go first (it would otherwise use names the server no longer knows). A
+/// connection that cannot be cleaned is closed (`false`), never reused.
+async fn leave_as_found(conn: &mut PgConnection) -> Result<bool, sqlx::Error> {
+    let cleaned = async {
+        conn.clear_cached_statements().await?;
+        sqlx::raw_sql("DISCARD ALL").execute(&mut *conn).await
+    };
+    Ok(cleaned.await.is_ok())
 }
 
 /// A database error as the user needs it: PostgreSQL's own message and SQLSTATE, no URL.

@@ -3,7 +3,7 @@
 use schemars::{JsonSchema, Schema, SchemaGenerator, json_schema};
 use serde::Deserialize;
 use serde_json::{Map, Value as Json};
-use sqlx::{AssertSqlSafe, Column, Executor, Row, SqlSafeStr};
+use sqlx::{AssertSqlSafe, Column, Executor, Row, SqlSafeStr, Statement};
 
 use super::describe;
 use crate::checks::outcome::{CheckError, CheckOutcome, Finding, Observation};
@@ -16,9 +16,84 @@ const MAX_ROW_FINDINGS: usize = 200;
 #[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SqlParams {
+    #[serde(deserialize_with = "row_query")]
     pub query: String,
     #[serde(default = "no_rows")]
     pub expect: Expect,
+}
+
+/// The statements that can return rows. INSERT, UPDATE, DELETE and MERGE can too (`RETURNING`);
+/// they pass here and the read-only transaction refuses them at run time with its own message.
+const ROW_STATEMENTS: &[&str] = &[
+    "SELECT", "WITH", "VALUES", "TABLE", "SHOW", "EXPLAIN", "(", "INSERT", "UPDATE", "DELETE",
+    "MERGE",
+];
+
+/// A query that checks nothing is a configuration error: an empty text (or only comments and
+/// `;`), and a statement that returns no rows, e.g. `COMMIT`, `ROLLBACK`, `BEGIN`, `SET`.
+fn row_query<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<String, D::Error> {
+    let query = String::deserialize(deserializer)?;
+    match leading_keyword(&query) {
+        None => Err(serde::de::Error::custom(
+            "the query is empty: write a statement that returns rows (e.g. SELECT …)",
+        )),
+        Some(word) if !ROW_STATEMENTS.contains(&word.as_str()) => {
+            Err(serde::de::Error::custom(format!(
+                "`{word}` returns no rows: a `sql` query must be a statement that returns rows (SELECT, WITH, VALUES, TABLE, SHOW or EXPLAIN)"
+            )))
+        }
+        Some(_) => Ok(query),
+    }
+}
+
+/// The first keyword of the statement, upper-cased, after whitespace, `;` and comments (`--` and
+/// nested `/* */`); `(` for a parenthesised query; `None` when there is no statement at all.
+fn leading_keyword(query: &str) -> Option<String> {
+    let mut rest = query;
+    loop {
+        rest = rest.trim_start_matches(|c: char| c.is_whitespace() || c == ';');
+        if let Some(comment) = rest.strip_prefix("--") {
+            rest = comment.split_once('\n').map_or("", |(_, after)| after);
+        } else if rest.starts_with("/*") {
+            rest = after_block_comment(rest)?;
+        } else {
+            break;
+        }
+    }
+    let first = rest.chars().next()?;
+    if first == '(' {
+        return Some("(".into());
+    }
+    let word: String = rest
+        .chars()
+        .take_while(|c| c.is_alphanumeric() || *c == '_')
+        .collect();
+    Some(if word.is_empty() {
+        first.to_string()
+    } else {
+        word.to_uppercase()
+    })
+}
+
+/// What follows a `/* … */` comment at the start of `text` (PostgreSQL nests them); `None` when
+/// it is not closed.
+fn after_block_comment(text: &str) -> Option<&str> {
+    let mut depth = 0usize;
+    let mut i = 0;
+    let bytes = text.as_bytes();
+    while i + 1 < bytes.len() {
+        match &bytes[i..i + 2] {
+            b"/*" => (depth, i) = (depth + 1, i + 2),
+            b"*/" => {
+                (depth, i) = (depth - 1, i + 2);
+                if depth == 0 {
+                    return Some(&text[i..]);
+                }
+            }
+            _ => i += 1,
+        }
+    }
+    None
 }
 
 fn no_rows() -> Expect {
@@ -63,6 +138,11 @@ impl<'de> Deserialize<'de> for RowCount {
             }
             fn visit_map<A: serde::de::MapAccess<'de>>(self, map: A) -> Result<RowCount, A::Error> {
                 let range = Range::deserialize(serde::de::value::MapAccessDeserializer::new(map))?;
+                if range.min.is_none() && range.max.is_none() {
+                    return Err(serde::de::Error::custom(
+                        "`rows: {}` sets no bound: give `min`, `max` or both, or a number",
+                    ));
+                }
                 if let (Some(min), Some(max)) = (range.min, range.max)
                     && min > max
                 {
@@ -94,7 +174,8 @@ impl JsonSchema for RowCount {
                         "min": { "type": "integer", "minimum": 0 },
                         "max": { "type": "integer", "minimum": 0 }
                     },
-                    "additionalProperties": false
+                    "additionalProperties": false,
+                    "minProperties": 1
                 }
             ]
         })
@@ -130,7 +211,8 @@ async fn query_rows(
     let query = query.trim().trim_end_matches(';').trim();
     // Preparing first rejects a string of several statements: a `COMMIT; DELETE …` must never
     // get past the read-only transaction.
-    conn.prepare(AssertSqlSafe(query).into_sql_str())
+    let statement = conn
+        .prepare(AssertSqlSafe(query).into_sql_str())
         .await
         .map_err(|e| CheckError::new(query_error(&e)))?;
     // The simple protocol returns every column as text, whatever its type.
@@ -138,6 +220,13 @@ async fn query_rows(
         .fetch_all(&mut *conn)
         .await
         .map_err(|e| CheckError::new(query_error(&e)))?;
+    // Checked after running, so that a write is reported as one. Only the server knows whether
+    // a statement describes rows: one that does not (or has no column) checks nothing.
+    if statement.columns().is_empty() {
+        return Err(CheckError::new(
+            "the query returns no columns, so there is nothing to check: a `sql` query must return rows with at least one column",
+        ));
+    }
     rows.iter()
         .map(|row| {
             let mut out = Map::new();
@@ -246,6 +335,34 @@ fn single_value(expected: &Json, rows: &[TextRow], obs: &mut Observation) {
     }
 }
 
+/// An integer in the YAML compares exactly with an integer from the server (`numeric`'s `3.00`
+/// included): through f64, 9007199254740993 would equal 9007199254740992. Anything else (a
+/// fraction on either side, a `float8` in exponent form) compares as f64 with a relative epsilon.
+fn same_number(text: &str, expected: &serde_json::Number) -> bool {
+    let exact = expected
+        .as_i64()
+        .map(i128::from)
+        .or_else(|| expected.as_u64().map(i128::from));
+    if let (Some(e), Some(a)) = (exact, integer_text(text)) {
+        return e == a;
+    }
+    match (expected.as_f64(), text.parse::<f64>()) {
+        (Some(e), Ok(a)) => (e - a).abs() <= f64::EPSILON * e.abs().max(1.0),
+        _ => false,
+    }
+}
+
+/// `-12`, `+12`, `12.000` as an exact integer; `None` for anything else.
+fn integer_text(text: &str) -> Option<i128> {
+    let (whole, fraction) = text.split_once('.').unwrap_or((text, ""));
+    let digits = whole.strip_prefix(['-', '+']).unwrap_or(whole);
+    let plain = |s: &str| s.bytes().all(|b| b.is_ascii_digit());
+    if digits.is_empty() || !plain(digits) || !fraction.bytes().all(|b| b == b'0') {
+        return None;
+    }
+    whole.parse().ok()
+}
+
 fn cell_text(v: &Json) -> String {
     match v {
         Json::String(s) => s.clone(),
@@ -274,10 +391,7 @@ fn same_value(actual: &Json, expected: &Json) -> bool {
             (b, text.as_str()),
             (true, "t" | "true") | (false, "f" | "false")
         ),
-        Json::Number(n) => match (n.as_f64(), text.trim().parse::<f64>()) {
-            (Some(e), Ok(a)) => (e - a).abs() <= f64::EPSILON * e.abs().max(1.0),
-            _ => false,
-        },
+        Json::Number(n) => same_number(text.trim(), n),
         Json::String(s) => s == text,
         // Lists and mappings compare with json/jsonb columns.
         other => serde_json::from_str::<Json>(text).is_ok_and(|parsed| parsed == *other),
@@ -348,5 +462,59 @@ mod tests {
         assert!(same_value(&json!("on"), &json!("on")));
         assert!(!same_value(&Json::Null, &json!("x")));
         assert!(same_value(&Json::Null, &Json::Null));
+    }
+
+    #[test]
+    fn integers_compare_exactly() {
+        assert!(!same_value(
+            &json!("9007199254740993"),
+            &json!(9007199254740992u64)
+        ));
+        assert!(same_value(
+            &json!("9007199254740993"),
+            &json!(9007199254740993u64)
+        ));
+        assert!(same_value(&json!("-3.00"), &json!(-3)));
+        assert!(!same_value(&json!("3.5"), &json!(3)));
+        assert!(same_value(&json!("1e+16"), &json!(10000000000000000u64)));
+        assert!(same_value(&json!("18446744073709551615"), &json!(u64::MAX)));
+    }
+
+    #[test]
+    fn statements_that_return_no_rows_are_refused() {
+        let keyword = |q: &str| leading_keyword(q);
+        for empty in [
+            "",
+            "  ",
+            ";",
+            "-- nothing",
+            "/* a /* nested */ one */ ;\n-- x",
+        ] {
+            assert_eq!(keyword(empty), None, "{empty:?}");
+        }
+        assert_eq!(keyword("commit and chain").as_deref(), Some("COMMIT"));
+        assert_eq!(keyword("-- why\n  select 1").as_deref(), Some("SELECT"));
+        assert_eq!(keyword("/* x */(select 1)").as_deref(), Some("("));
+        assert_eq!(keyword("/* not closed select 1"), None);
+        let parse = |q: &str| serde_json::from_value::<SqlParams>(json!({ "query": q }));
+        for q in [
+            "",
+            "-- nothing",
+            ";",
+            "COMMIT",
+            "ROLLBACK",
+            "COMMIT AND CHAIN",
+            "begin",
+            "SET x = 1",
+        ] {
+            assert!(parse(q).is_err(), "{q:?} was accepted");
+        }
+        assert_eq!(
+            parse("COMMIT AND CHAIN").unwrap_err().to_string(),
+            "`COMMIT` returns no rows: a `sql` query must be a statement that returns rows (SELECT, WITH, VALUES, TABLE, SHOW or EXPLAIN)"
+        );
+        assert!(parse("with a as (select 1) select * from a").is_ok());
+        let unbounded = json!({ "query": "select 1", "expect": { "rows": {} } });
+        assert!(serde_json::from_value::<SqlParams>(unbounded).is_err());
     }
 }
