@@ -8,6 +8,7 @@ mod evidence;
 mod http_kind;
 mod http_probes;
 mod interop;
+mod leaks;
 mod local;
 mod postgres_database;
 mod postgres_security;
