@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use chrono::{DateTime, NaiveDate, Utc};
 
-use crate::checks::outcome::Observation;
+use crate::checks::outcome::{Cut, Finding, Observation};
 use crate::model::{Check, Suite, Waiver};
 use crate::redact::Redactor;
 use crate::result::{self, CheckResult, FindingResult, RunResult, WaiverResult};
@@ -163,7 +163,7 @@ struct Judged {
     selected: bool,
 }
 
-fn judge(check: &Check, ran: Ran) -> Judged {
+fn judge(check: &Check, ran: Ran, redactor: &Redactor) -> Judged {
     let judged = |status, message| Judged {
         status,
         message,
@@ -177,23 +177,16 @@ fn judge(check: &Check, ran: Ran) -> Judged {
             ..judged(Status::Skip, reason)
         },
         Ran::Errored(message) => judged(Status::Error, message),
-        Ran::Observed(observation) => judge_observation(check, observation),
+        Ran::Observed(observation) => judge_observation(check, observation, redactor),
     }
 }
 
 /// Any failing finding fails the check; warnings alone make it `warn`; none is a pass.
-fn judge_observation(check: &Check, observation: Observation) -> Judged {
+fn judge_observation(check: &Check, observation: Observation, redactor: &Redactor) -> Judged {
     let findings: Vec<FindingResult> = observation
         .findings
         .into_iter()
-        .map(|f| FindingResult {
-            fingerprint: result::fingerprint(&check.id, &f.subject),
-            subject: f.subject,
-            message: f.message,
-            level: f.level,
-            waived: false,
-            evidence: f.evidence,
-        })
+        .map(|f| finding_result(check, f, redactor))
         .collect();
     let status = if findings.iter().any(|f| f.level == Level::Fail) {
         Status::Fail
@@ -217,7 +210,7 @@ fn check_result(
     waivers: &mut Waivers,
     redactor: &Redactor,
 ) -> CheckResult {
-    let mut judged = judge(check, executed.ran);
+    let mut judged = judge(check, executed.ran, redactor);
     let status = waivers.apply(&check.id, judged.status, &mut judged.findings);
     let mut result = CheckResult {
         id: check.id.clone(),
@@ -240,6 +233,28 @@ fn check_result(
     // After the waivers, which match subjects as the check wrote them.
     result.redact(redactor);
     result
+}
+
+/// A finding as the result holds it, its long texts masked and then cut (`Cut`).
+fn finding_result(check: &Check, mut f: Finding, redactor: &Redactor) -> FindingResult {
+    for cut in &f.cuts {
+        match *cut {
+            Cut::Message(max) => f.message = redactor.redact_and_cut(&f.message, max),
+            Cut::Evidence(key, max) => {
+                if let Some(serde_json::Value::String(text)) = f.evidence.get_mut(key) {
+                    *text = redactor.redact_and_cut(text, max);
+                }
+            }
+        }
+    }
+    FindingResult {
+        fingerprint: result::fingerprint(&check.id, &f.subject),
+        subject: f.subject,
+        message: f.message,
+        level: f.level,
+        waived: false,
+        evidence: f.evidence,
+    }
 }
 
 /// The one line a check shows: its own summary when it passed, else its first finding.

@@ -11,6 +11,17 @@ pub struct Finding {
     pub message: String,
     pub level: Level,
     pub evidence: serde_json::Value,
+    /// Texts too long to show whole: `evaluate` masks the secrets in them, then cuts them.
+    pub cuts: Vec<Cut>,
+}
+
+/// A text of a finding to cut to a number of bytes once its secrets are masked: cut first, a
+/// secret straddling the cut would leak its first characters.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Cut {
+    Message(usize),
+    /// A string at the top level of the evidence.
+    Evidence(&'static str, usize),
 }
 
 impl Finding {
@@ -20,6 +31,7 @@ impl Finding {
             message: message.into(),
             level: Level::Fail,
             evidence: serde_json::Value::Null,
+            cuts: Vec::new(),
         }
     }
 
@@ -32,6 +44,11 @@ impl Finding {
 
     pub fn with_evidence(mut self, evidence: serde_json::Value) -> Finding {
         self.evidence = evidence;
+        self
+    }
+
+    pub fn cut(mut self, cuts: &[Cut]) -> Finding {
+        self.cuts.extend_from_slice(cuts);
         self
     }
 }

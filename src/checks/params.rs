@@ -156,6 +156,15 @@ impl<T> OneOrMany<T> {
     }
 }
 
+/// How much of a long text (a body, command output) a kind keeps for `evaluate`, which masks
+/// the secrets in it and then cuts it to what the finding shows (`outcome::Cut`).
+pub const KEPT_TEXT_BYTES: usize = 64 * 1024;
+
+/// `text` bounded to `KEPT_TEXT_BYTES`, far beyond any cut a finding asks for.
+pub fn keep(text: &str) -> String {
+    truncate(text, KEPT_TEXT_BYTES)
+}
+
 /// Cuts text to at most `max` bytes on a character boundary, saying how much was left out.
 pub fn truncate(text: &str, max: usize) -> String {
     if text.len() <= max {

@@ -369,12 +369,14 @@ impl Loader<'_> {
         })?;
         let severity = node.str().and_then(Severity::parse);
         if severity.is_none() {
-            self.diags.push(
-                table.file,
-                Some(node.loc),
-                Code::InvalidValue,
-                "unknown severity: expected critical, high, medium or low",
-            );
+            let message = match node.str() {
+                Some(s) => {
+                    format!("unknown severity `{s}` (expected critical, high, medium or low)")
+                }
+                None => "unknown severity: expected critical, high, medium or low".to_string(),
+            };
+            self.diags
+                .push(table.file, Some(node.loc), Code::InvalidValue, message);
         }
         severity
     }

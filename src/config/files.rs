@@ -256,6 +256,7 @@ impl Loader<'_> {
             || url::Url::parse(url).is_ok_and(|u| u.password().is_some())
         {
             self.secrets.push(url.clone());
+            self.secrets.extend(crate::redact::basic_credentials(url));
         }
         match family {
             TargetFamily::Postgres => TargetState::Ready(TargetKind::Postgres(PostgresTarget {

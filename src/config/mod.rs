@@ -21,6 +21,7 @@ use std::path::{Path, PathBuf};
 use sha2::{Digest, Sha256};
 
 use crate::model::Suite;
+use crate::redact::{self, Redactor};
 use diagnostic::Diagnostics;
 pub use files::{BUILTIN_FILES, Source, discover};
 
@@ -40,7 +41,7 @@ pub fn load(
         Source::File(path) => loader.project_file(path),
         Source::Builtin => Some(loader.builtin(cwd)),
     };
-    let diags = loader.diags.finish();
+    let diags = std::mem::take(&mut loader.diags).finish();
     match loaded {
         Some(mut loaded) if diags.is_empty() => {
             loader.secrets.sort();
@@ -49,7 +50,7 @@ pub fn load(
             loaded.suite.config_hash = hex::encode(loader.hasher.finalize());
             Ok(loaded)
         }
-        _ => Err(diags),
+        _ => Err(loader.without_secrets(diags)),
     }
 }
 
@@ -66,6 +67,30 @@ struct Loader<'a> {
     secrets: Vec<String>,
     /// Over every file read, in reading order, for `config_hash`.
     hasher: Sha256,
+}
+
+impl Loader<'_> {
+    /// The diagnostics with no secret quoted: a value interpolated from a secret-looking
+    /// variable reads as the variable (`${API_KEY}`), any other secret is masked.
+    fn without_secrets(&self, mut diags: Diagnostics) -> Diagnostics {
+        let mut named: Vec<(String, &str)> = self
+            .env
+            .iter()
+            .filter(|(name, value)| {
+                interpolate::names_a_secret(name) && self.secrets.contains(value)
+            })
+            .map(|(name, value)| (format!("${{{name}}}"), value.as_str()))
+            .collect();
+        named.sort_by_key(|(_, value)| std::cmp::Reverse(value.len()));
+        let redactor = Redactor::new(self.secrets.iter().cloned());
+        for d in &mut diags.0 {
+            for (name, value) in &named {
+                d.message = redact::name_secret(&d.message, value, name);
+            }
+            d.message = redactor.redact(&d.message);
+        }
+        diags
+    }
 }
 
 #[cfg(test)]
@@ -166,7 +191,7 @@ checks:
                 "18:9 duplicate check id `a.one` (first defined at FILE:12:9)",
                 "19:15 unknown category `secrity`; known: security, reliability, database, observability, operations",
                 "26:5 check `a.two` has two kinds (`sql` and `http`): a check has exactly one",
-                "29:15 unknown severity: expected critical, high, medium or low",
+                "29:15 unknown severity `extreme` (expected critical, high, medium or low)",
                 "30:13 unknown target `nowhere`; known: db",
                 "31:47 unknown field `mn`, expected `min` or `max` (in `sql` of check `a.three`)",
                 "35:14 a duration must be text with a unit, such as 30s, found an integer",

@@ -150,6 +150,8 @@ impl Loader<'_> {
             TargetFamily::Http => {
                 if url.password().is_some() {
                     self.secrets.push(url_text.to_string());
+                    self.secrets
+                        .extend(crate::redact::basic_credentials(url_text));
                 }
                 TargetKind::Http(HttpTarget {
                     base_url: url,

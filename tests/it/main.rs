@@ -9,6 +9,7 @@ mod html;
 mod http_kind;
 mod http_probes;
 mod interop;
+mod leaks;
 mod local;
 mod postgres_database;
 mod postgres_security;

@@ -9,8 +9,8 @@ use std::process::Stdio;
 use serde_json::json;
 
 use super::files::Backup;
-use crate::checks::outcome::{CheckError, Finding};
-use crate::checks::params::truncate;
+use crate::checks::outcome::{CheckError, Cut, Finding};
+use crate::checks::params::keep;
 
 /// How much of a tool's stderr goes into evidence.
 const STDERR_EVIDENCE_BYTES: usize = 2048;
@@ -369,8 +369,9 @@ fn restore_findings(output: &std::process::Output, name: &str, subject: &str) ->
         .with_evidence(json!({
             "backup": name,
             "exit_code": output.status.code(),
-            "stderr": truncate(&stderr, STDERR_EVIDENCE_BYTES),
-        })),
+            "stderr": keep(&stderr),
+        }))
+        .cut(&[Cut::Evidence("stderr", STDERR_EVIDENCE_BYTES)]),
     ]
 }
 

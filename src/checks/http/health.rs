@@ -9,9 +9,9 @@ use serde::Deserialize;
 use serde_json::Value as Json;
 
 use super::request::{StatusExpect, percentile};
-use super::{HttpHandle, error_text, request, subject};
+use super::{BODY_CUT, HttpHandle, error_text, request, subject};
 use crate::checks::outcome::{CheckError, CheckOutcome, Finding, Observation};
-use crate::checks::params::{DurationParam, truncate};
+use crate::checks::params::{DurationParam, keep};
 use crate::checks::params::{HttpMethod, HttpUrl};
 use crate::checks::{Ctx, KindSpec};
 use crate::model::TargetFamily;
@@ -252,8 +252,8 @@ async fn sample(
 
 fn judge(params: &HealthParams, subject: &str, samples: &Samples) -> Observation {
     let first = samples.statuses[0];
-    let evidence = serde_json::json!({"status": first, "body": truncate(&samples.body, 1024)});
-    let with_evidence = |f: Finding| f.with_evidence(evidence.clone());
+    let evidence = serde_json::json!({"status": first, "body": keep(&samples.body)});
+    let with_evidence = |f: Finding| f.with_evidence(evidence.clone()).cut(&[BODY_CUT]);
     let body = read_body(&samples.body);
     let mut obs = Observation::default();
     obs.findings

@@ -11,9 +11,12 @@ use std::time::Duration;
 
 use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
 
-use super::outcome::CheckError;
+use super::outcome::{CheckError, Cut};
 use super::params::HttpUrl;
 use crate::model::HttpTarget;
+
+/// A response body in a finding's evidence is shown up to 1 KiB, once its secrets are masked.
+pub const BODY_CUT: Cut = Cut::Evidence("body", 1024);
 
 /// One client per target: base URL, default headers (secret values), TLS settings.
 pub struct HttpHandle {

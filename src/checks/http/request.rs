@@ -7,7 +7,7 @@ use schemars::{JsonSchema, Schema, SchemaGenerator, json_schema};
 use serde::Deserialize;
 use serde_json::Value as Json;
 
-use super::{HttpHandle, error_text, request, subject};
+use super::{BODY_CUT, HttpHandle, error_text, request, subject};
 use crate::checks::outcome::{CheckError, CheckOutcome, Finding, Observation};
 use crate::checks::params::{DurationParam, HttpMethod, HttpUrl, OneOrMany};
 use crate::checks::{Ctx, KindSpec};
@@ -267,7 +267,11 @@ fn status_finding(expect: &HttpExpect, subject: &str, responses: &[Response]) ->
             expect.status
         )
     };
-    Some(Finding::fail(subject, message).with_evidence(body_evidence(&responses[0])))
+    Some(
+        Finding::fail(subject, message)
+            .with_evidence(body_evidence(&responses[0]))
+            .cut(&[BODY_CUT]),
+    )
 }
 
 fn header_findings(expect: &HttpExpect, subject: &str, first: &Response) -> Vec<Finding> {
@@ -297,6 +301,7 @@ fn body_findings(expect: &HttpExpect, subject: &str, first: &Response) -> Vec<Fi
         .map(|wanted| {
             Finding::fail(subject, format!("the body does not contain \"{wanted}\""))
                 .with_evidence(body_evidence(first))
+                .cut(&[BODY_CUT])
         })
         .collect()
 }
@@ -310,7 +315,8 @@ fn json_findings(expect: &HttpExpect, subject: &str, first: &Response) -> Vec<Fi
         Err(e) => {
             return vec![
                 Finding::fail(subject, format!("the body is not JSON: {e}"))
-                    .with_evidence(body_evidence(first)),
+                    .with_evidence(body_evidence(first))
+                    .cut(&[BODY_CUT]),
             ];
         }
     };
@@ -400,7 +406,7 @@ fn summarize_statuses(statuses: &[u16]) -> String {
 fn body_evidence(r: &Response) -> Json {
     serde_json::json!({
         "status": r.status,
-        "body": crate::checks::params::truncate(&r.body, 1024),
+        "body": crate::checks::params::keep(&r.body),
     })
 }
 

@@ -378,7 +378,12 @@ pub async fn run(params: &WebhookParams, ctx: &Ctx<'_>) -> CheckOutcome {
                     "the webhook secret env:{var} is not set: the positive control cannot run"
                 ))
             })?;
-            Some(signing_key(params.scheme, secret).map_err(CheckError::new)?)
+            ctx.secrets.add(secret.clone());
+            let key = signing_key(params.scheme, secret).map_err(CheckError::new)?;
+            crate::redact::key_encodings(&key)
+                .into_iter()
+                .for_each(|form| ctx.secrets.add(form));
+            Some(key)
         }
     };
     let body = match &params.body {

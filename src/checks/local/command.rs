@@ -6,14 +6,18 @@ use schemars::JsonSchema;
 use serde::Deserialize;
 use serde_json::json;
 
-use crate::checks::outcome::{CheckError, CheckOutcome, Finding, Observation};
-use crate::checks::params::{DurationParam, OneOrMany, ScalarText, truncate};
+use crate::checks::outcome::{CheckError, CheckOutcome, Cut, Finding, Observation};
+use crate::checks::params::{DurationParam, OneOrMany, ScalarText, keep};
 use crate::checks::{Ctx, KindSpec};
 use crate::model::TargetFamily;
 use crate::vocab::human;
 
 /// At most this much of a command's output goes into evidence.
 const OUTPUT_EVIDENCE_BYTES: usize = 2048;
+const OUTPUT_CUTS: &[Cut] = &[
+    Cut::Evidence("stdout", OUTPUT_EVIDENCE_BYTES),
+    Cut::Evidence("stderr", OUTPUT_EVIDENCE_BYTES),
+];
 
 #[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
@@ -70,8 +74,8 @@ pub async fn run(params: &CommandParams, ctx: &Ctx<'_>) -> CheckOutcome {
     let code = output.status.code();
     let evidence = json!({
         "exit_code": code,
-        "stdout": truncate(&stdout, OUTPUT_EVIDENCE_BYTES),
-        "stderr": truncate(&stderr, OUTPUT_EVIDENCE_BYTES),
+        "stdout": keep(&stdout),
+        "stderr": keep(&stderr),
     });
     let mut obs = Observation::default();
     let subject = *program;
@@ -85,11 +89,13 @@ pub async fn run(params: &CommandParams, ctx: &Ctx<'_>) -> CheckOutcome {
                     params.expect_exit
                 ),
             )
-            .with_evidence(evidence.clone()),
+            .with_evidence(evidence.clone())
+            .cut(OUTPUT_CUTS),
         ),
         None => obs.findings.push(
             Finding::fail(subject, format!("`{program}` was killed by a signal"))
-                .with_evidence(evidence.clone()),
+                .with_evidence(evidence.clone())
+                .cut(OUTPUT_CUTS),
         ),
     }
     for wanted in params
@@ -101,7 +107,8 @@ pub async fn run(params: &CommandParams, ctx: &Ctx<'_>) -> CheckOutcome {
         if !stdout.contains(&wanted) {
             obs.findings.push(
                 Finding::fail(subject, format!("stdout does not contain \"{wanted}\""))
-                    .with_evidence(evidence.clone()),
+                    .with_evidence(evidence.clone())
+                    .cut(OUTPUT_CUTS),
             );
         }
     }
@@ -114,7 +121,8 @@ pub async fn run(params: &CommandParams, ctx: &Ctx<'_>) -> CheckOutcome {
         if stderr.contains(&unwanted) {
             obs.findings.push(
                 Finding::fail(subject, format!("stderr contains \"{unwanted}\""))
-                    .with_evidence(evidence.clone()),
+                    .with_evidence(evidence.clone())
+                    .cut(OUTPUT_CUTS),
             );
         }
     }

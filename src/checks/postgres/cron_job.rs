@@ -9,11 +9,14 @@ use sqlx::PgConnection;
 
 use super::catalog::{catalog_error, get};
 use super::describe;
-use crate::checks::outcome::{CheckError, CheckOutcome, Finding, Observation};
-use crate::checks::params::{DurationParam, truncate};
+use crate::checks::outcome::{CheckError, CheckOutcome, Cut, Finding, Observation};
+use crate::checks::params::{DurationParam, keep};
 use crate::checks::{Ctx, KindSpec};
 use crate::model::TargetFamily;
 use crate::vocab::human;
+
+/// The job's last message in the evidence, shown up to 500 bytes once its secrets are masked.
+const MESSAGE_EVIDENCE_CUT: Cut = Cut::Evidence("message", 500);
 
 #[derive(Debug, Clone, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
@@ -234,17 +237,13 @@ fn judge_job(job: &Job, last: Option<&LastRun>, max_age: Option<Duration>) -> Ve
         )];
     };
     let mut out = Vec::new();
-    let evidence = json!({"schedule": job.schedule, "last_status": run.status, "last_start": run.started, "message": truncate(&run.message, 500)});
+    let evidence = json!({"schedule": job.schedule, "last_status": run.status, "last_start": run.started, "message": keep(&run.message)});
     if run.status == "failed" {
+        let lead = format!("the last run of pg_cron job {subject} failed: ");
         out.push(
-            Finding::fail(
-                &subject,
-                format!(
-                    "the last run of pg_cron job {subject} failed: {}",
-                    truncate(run.message.trim(), 300)
-                ),
-            )
-            .with_evidence(evidence.clone()),
+            Finding::fail(&subject, format!("{lead}{}", keep(run.message.trim())))
+                .with_evidence(evidence.clone())
+                .cut(&[Cut::Message(lead.len() + 300), MESSAGE_EVIDENCE_CUT]),
         );
     }
     match max_age.or_else(|| interval(&job.schedule).map(|i| i * 2)) {
@@ -258,7 +257,8 @@ fn judge_job(job: &Job, last: Option<&LastRun>, max_age: Option<Duration>) -> Ve
                     human(limit)
                 ),
             )
-            .with_evidence(evidence),
+            .with_evidence(evidence)
+            .cut(&[MESSAGE_EVIDENCE_CUT]),
         ),
         Some(_) => {}
         None => out.push(Finding::warn(
