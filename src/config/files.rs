@@ -303,7 +303,21 @@ impl Loader<'_> {
         let Some(patterns) = self.string_list(file, include, "include") else {
             return;
         };
+        let project_dir = base_dir
+            .canonicalize()
+            .unwrap_or_else(|_| base_dir.to_path_buf());
         for (loc, pattern) in patterns {
+            if Path::new(&pattern).is_absolute() {
+                self.diags.push(
+                    file,
+                    Some(loc),
+                    Code::Include,
+                    format!(
+                        "include `{pattern}` is an absolute path: includes are paths inside the project directory, relative to it"
+                    ),
+                );
+                continue;
+            }
             let full = base_dir.join(&pattern);
             let paths = match glob::glob(&full.to_string_lossy()) {
                 Ok(paths) => paths,
@@ -332,7 +346,21 @@ impl Loader<'_> {
                 );
             }
             for path in matched {
-                self.included_file(&path, out);
+                if inside(&path, &project_dir) {
+                    self.included_file(&path, out);
+                } else {
+                    // Never read it: its content would reach the diagnostics.
+                    self.diags.push(
+                        file,
+                        Some(loc),
+                        Code::Include,
+                        format!(
+                            "include `{pattern}` resolves to {} outside the project directory {}: move the file into the project (symlinks are followed)",
+                            path.display(),
+                            project_dir.display()
+                        ),
+                    );
+                }
             }
         }
     }
@@ -367,6 +395,12 @@ impl Loader<'_> {
             ),
         }
     }
+}
+
+/// Whether `path`, with every symlink followed, lies inside `project_dir` (already canonical).
+fn inside(path: &Path, project_dir: &Path) -> bool {
+    path.canonicalize()
+        .is_ok_and(|real| real.starts_with(project_dir))
 }
 
 /// The project's default name: its directory's.
