@@ -55,7 +55,10 @@ impl CredentialsParams {
 
 /// `postgres: host:port` (or a URL), or `postgres: true` for the check's own target.
 #[derive(Deserialize, schemars::JsonSchema)]
-#[serde(untagged)]
+#[serde(
+    untagged,
+    expecting = "expected host:port, a URL, or `true` for the check's own target"
+)]
 enum PostgresAddress {
     Target(bool),
     Address(String),
