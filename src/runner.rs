@@ -337,9 +337,8 @@ async fn run_one(
         let outcome: CheckOutcome =
             match tokio::time::timeout(timeout, checks::run(kind, &ctx)).await {
                 Ok(outcome) => outcome,
-                Err(_) => Err(checks::outcome::CheckError::new(format!(
-                    "timed out after {}",
-                    crate::vocab::human(timeout)
+                Err(_) => Err(checks::outcome::CheckError::new(timed_out(
+                    timeout, attempts,
                 ))),
             };
         last = match outcome {
@@ -348,6 +347,16 @@ async fn run_one(
         };
     }
     last
+}
+
+/// A check past its timeout on every attempt; with retries the total time is several timeouts,
+/// so the attempts are said.
+fn timed_out(timeout: Duration, attempts: u32) -> String {
+    let after = crate::vocab::human(timeout);
+    match attempts {
+        1 => format!("timed out after {after}"),
+        n => format!("timed out after {after} ({n} attempts)"),
+    }
 }
 
 fn progress_bar(total: usize) -> indicatif::ProgressBar {
@@ -362,4 +371,18 @@ fn progress_bar(total: usize) -> indicatif::ProgressBar {
     }
     bar.enable_steady_tick(Duration::from_millis(120));
     bar
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_timeout_after_retries_says_how_many_attempts() {
+        assert_eq!(timed_out(Duration::from_secs(2), 1), "timed out after 2s");
+        assert_eq!(
+            timed_out(Duration::from_secs(2), 4),
+            "timed out after 2s (4 attempts)"
+        );
+    }
 }

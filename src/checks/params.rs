@@ -141,7 +141,10 @@ impl<'de> Deserialize<'de> for HttpUrl {
 
 /// One value or a list of them.
 #[derive(Debug, Clone, Deserialize, JsonSchema)]
-#[serde(untagged)]
+#[serde(
+    untagged,
+    expecting = "expected a value or a list of values of the type this parameter takes"
+)]
 pub enum OneOrMany<T> {
     One(T),
     Many(Vec<T>),

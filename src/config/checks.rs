@@ -383,7 +383,7 @@ impl Loader<'_> {
 
     fn weight(&mut self, table: &Table) -> Option<f64> {
         let node = table.get("weight")?;
-        self.non_negative(table.file, node, "weight")
+        self.weight_number(table.file, node, "weight")
     }
 
     fn retries(&mut self, table: &Table) -> u32 {

@@ -88,8 +88,13 @@ pub(super) const INCLUDED_KEYS: &[&str] = &["version", "checks"];
 impl Loader<'_> {
     fn read(&mut self, path: &Path) -> Option<Node> {
         let shown = path.display().to_string();
-        let text = match std::fs::read_to_string(path) {
-            Ok(text) => text,
+        let text = match std::fs::read(path).map(String::from_utf8) {
+            Ok(Ok(text)) => text,
+            Ok(Err(e)) => {
+                let (loc, message) = not_utf8(e.as_bytes(), e.utf8_error());
+                self.diags.push(&shown, Some(loc), Code::Syntax, message);
+                return None;
+            }
             Err(e) => {
                 self.diags
                     .push(&shown, None, Code::Io, format!("cannot read: {e}"));
@@ -304,7 +309,21 @@ impl Loader<'_> {
         let Some(patterns) = self.string_list(file, include, "include") else {
             return;
         };
+        let project_dir = base_dir
+            .canonicalize()
+            .unwrap_or_else(|_| base_dir.to_path_buf());
         for (loc, pattern) in patterns {
+            if Path::new(&pattern).is_absolute() {
+                self.diags.push(
+                    file,
+                    Some(loc),
+                    Code::Include,
+                    format!(
+                        "include `{pattern}` is an absolute path: includes are paths inside the project directory, relative to it"
+                    ),
+                );
+                continue;
+            }
             let full = base_dir.join(&pattern);
             let paths = match glob::glob(&full.to_string_lossy()) {
                 Ok(paths) => paths,
@@ -333,7 +352,21 @@ impl Loader<'_> {
                 );
             }
             for path in matched {
-                self.included_file(&path, out);
+                if inside(&path, &project_dir) {
+                    self.included_file(&path, out);
+                } else {
+                    // Never read it: its content would reach the diagnostics.
+                    self.diags.push(
+                        file,
+                        Some(loc),
+                        Code::Include,
+                        format!(
+                            "include `{pattern}` resolves to {} outside the project directory {}: move the file into the project (symlinks are followed)",
+                            path.display(),
+                            project_dir.display()
+                        ),
+                    );
+                }
             }
         }
     }
@@ -368,6 +401,32 @@ impl Loader<'_> {
             ),
         }
     }
+}
+
+/// Where the first byte that is not UTF-8 is, as a position like any other diagnostic's.
+fn not_utf8(bytes: &[u8], error: std::str::Utf8Error) -> (node::Loc, String) {
+    let valid = &bytes[..error.valid_up_to()];
+    let line_start = valid.iter().rposition(|&b| b == b'\n').map_or(0, |i| i + 1);
+    let line = valid.iter().filter(|&&b| b == b'\n').count() + 1;
+    let col = String::from_utf8_lossy(&valid[line_start..])
+        .chars()
+        .count()
+        + 1;
+    let (line, col) = (
+        u32::try_from(line).unwrap_or(u32::MAX),
+        u32::try_from(col).unwrap_or(u32::MAX),
+    );
+    let byte = bytes[error.valid_up_to()];
+    (
+        node::Loc { line, col },
+        format!("byte {byte:#04x} is not UTF-8: save the file as UTF-8"),
+    )
+}
+
+/// Whether `path`, with every symlink followed, lies inside `project_dir` (already canonical).
+fn inside(path: &Path, project_dir: &Path) -> bool {
+    path.canonicalize()
+        .is_ok_and(|real| real.starts_with(project_dir))
 }
 
 /// The project's default name: its directory's.

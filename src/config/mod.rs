@@ -242,6 +242,78 @@ checks:
     }
 
     #[test]
+    fn parser_limits_and_duplicate_keys_are_sentences() {
+        let diags = load_text("version: 1\nversion: 1\n", &[]).unwrap_err();
+        assert_eq!(
+            messages(&diags),
+            ["2:1 `version` appears twice in this mapping: keep one of them"]
+        );
+        let mut yaml = "version: 1\na0: &a0 [1, 1, 1, 1, 1, 1, 1, 1, 1, 1]\n".to_string();
+        for level in 1..6 {
+            let prev = format!("*a{}", level - 1);
+            yaml += &format!("a{level}: &a{level} [{}]\n", vec![prev; 10].join(", "));
+        }
+        let diags = load_text(&yaml, &[]).unwrap_err();
+        let shown = messages(&diags);
+        assert_eq!(shown.len(), 1);
+        assert!(
+            shown[0].ends_with(
+                " the document is too large to read (past the parser's limit on nodes, aliases or nesting): split it into included files and avoid aliases of aliases"
+            ),
+            "{shown:?}"
+        );
+    }
+
+    #[test]
+    fn non_finite_numbers_are_refused_in_words() {
+        let diags = load_text("severity_weights: { high: .nan }\n", &[]).unwrap_err();
+        assert_eq!(
+            messages(&diags),
+            ["1:27 `.nan` is not a number this configuration accepts: write a finite number"]
+        );
+    }
+
+    #[test]
+    fn invalid_utf8_has_a_position() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("ready.yaml");
+        std::fs::write(&path, b"version: 1\nproject: \"caf\xc3\xa9 \xff\"\n").unwrap();
+        let diags = load(&Source::File(path), &HashMap::new(), dir.path()).unwrap_err();
+        assert_eq!(
+            messages(&diags),
+            ["2:16 byte 0xff is not UTF-8: save the file as UTF-8"]
+        );
+    }
+
+    #[test]
+    fn weights_are_finite_numbers_up_to_1000() {
+        let yaml = "categories:\n  security: { weight: 1e308 }\nseverity_weights: { high: 2000, low: -1 }\nchecks:\n  - id: c\n    category: operations\n    severity: low\n    weight: 1001\n    env: { vars: [HOME] }\n";
+        let diags = load_text(yaml, &[]).unwrap_err();
+        assert_eq!(
+            messages(&diags),
+            [
+                "2:23 `weight` must be a number from 0 to 1000",
+                "3:27 `a severity weight` must be a number from 0 to 1000",
+                "3:38 `a severity weight` must be a number from 0 to 1000",
+                "8:13 `weight` must be a number from 0 to 1000",
+            ]
+        );
+    }
+
+    #[test]
+    fn parameters_of_the_wrong_shape_name_the_shapes_accepted() {
+        let yaml = "checks:\n  - id: a\n    category: security\n    severity: low\n    command: { run: [\"true\"], stdout_contains: { a: 1 } }\n  - id: b\n    category: security\n    severity: low\n    default_credentials: { postgres: [1] }\n";
+        let diags = load_text(yaml, &[]).unwrap_err();
+        assert_eq!(
+            messages(&diags),
+            [
+                "5:48 expected a value or a list of values of the type this parameter takes (in `command` of check `a`)",
+                "9:38 expected host:port, a URL, or `true` for the check's own target (in `default_credentials` of check `b`)",
+            ]
+        );
+    }
+
+    #[test]
     fn includes_must_match_files() {
         let diags = load_text("include: [checks/*.yaml]\n", &[]).unwrap_err();
         assert_eq!(

@@ -152,6 +152,31 @@ pub fn parse_document(text: &str) -> Result<Node, (Option<Loc>, String)> {
 /// The parser's message without its own "at line X column Y" suffix: the diagnostic prints the
 /// position in front, as `FILE:LINE:COL: message`.
 fn plain_yaml_message(e: &serde_saphyr::Error) -> String {
+    let mut inner = e;
+    while let serde_saphyr::Error::WithSnippet { error, .. }
+    | serde_saphyr::Error::AliasError { error, .. } = inner
+    {
+        inner = error;
+    }
+    match inner {
+        serde_saphyr::Error::DuplicateMappingKey { key: Some(key), .. } => {
+            return format!("`{key}` appears twice in this mapping: keep one of them");
+        }
+        serde_saphyr::Error::DuplicateMappingKey { key: None, .. } => {
+            return "a key appears twice in this mapping: keep one of them".into();
+        }
+        serde_saphyr::Error::NonFiniteFloat { value, .. } => {
+            return format!(
+                "`{value}` is not a number this configuration accepts: write a finite number"
+            );
+        }
+        serde_saphyr::Error::Budget { .. } => {
+            return "the document is too large to read (past the parser's limit on nodes, \
+                    aliases or nesting): split it into included files and avoid aliases of aliases"
+                .into();
+        }
+        _ => {}
+    }
     let text = e.without_snippet().to_string();
     let first = text.lines().next().unwrap_or_default().trim();
     match first.rfind(" at line ") {

@@ -12,6 +12,9 @@ use super::node::{Key, Loc, Node, Value};
 use crate::checks::params::parse_duration;
 use crate::suggest::did_you_mean;
 
+/// The largest weight: ten thousand checks at it still sum to a finite score.
+pub(super) const MAX_WEIGHT: f64 = 1000.0;
+
 /// One mapping being read: the keys it may hold, and what to call it in messages.
 pub(super) struct Table<'a> {
     pub file: &'a str,
@@ -242,15 +245,16 @@ impl Loader<'_> {
         }
     }
 
-    pub(super) fn non_negative(&mut self, file: &str, node: &Node, what: &str) -> Option<f64> {
+    /// A weight: sums of weights must stay finite, or the score becomes NaN.
+    pub(super) fn weight_number(&mut self, file: &str, node: &Node, what: &str) -> Option<f64> {
         match number(node) {
-            Some(v) if v >= 0.0 && v.is_finite() => Some(v),
+            Some(v) if (0.0..=MAX_WEIGHT).contains(&v) => Some(v),
             _ => {
                 self.diags.push(
                     file,
                     Some(node.loc),
                     Code::InvalidValue,
-                    format!("`{what}` must be a number, 0 or more"),
+                    format!("`{what}` must be a number from 0 to {MAX_WEIGHT}"),
                 );
                 None
             }

@@ -40,7 +40,7 @@ impl Loader<'_> {
             table.finish(&mut self.diags);
             let weight = table
                 .get("weight")
-                .and_then(|n| self.non_negative(file, n, "weight"));
+                .and_then(|n| self.weight_number(file, n, "weight"));
             let title = self.string_at(&table, "title");
             if let Some(existing) = categories.iter_mut().find(|c| c.id == key.name) {
                 existing.weight = weight.unwrap_or(existing.weight);
@@ -83,7 +83,7 @@ impl Loader<'_> {
                 );
                 continue;
             };
-            if let Some(w) = self.non_negative(file, value, "a severity weight") {
+            if let Some(w) = self.weight_number(file, value, "a severity weight") {
                 match severity {
                     Severity::Critical => weights.critical = w,
                     Severity::High => weights.high = w,

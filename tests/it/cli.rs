@@ -593,3 +593,59 @@ fn misspelt_selectors_and_durations_are_usage_errors_with_a_suggestion() {
         "--skip category:securty: unknown category `securty` (did you mean `security`?); known: security, reliability, database, observability, operations\n"
     );
 }
+
+#[test]
+fn includes_outside_the_project_are_errors_that_quote_nothing() {
+    let outside = tempfile::tempdir().unwrap();
+    let secret = "root:$6$hash-of-the-root-password:19000:0:99999:7:::";
+    std::fs::write(outside.path().join("shadow"), secret).unwrap();
+    std::fs::write(outside.path().join("sibling.yaml"), secret).unwrap();
+    let p = Project::new("version: 1\ninclude: [checks/*.yaml]\n");
+    p.write("checks/ok.yaml", "checks: []\n");
+    std::os::unix::fs::symlink(
+        outside.path().join("sibling.yaml"),
+        p.path("checks/link.yaml"),
+    )
+    .unwrap();
+    let shadow = outside.path().join("shadow");
+    let escape = format!(
+        "../{}/sibling.yaml",
+        outside.path().file_name().unwrap().to_str().unwrap()
+    );
+    std::fs::write(
+        p.path("ready.yaml"),
+        format!(
+            "version: 1\ninclude: [checks/*.yaml, \"{}\", \"{escape}\"]\n",
+            shadow.display()
+        ),
+    )
+    .unwrap();
+    let run = p.ready(&["validate"], &[]);
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    let project = p.dir.path().canonicalize().unwrap();
+    let shown_escape = p.dir.path().join(&escape);
+    assert_eq!(
+        run.stderr.lines().collect::<Vec<_>>(),
+        [
+            format!(
+                "{}:2:11: include `checks/*.yaml` resolves to {} outside the project directory {}: move the file into the project (symlinks are followed) [include]",
+                p.path("ready.yaml").display(),
+                p.path("checks/link.yaml").display(),
+                project.display()
+            ),
+            format!(
+                "{}:2:26: include `{}` is an absolute path: includes are paths inside the project directory, relative to it [include]",
+                p.path("ready.yaml").display(),
+                shadow.display()
+            ),
+            format!(
+                "{}:2:{}: include `{escape}` resolves to {} outside the project directory {}: move the file into the project (symlinks are followed) [include]",
+                p.path("ready.yaml").display(),
+                30 + shadow.display().to_string().len(),
+                shown_escape.display(),
+                project.display()
+            ),
+        ]
+    );
+    assert!(!run.stderr.contains("hash-of-the-root") && !run.stdout.contains("hash-of-the-root"));
+}

@@ -195,9 +195,13 @@ fn unreachable_and_hanging_services_are_errors_and_retries_apply() {
     let server = http_server(app());
     let dead = format!("http://127.0.0.1:{}", common::free_port());
     let checks = format!(
-        "{}  - id: dead\n    category: reliability\n    severity: high\n    retries: 1\n    http: {{ url: \"{dead}/health\" }}\n",
+        "{}{}  - id: dead\n    category: reliability\n    severity: high\n    retries: 1\n    http: {{ url: \"{dead}/health\" }}\n",
         http_check("hang", "{ path: /hang }")
             .replace("    target: api\n", "    target: api\n    timeout: 300ms\n"),
+        http_check("hang-retried", "{ path: /hang }").replace(
+            "    target: api\n",
+            "    target: api\n    timeout: 300ms\n    retries: 2\n"
+        ),
     );
     let run = project(&server.base, &checks).ready(
         &["check", "--format", "json", "-v"],
@@ -208,6 +212,19 @@ fn unreachable_and_hanging_services_are_errors_and_retries_apply() {
     assert_eq!(
         check_of(&result, "hang")["message"],
         "timed out after 300ms"
+    );
+    // Three attempts of 300ms and two pauses (200ms, 400ms) between them.
+    let retried = check_of(&result, "hang-retried");
+    assert_eq!(
+        (&retried["status"], &retried["message"]),
+        (
+            &serde_json::json!("error"),
+            &serde_json::json!("timed out after 300ms (3 attempts)")
+        )
+    );
+    assert!(
+        retried["duration_ms"].as_u64().unwrap() >= 1500,
+        "{retried}"
     );
     let dead_check = check_of(&result, "dead");
     assert_eq!(dead_check["status"], "error");

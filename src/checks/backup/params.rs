@@ -70,7 +70,10 @@ fn default_backlog() -> u64 {
 /// The forms `wal_archiving` takes, read once by serde and described by schemars from the same
 /// type.
 #[derive(Deserialize, schemars::JsonSchema)]
-#[serde(untagged)]
+#[serde(
+    untagged,
+    expecting = "expected true, false, a target name, or a mapping of options"
+)]
 enum WalArchivingForm {
     On(bool),
     Target(String),

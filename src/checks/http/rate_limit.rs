@@ -162,7 +162,10 @@ impl schemars::JsonSchema for HeadersParam {
 impl<'de> Deserialize<'de> for HeadersParam {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         #[derive(Deserialize)]
-        #[serde(untagged)]
+        #[serde(
+            untagged,
+            expecting = "expected a header family (any, ietf, ratelimit, x-ratelimit, none) or a mapping of request headers"
+        )]
         enum Form {
             Rule(String),
             Request(BTreeMap<String, String>),

@@ -114,7 +114,10 @@ impl JsonSchema for StatusExpect {
 impl<'de> Deserialize<'de> for StatusExpect {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
         #[derive(Deserialize)]
-        #[serde(untagged)]
+        #[serde(
+            untagged,
+            expecting = "expected a status code such as 200 or a class such as 2xx"
+        )]
         enum One {
             Code(u16),
             Text(String),

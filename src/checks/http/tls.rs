@@ -8,6 +8,8 @@
 mod handshake;
 mod verdict;
 
+pub use verdict::certificate_problem;
+
 use serde::{Deserialize, Deserializer, de};
 
 use crate::checks::outcome::{CheckError, CheckOutcome};
@@ -60,7 +62,7 @@ impl schemars::JsonSchema for MinVersion {
 impl<'de> Deserialize<'de> for MinVersion {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         #[derive(Deserialize)]
-        #[serde(untagged)]
+        #[serde(untagged, expecting = "expected a TLS version: 1.2 or 1.3")]
         enum Form {
             Number(f64),
             Text(String),

@@ -10,6 +10,7 @@ use sqlx::postgres::{PgConnectOptions, PgSslMode};
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 use tokio::net::TcpStream;
 
+use super::pg_startup;
 use crate::checks::outcome::{CheckError, CheckOutcome, Finding, Observation};
 use crate::checks::postgres::describe;
 use crate::checks::{Ctx, KindSpec};
@@ -54,7 +55,10 @@ impl CredentialsParams {
 
 /// `postgres: host:port` (or a URL), or `postgres: true` for the check's own target.
 #[derive(Deserialize, schemars::JsonSchema)]
-#[serde(untagged)]
+#[serde(
+    untagged,
+    expecting = "expected host:port, a URL, or `true` for the check's own target"
+)]
 enum PostgresAddress {
     Target(bool),
     Address(String),
@@ -399,8 +403,6 @@ async fn try_login(options: PgConnectOptions, shown: &str) -> Result<Login, Chec
                 describe(&sqlx::Error::Database(db))
             ))),
         },
-        // sqlx refuses to answer a password request when it has no password to send.
-        Err(sqlx::Error::Protocol(message)) if message.contains("password") => Ok(Login::Refused),
         Err(e) => Err(CheckError::new(format!(
             "cannot connect to PostgreSQL at {shown}: {}",
             describe(&e)
@@ -416,7 +418,8 @@ enum LetIn {
     WithPassword(usize),
 }
 
-/// Each role: no password first, then the passwords until one is accepted.
+/// Each role: no credential at all first, then the passwords until one is accepted. A password
+/// set explicitly is what sqlx sends, whatever `PGPASSWORD` or a pgpass file says.
 async fn postgres(endpoint: &PgEndpoint, passwords: &[String]) -> CheckOutcome {
     let shown = format!("{}:{}", endpoint.host, endpoint.port);
     let base = PgConnectOptions::from_str("postgres://localhost")
@@ -429,7 +432,14 @@ async fn postgres(endpoint: &PgEndpoint, passwords: &[String]) -> CheckOutcome {
     let mut logins = Vec::new();
     for user in &endpoint.users {
         let mut let_in = None;
-        if try_login(base.clone().username(user), &shown).await? == Login::Accepted {
+        let bare = pg_startup::login_without_credentials(
+            &endpoint.host,
+            endpoint.port,
+            user,
+            &endpoint.database,
+            CONNECT_TIMEOUT,
+        );
+        if bare.await? == pg_startup::Answer::LetIn {
             let_in = Some(LetIn::WithoutPassword);
         } else {
             for (index, password) in passwords.iter().enumerate() {

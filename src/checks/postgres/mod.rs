@@ -209,8 +209,64 @@ pub fn describe(e: &sqlx::Error) -> String {
             None => db.message().to_string(),
         },
         sqlx::Error::PoolTimedOut => "no free connection to the database in time".into(),
+        sqlx::Error::Io(io) if io.kind() == std::io::ErrorKind::UnexpectedEof => {
+            "the server closed the connection without answering: check that the host and port \
+             are a PostgreSQL server's, and the server's log for why it hung up"
+                .into()
+        }
         sqlx::Error::Io(io) => io.to_string(),
-        sqlx::Error::Tls(tls) => format!("TLS: {tls}"),
+        sqlx::Error::Tls(tls) => match tls.downcast_ref::<rustls::Error>() {
+            Some(rustls::Error::InvalidCertificate(cert)) => format!(
+                "TLS: the server's certificate is rejected: {}",
+                crate::checks::http::tls::certificate_problem(cert)
+            ),
+            _ => format!("TLS: {tls}"),
+        },
+        sqlx::Error::Protocol(message)
+            if message.starts_with("unexpected response from SSLRequest") =>
+        {
+            "the server does not speak the PostgreSQL protocol (it answered the TLS request with \
+             something else): check the host and port"
+                .into()
+        }
+        // sqlx appends its source position, `(module:line)`, to protocol errors.
+        sqlx::Error::Protocol(message) => format!(
+            "the server broke the PostgreSQL protocol: {}",
+            message
+                .rsplit_once(" (")
+                .map_or(message.as_str(), |(text, _)| text)
+        ),
         other => other.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::describe;
+
+    #[test]
+    fn connection_failures_are_sentences_without_sqlx_internals() {
+        let eof = sqlx::Error::Io(std::io::Error::new(
+            std::io::ErrorKind::UnexpectedEof,
+            "expected to read 5 bytes, got 0 bytes at EOF",
+        ));
+        assert_eq!(
+            describe(&eof),
+            "the server closed the connection without answering: check that the host and port are a PostgreSQL server's, and the server's log for why it hung up"
+        );
+        let not_postgres = sqlx::Error::Protocol(
+            "unexpected response from SSLRequest: 0x48 (sqlx_postgres::connection::tls:95)".into(),
+        );
+        assert_eq!(
+            describe(&not_postgres),
+            "the server does not speak the PostgreSQL protocol (it answered the TLS request with something else): check the host and port"
+        );
+        let odd = sqlx::Error::Protocol(
+            "unknown message type: 'x' (sqlx_postgres::connection::stream:120)".into(),
+        );
+        assert_eq!(
+            describe(&odd),
+            "the server broke the PostgreSQL protocol: unknown message type: 'x'"
+        );
     }
 }

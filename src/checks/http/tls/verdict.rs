@@ -147,9 +147,35 @@ fn trust(
              sign it",
             cert.issuer
         ),
-        other => format!("the certificate is rejected: {other:?}"),
+        other => format!(
+            "the certificate is rejected: {}",
+            certificate_problem(other)
+        ),
     };
     Some(Finding::fail(subject, message))
+}
+
+/// What is wrong with a certificate, in words, with what to do about it.
+pub fn certificate_problem(error: &CertificateError) -> String {
+    let webpki = match error {
+        CertificateError::Other(other) => other.0.to_string(),
+        _ => String::new(),
+    };
+    match (error, webpki.as_str()) {
+        (_, "CaUsedAsEndEntity") => "the server presents a CA certificate as its own; serve a \
+             certificate issued for this host, followed by its CA"
+            .into(),
+        (_, "UnsupportedCertVersion") => {
+            "the certificate is not X.509 version 3; reissue it".into()
+        }
+        (CertificateError::Revoked, _) => "the certificate has been revoked; replace it".into(),
+        (CertificateError::InvalidPurpose | CertificateError::InvalidPurposeContext { .. }, _) => {
+            "the certificate is not issued for server authentication; reissue it with the \
+             serverAuth extended key usage"
+                .into()
+        }
+        _ => format!("{error} (see the server's certificate chain)"),
+    }
 }
 
 /// With `min_version: 1.3`, the server must negotiate TLS 1.3 and refuse TLS 1.2.
@@ -290,6 +316,32 @@ mod tests {
                 ),
             ]
         );
+    }
+
+    #[test]
+    fn webpki_errors_are_sentences_not_debug_text() {
+        let ca_as_leaf = CertificateError::Other(rustls::OtherError(std::sync::Arc::new(
+            webpki_like("CaUsedAsEndEntity"),
+        )));
+        assert_eq!(
+            certificate_problem(&ca_as_leaf),
+            "the server presents a CA certificate as its own; serve a certificate issued for this host, followed by its CA"
+        );
+        let mut p = presented(90);
+        p.verdict = Some(Err(rustls::Error::InvalidCertificate(ca_as_leaf)));
+        let obs = judge(&params(MinVersion::Tls12), "api.test", "s", &p);
+        assert_eq!(
+            messages(&obs),
+            [(
+                Level::Fail,
+                "the certificate is rejected: the server presents a CA certificate as its own; serve a certificate issued for this host, followed by its CA"
+            )]
+        );
+    }
+
+    /// webpki's errors print their variant name, which is what `certificate_problem` reads.
+    fn webpki_like(name: &'static str) -> std::io::Error {
+        std::io::Error::other(name)
     }
 
     #[test]
