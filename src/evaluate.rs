@@ -187,7 +187,7 @@ fn judge_observation(check: &Check, observation: Observation) -> Judged {
         .findings
         .into_iter()
         .map(|f| FindingResult {
-            fingerprint: result::fingerprint(&check.id, &f.subject),
+            fingerprint: result::fingerprint(&check.id, &f.subject, f.rule),
             subject: f.subject,
             message: f.message,
             level: f.level,

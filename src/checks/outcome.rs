@@ -11,6 +11,9 @@ pub struct Finding {
     pub message: String,
     pub level: Level,
     pub evidence: serde_json::Value,
+    /// The rule that found it, where a kind judges one subject by several rules: it is part of
+    /// the fingerprint, so that one rule's new finding is new against a baseline.
+    pub rule: Option<&'static str>,
 }
 
 impl Finding {
@@ -20,6 +23,7 @@ impl Finding {
             message: message.into(),
             level: Level::Fail,
             evidence: serde_json::Value::Null,
+            rule: None,
         }
     }
 
@@ -32,6 +36,11 @@ impl Finding {
 
     pub fn with_evidence(mut self, evidence: serde_json::Value) -> Finding {
         self.evidence = evidence;
+        self
+    }
+
+    pub fn with_rule(mut self, rule: &'static str) -> Finding {
+        self.rule = Some(rule);
         self
     }
 }
