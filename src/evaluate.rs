@@ -248,7 +248,7 @@ fn finding_result(check: &Check, mut f: Finding, redactor: &Redactor) -> Finding
         }
     }
     FindingResult {
-        fingerprint: result::fingerprint(&check.id, &f.subject),
+        fingerprint: result::fingerprint(&check.id, &f.subject, f.rule),
         subject: f.subject,
         message: f.message,
         level: f.level,

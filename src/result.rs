@@ -237,8 +237,12 @@ pub struct Regression {
     pub now: Status,
 }
 
-pub fn fingerprint(check_id: &str, subject: &str) -> String {
-    format!("{check_id}:{subject}")
+/// `check:subject`, and `check:subject#rule` for a finding of one of several rules.
+pub fn fingerprint(check_id: &str, subject: &str, rule: Option<&str>) -> String {
+    match rule {
+        Some(rule) => format!("{check_id}:{subject}#{rule}"),
+        None => format!("{check_id}:{subject}"),
+    }
 }
 
 /// The JSON Schema of the result, as printed by `ready schema result`.

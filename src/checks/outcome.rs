@@ -13,6 +13,9 @@ pub struct Finding {
     pub evidence: serde_json::Value,
     /// Texts too long to show whole: `evaluate` masks the secrets in them, then cuts them.
     pub cuts: Vec<Cut>,
+    /// The rule that found it, where a kind judges one subject by several rules: it is part of
+    /// the fingerprint, so that one rule's new finding is new against a baseline.
+    pub rule: Option<&'static str>,
 }
 
 /// A text of a finding to cut to a number of bytes once its secrets are masked: cut first, a
@@ -32,6 +35,7 @@ impl Finding {
             level: Level::Fail,
             evidence: serde_json::Value::Null,
             cuts: Vec::new(),
+            rule: None,
         }
     }
 
@@ -49,6 +53,11 @@ impl Finding {
 
     pub fn cut(mut self, cuts: &[Cut]) -> Finding {
         self.cuts.extend_from_slice(cuts);
+        self
+    }
+
+    pub fn with_rule(mut self, rule: &'static str) -> Finding {
+        self.rule = Some(rule);
         self
     }
 }

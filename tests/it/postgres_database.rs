@@ -235,20 +235,34 @@ fn migrations_golang_migrate_dirty_and_sqlx_failed() {
     let db = postgres().fresh_db(
         "CREATE TABLE _sqlx_migrations (version bigint PRIMARY KEY, description text NOT NULL, installed_on timestamptz NOT NULL DEFAULT now(),
                                         success boolean NOT NULL, checksum bytea NOT NULL, execution_time bigint NOT NULL);
-         INSERT INTO _sqlx_migrations VALUES (20240101, 'init', now(), true, '\\x00', 1), (20240102, 'users', now(), false, '\\x00', 1);",
+         INSERT INTO _sqlx_migrations VALUES
+           (20240101, 'init', now(), true, sha384(convert_to(E'SELECT 1;\\n', 'UTF8')), 1),
+           (20240102, 'users', now(), false, '\\x00', 1),
+           (20240103, 'orders', now(), true, sha384(convert_to(E'SELECT 1;\\n', 'UTF8')), 1);",
     );
     let files = [
         "migrations/20240101_init.sql",
         "migrations/20240102_users.sql",
+        "migrations/20240103_orders.sql",
     ];
-    let result = common::check_json(&migrations_project(&db.url, &files, "{ tool: sqlx }"));
+    let p = migrations_project(&db.url, &files, "{ tool: sqlx }");
+    // Edited after sqlx applied it: sqlx itself would refuse to run.
+    p.write("migrations/20240103_orders.sql", "SELECT 2;\n");
+    let result = common::check_json(&p);
     assert_eq!(
         findings(&result, "mig"),
-        owned(&[(
-            "fail",
-            "20240102_users.sql",
-            "migration 20240102_users.sql failed (users)"
-        )])
+        owned(&[
+            (
+                "fail",
+                "20240102_users.sql",
+                "migration 20240102_users.sql failed (users)"
+            ),
+            (
+                "fail",
+                "20240103_orders.sql",
+                "migration 20240103_orders.sql was changed after it was applied: its checksum differs from the one sqlx recorded in _sqlx_migrations"
+            ),
+        ])
     );
 }
 
@@ -260,24 +274,37 @@ fn migrations_flyway_prisma_and_dbmate() {
             installed_on timestamp NOT NULL DEFAULT now(), execution_time int NOT NULL, success boolean NOT NULL);
          INSERT INTO flyway_schema_history VALUES
            (1, '1', '<< Flyway Baseline >>', 'BASELINE', '<< Flyway Baseline >>', NULL, 'me', now(), 0, true),
-           (2, '1.1', 'add', 'SQL', 'V1_1__add.sql', 1, 'me', now(), 5, true),
+           (2, '1.1', 'add', 'SQL', 'V1_1__add.sql', 78787420, 'me', now(), 5, true),
            (3, '1.2', 'broken', 'SQL', 'V1_2__broken.sql', 1, 'me', now(), 5, false),
-           (4, NULL, 'views', 'SQL', 'R__views.sql', 1, 'me', now(), 5, true);",
+           (4, NULL, 'views', 'SQL', 'R__views.sql', 1, 'me', now(), 5, true),
+           (5, '1.3', 'edited', 'SQL', 'V1_3__edited.sql', 78787420, 'me', now(), 5, true);",
     );
     let files = [
         "db/migration/V1__init.sql",
         "db/migration/V1_1__add.sql",
         "db/migration/V1_2__broken.sql",
         "db/migration/R__views.sql",
+        "db/migration/V1_3__edited.sql",
     ];
-    let result = common::check_json(&migrations_project(&db.url, &files, "{ tool: flyway }"));
+    let p = migrations_project(&db.url, &files, "{ tool: flyway }");
+    // 78787420 is Flyway's CRC32 of `SELECT 1;`; line breaks do not count, an edit does.
+    p.write("db/migration/V1_1__add.sql", "SELECT 1;\r\n");
+    p.write("db/migration/V1_3__edited.sql", "SELECT 1;\nSELECT 2;\n");
+    let result = common::check_json(&p);
     assert_eq!(
         findings(&result, "mig"),
-        owned(&[(
-            "fail",
-            "V1_2__broken.sql",
-            "migration V1_2__broken.sql failed (V1_2__broken.sql)"
-        )])
+        owned(&[
+            (
+                "fail",
+                "V1_2__broken.sql",
+                "migration V1_2__broken.sql failed (V1_2__broken.sql)"
+            ),
+            (
+                "fail",
+                "V1_3__edited.sql",
+                "migration V1_3__edited.sql was changed after it was applied: its checksum differs from the one flyway recorded in flyway_schema_history"
+            ),
+        ])
     );
 
     let db = postgres().fresh_db(
@@ -287,7 +314,7 @@ fn migrations_flyway_prisma_and_dbmate() {
          INSERT INTO _prisma_migrations VALUES
            ('a', 'x', now(), '20240101_init', NULL, NULL, now() - interval '2 days', 1),
            ('b', 'x', NULL, '20240102_users', 'relation users exists', now(), now() - interval '1 day', 0),
-           ('c', 'x', NULL, '20240103_orders', 'syntax error', NULL, now(), 0);",
+           ('c', 'x', NULL, '20240103_orders', E'A migration failed to apply. New migrations cannot be applied before the error is recovered from. Read more about how to resolve migration issues in a production database: https://pris.ly/d/migrate-resolve\\n\\nMigration name: 20240103_orders\\n\\nDatabase error code: 42601\\n\\nDatabase error:\\nERROR: syntax error at or near \"TABLEE\"\\n\\nPosition:\\n  0\\n  1 CREATE TABLEE orders();\\n\\nDbError { severity: \"ERROR\", code: SqlState(E42601) }\\n', NULL, now(), 0);",
     );
     let p = project(
         &db.url,
@@ -315,7 +342,7 @@ fn migrations_flyway_prisma_and_dbmate() {
             (
                 "fail",
                 "20240103_orders",
-                "migration 20240103_orders failed (syntax error)"
+                "migration 20240103_orders failed (database error 42601: ERROR: syntax error at or near \"TABLEE\")"
             ),
         ])
     );

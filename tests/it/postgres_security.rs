@@ -715,3 +715,92 @@ fn the_least_privilege_role_sees_what_a_superuser_sees() {
         assert_eq!(verdicts(&least), as_superuser);
     }
 }
+
+/// Issue 11: subjects schema-qualified whatever the search_path, the rule in the fingerprint,
+/// `security_invoker = t` read as PostgreSQL reads it, column grants, trigger functions.
+#[test]
+fn rls_audit_reads_the_catalog_as_postgresql_does() {
+    let db = fixture(GOOD);
+    exec(
+        &db.url,
+        "CREATE TYPE public.app_role AS ENUM ('user', 'admin');
+         CREATE FUNCTION public.grant_role(r app_role) RETURNS void
+           LANGUAGE sql SECURITY DEFINER SET search_path = '' AS 'SELECT NULL';
+         CREATE FUNCTION public.touch() RETURNS trigger
+           LANGUAGE plpgsql SECURITY DEFINER AS $$BEGIN RETURN NEW; END$$;
+         CREATE VIEW public.wallet_ids WITH (security_invoker = t) AS SELECT id FROM public.wallets;
+         CREATE VIEW public.wallet_owners WITH (security_invoker = tr) AS SELECT owner_id FROM public.wallets;
+         GRANT SELECT ON public.wallet_ids, public.wallet_owners TO anon;
+         CREATE TABLE public.accounts (id int PRIMARY KEY, api_key text);
+         CREATE TABLE public.tokens (id int PRIMARY KEY, api_key text);
+         REVOKE ALL ON public.accounts, public.tokens FROM anon, authenticated;
+         GRANT SELECT (id) ON public.accounts TO anon;
+         GRANT SELECT (api_key) ON public.tokens TO authenticated;",
+    )
+    .unwrap();
+    let p = project(
+        &db.url,
+        API_ROLES,
+        &[check("rls", "rls_audit: { public_read: [countries] }")],
+    );
+    let result = common::check_json(&p);
+    let found: Vec<(String, String)> = check_of(&result, "rls")["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| {
+            (
+                f["fingerprint"].as_str().unwrap().to_string(),
+                f["message"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    let expected = [
+        (
+            "rls:public.accounts#rls_disabled",
+            "public.accounts has row level security disabled: anon can SELECT",
+        ),
+        (
+            "rls:public.tokens#rls_disabled",
+            "public.tokens has row level security disabled: authenticated can SELECT",
+        ),
+        (
+            "rls:public.tokens#sensitive_columns_exposed",
+            "public.tokens exposes sensitive column api_key to authenticated without row level security",
+        ),
+        (
+            "rls:public.grant_role(r public.app_role)#exposed_definer_function",
+            "SECURITY DEFINER function public.grant_role(r public.app_role) is executable by anon and authenticated: it runs with its owner's rights",
+        ),
+    ];
+    let expected: Vec<(String, String)> = expected
+        .iter()
+        .map(|(f, m)| (f.to_string(), m.to_string()))
+        .collect();
+    assert_eq!(found, expected);
+}
+
+/// A schema named in `exposed_schemas` or `schemas` that does not exist is a typo: `error`.
+#[test]
+fn rls_audit_of_a_schema_that_does_not_exist_is_an_error() {
+    let db = fixture(GOOD);
+    let expected = "schema `pubic` does not exist, so it cannot be audited: correct the target's exposed_schemas or the check's schemas";
+    let exposed = project(
+        &db.url,
+        "    api_roles: [anon, authenticated]\n    exposed_schemas: [pubic]\n",
+        &[check("rls", "rls_audit: {}")],
+    );
+    let by_param = project(
+        &db.url,
+        API_ROLES,
+        &[check("rls", "rls_audit: { schemas: [public, pubic] }")],
+    );
+    for p in [exposed, by_param] {
+        let result = common::check_json(&p);
+        let rls = check_of(&result, "rls");
+        assert_eq!(
+            (rls["status"].as_str(), rls["message"].as_str()),
+            (Some("error"), Some(expected))
+        );
+    }
+}

@@ -186,6 +186,28 @@ fn redis(args: &[&str]) -> Redis {
     }
 }
 
+/// The AUTH commands the server executed, not counting the one `redis-cli` sends to ask.
+fn auth_commands_seen(server: &Redis, password: &str) -> u64 {
+    let out = std::process::Command::new("redis-cli")
+        .args([
+            "-p",
+            &server.port.to_string(),
+            "--no-auth-warning",
+            "-a",
+            password,
+        ])
+        .args(["INFO", "commandstats"])
+        .output()
+        .expect("redis-cli is installed");
+    let stats = String::from_utf8_lossy(&out.stdout);
+    let calls = stats
+        .lines()
+        .find_map(|l| l.strip_prefix("cmdstat_auth:calls="))
+        .and_then(|rest| rest.split(',').next())
+        .unwrap_or_else(|| panic!("no AUTH statistics in {stats}"));
+    calls.parse::<u64>().unwrap() - 1
+}
+
 const REDIS_PASSWORD: &str = "Rd-9c1f-unguessable-7Qx";
 
 #[test]
@@ -270,6 +292,17 @@ fn redis_open_default_and_protected() {
             custom.port
         ),
     );
+    for (id, server, password) in [
+        ("default", &default, "foobared"),
+        ("protected", &protected, REDIS_PASSWORD),
+        ("custom-list", &custom, "Winter2024!"),
+    ] {
+        assert_eq!(
+            check_of(&result, id)["measurements"]["attempts"],
+            serde_json::json!(auth_commands_seen(server, password) as f64),
+            "{id}"
+        );
+    }
     let down = check_of(&result, "down");
     assert_eq!(down["status"], "error");
     assert!(
@@ -378,6 +411,29 @@ fn credential_probes_retry() {
         project(&[down + "    retries: 1\n"]).ready(&["check", "--format", "json", "-v"], &[]);
     assert_eq!(check_of(&run.json(), "down")["status"], "error");
     assert!(run.stderr.contains("retrying"), "{}", run.stderr);
+}
+
+/// `postgres: true` adds the target's user, which validation cannot see: the cap holds before
+/// the first login all the same.
+#[test]
+fn the_target_user_counts_towards_the_login_cap() {
+    let pg = common::postgres();
+    let p = Project::new(&format!(
+        "version: 1\ntargets:\n  db: {{ postgres: \"{}\" }}\nchecks:\n  - id: target\n    category: security\n    severity: critical\n    target: db\n    default_credentials: {{ postgres: true, users: [nobody_a, nobody_b] }}\n",
+        pg.url("postgres")
+    ));
+    let run = p.ready(&["check", "--format", "json"], &[]);
+    let target = check_of(&run.json(), "target").clone();
+    assert_eq!(
+        (target["status"].as_str(), target["message"].as_str()),
+        (
+            Some("error"),
+            Some(
+                "18 login attempts: at most 12 are allowed (attempts can lock accounts); list fewer users or passwords"
+            )
+        ),
+        "{target}"
+    );
 }
 
 #[test]

@@ -287,7 +287,10 @@ fn judge(params: &CoverageParams, format: Format, counts: Counts, age: Duration)
         }
         let pct = 100.0 * covered as f64 / total as f64;
         obs.measure(measure, pct);
-        shown_parts.push(format!("{what} coverage {}%{scope}", percent(pct)));
+        shown_parts.push(format!(
+            "{what} coverage {}%{scope}",
+            percent(covered, total)
+        ));
         if let Some(required) = required
             && pct < required
         {
@@ -295,9 +298,8 @@ fn judge(params: &CoverageParams, format: Format, counts: Counts, age: Duration)
                 Finding::fail(
                     format!("{shown}#{what}s"),
                     format!(
-                        "{what} coverage{scope} is {}% ({covered}/{total}), below the required {}%",
-                        percent(pct),
-                        percent(required)
+                        "{what} coverage{scope} is {}% ({covered}/{total}), below the required {required}%",
+                        percent(covered, total),
                     ),
                 )
                 .with_evidence(evidence.clone()),
@@ -333,10 +335,11 @@ fn sum<'a>(counts: impl Iterator<Item = &'a Counts>) -> Counts {
     total
 }
 
-/// Two decimals, rounded down, so that 94.999% never shows as the 95% it misses.
-fn percent(value: f64) -> String {
-    let floored = (value * 100.0).floor() / 100.0;
-    let text = format!("{floored:.2}");
+/// `covered / total` as a percentage with two decimals, rounded down in integers (so 94.999%
+/// never shows as the 95% it misses, and no float error drops a hundredth).
+fn percent(covered: u64, total: u64) -> String {
+    let hundredths = u128::from(covered) * 10_000 / u128::from(total.max(1));
+    let text = format!("{}.{:02}", hundredths / 100, hundredths % 100);
     text.trim_end_matches('0').trim_end_matches('.').to_string()
 }
 
@@ -391,9 +394,29 @@ mod tests {
 
     #[test]
     fn percentages_round_down() {
-        assert_eq!(percent(94.999), "94.99");
-        assert_eq!(percent(95.0), "95");
-        assert_eq!(percent(80.5), "80.5");
+        assert_eq!(percent(94_999, 100_000), "94.99");
+        assert_eq!(percent(95, 100), "95");
+        assert_eq!(percent(805, 1000), "80.5");
+        assert_eq!(percent(6471, 10_000), "64.71");
+    }
+
+    #[test]
+    fn the_threshold_is_shown_as_compared() {
+        let counts = Counts {
+            lines: (6470, 10_000),
+            branches: (0, 0),
+        };
+        let obs = judge(
+            &params(Some(64.71), None),
+            Format::Lcov,
+            counts,
+            Duration::ZERO,
+        )
+        .unwrap();
+        assert_eq!(
+            obs.findings[0].message,
+            "line coverage is 64.7% (6470/10000), below the required 64.71%"
+        );
     }
 
     #[test]

@@ -116,13 +116,15 @@ impl TryFrom<RawCredentialsParams> for CredentialsParams {
             .unwrap_or_else(|| defaults.iter().map(|p| p.to_string()).collect());
         let attempts = match &service {
             Service::Redis { .. } => 1 + passwords.len(),
-            Service::Postgres { users, .. } => users.len() * (1 + passwords.len()),
+            Service::Postgres {
+                address: Some(address),
+                users,
+                ..
+            } => postgres_attempts(&with_url_user(users, address), passwords.len()),
+            // The target's own user is added when the check runs (see `within_cap`).
+            Service::Postgres { users, .. } => postgres_attempts(users, passwords.len()),
         };
-        if attempts > MAX_ATTEMPTS {
-            return Err(format!(
-                "{attempts} login attempts: at most {MAX_ATTEMPTS} are allowed (attempts can lock accounts); list fewer users or passwords"
-            ));
-        }
+        within_cap(attempts)?;
         Ok(CredentialsParams { service, passwords })
     }
 }
@@ -170,6 +172,31 @@ pub async fn run(params: &CredentialsParams, ctx: &Ctx<'_>) -> CheckOutcome {
     }
 }
 
+fn postgres_attempts(users: &[String], passwords: usize) -> usize {
+    users.len() * (1 + passwords)
+}
+
+fn within_cap(attempts: usize) -> Result<(), String> {
+    if attempts > MAX_ATTEMPTS {
+        return Err(format!(
+            "{attempts} login attempts: at most {MAX_ATTEMPTS} are allowed (attempts can lock accounts); list fewer users or passwords"
+        ));
+    }
+    Ok(())
+}
+
+/// The users listed, and the user a URL names if it is not among them.
+fn with_url_user(users: &[String], address: &str) -> Vec<String> {
+    let mut users = users.to_vec();
+    if let Ok(url) = url::Url::parse(address)
+        && !url.username().is_empty()
+        && !users.iter().any(|u| u == url.username())
+    {
+        users.push(url.username().to_string());
+    }
+    users
+}
+
 /// Where to try logging in to PostgreSQL, and as whom.
 #[derive(Debug, PartialEq)]
 struct PgEndpoint {
@@ -187,17 +214,10 @@ fn address_endpoint(
     database: Option<&str>,
 ) -> Result<PgEndpoint, CheckError> {
     let (host, port) = split_address(address, 5432)?;
-    let mut users = users.to_vec();
-    if let Ok(url) = url::Url::parse(address)
-        && !url.username().is_empty()
-        && !users.iter().any(|u| u == url.username())
-    {
-        users.push(url.username().to_string());
-    }
     Ok(PgEndpoint {
         host,
         port,
-        users,
+        users: with_url_user(users, address),
         database: database.unwrap_or("postgres").to_string(),
     })
 }
@@ -214,10 +234,7 @@ fn target_endpoint(
             redact_url(target_url)
         ))
     })?;
-    let mut users = users.to_vec();
-    if !url.username().is_empty() && !users.iter().any(|u| u == url.username()) {
-        users.push(url.username().to_string());
-    }
+    let users = with_url_user(users, target_url);
     let database = database.unwrap_or_else(|| {
         Some(url.path().trim_start_matches('/'))
             .filter(|d| !d.is_empty())
@@ -366,10 +383,13 @@ fn judge_redis(shown: &str, replies: &RedisReplies, passwords: usize) -> CheckOu
             )));
         }
     }
-    obs.measure("attempts", (1 + passwords) as f64);
-    obs.summary = Some(format!(
-        "Redis at {shown} requires a password and refused {passwords} well-known one(s)"
-    ));
+    // What the server saw: one AUTH per password sent, up to the one it accepted.
+    obs.measure("attempts", replies.auth.len() as f64);
+    if obs.findings.is_empty() {
+        obs.summary = Some(format!(
+            "Redis at {shown} requires a password and refused {passwords} well-known one(s)"
+        ));
+    }
     Ok(obs)
 }
 
@@ -421,6 +441,8 @@ enum LetIn {
 /// Each role: no credential at all first, then the passwords until one is accepted. A password
 /// set explicitly is what sqlx sends, whatever `PGPASSWORD` or a pgpass file says.
 async fn postgres(endpoint: &PgEndpoint, passwords: &[String]) -> CheckOutcome {
+    // Validation could not count the target's own user: count it before the first login.
+    within_cap(postgres_attempts(&endpoint.users, passwords.len())).map_err(CheckError::new)?;
     let shown = format!("{}:{}", endpoint.host, endpoint.port);
     let base = PgConnectOptions::from_str("postgres://localhost")
         .map_err(|e| CheckError::new(e.to_string()))?
@@ -546,6 +568,26 @@ mod tests {
         assert_eq!((chosen.port, chosen.database.as_str()), (5432, "other"));
     }
 
+    #[test]
+    fn the_login_cap_counts_the_user_a_url_names() {
+        let parse = |params: serde_json::Value| {
+            serde_json::from_value::<CredentialsParams>(params).map(|_| ())
+        };
+        let users = serde_json::json!(["a", "b"]);
+        assert!(parse(serde_json::json!({"postgres": "db:5432", "users": users})).is_ok());
+        let error = parse(serde_json::json!({"postgres": "postgres://app@db/x", "users": users}))
+            .unwrap_err();
+        assert!(
+            error
+                .to_string()
+                .contains("18 login attempts: at most 12 are allowed"),
+            "{error}"
+        );
+        assert!(
+            parse(serde_json::json!({"postgres": "postgres://a@db/x", "users": users})).is_ok()
+        );
+    }
+
     fn replies(ping: &str, auth: &[&str]) -> RedisReplies {
         RedisReplies {
             ping: ping.into(),
@@ -575,13 +617,14 @@ mod tests {
             "Redis at h:6379 accepts a well-known password (#2 of the 7 tried; value not shown)"
         );
         assert_eq!(known.findings[0].subject, "redis:h:6379");
+        assert_eq!(known.measurements["attempts"], 2.0);
     }
 
     #[test]
     fn redis_that_refuses_every_password_passes_and_odd_replies_are_errors() {
         let refused = judge_redis("h:6379", &replies("-NOAUTH", &["-WRONGPASS"; 2]), 2).unwrap();
         assert!(refused.findings.is_empty());
-        assert_eq!(refused.measurements["attempts"], 3.0);
+        assert_eq!(refused.measurements["attempts"], 2.0);
         assert!(judge_redis("h:6379", &replies("$5", &[]), 2).is_err());
         assert!(judge_redis("h:6379", &replies("-NOAUTH", &["*1"]), 2).is_err());
     }

@@ -185,6 +185,33 @@ struct History {
     applied: BTreeMap<String, Applied>,
     /// Flyway's baseline: every version up to it counts as applied.
     baseline: Option<String>,
+    /// version → the checksum the tool recorded when it applied the file (sqlx, Flyway).
+    checksums: BTreeMap<String, String>,
+}
+
+impl Tool {
+    /// A file's checksum as the tool records it: sqlx the SHA-384 of the file (hex), Flyway
+    /// the CRC32 of its lines without line breaks (a signed 32-bit number); `None` for tools
+    /// that record none we can compare.
+    fn checksum(self, content: &[u8]) -> Option<String> {
+        match self {
+            Tool::Sqlx => {
+                use sha2::Digest;
+                Some(hex::encode(sha2::Sha384::digest(content)))
+            }
+            Tool::Flyway => {
+                let text = String::from_utf8_lossy(content);
+                let text = text.strip_prefix('\u{feff}').unwrap_or(&text);
+                let mut crc = crc32fast::Hasher::new();
+                // Java's readLine: a line ends at \n, \r or \r\n.
+                for line in text.split('\n').flat_map(|l| l.split('\r')) {
+                    crc.update(line.as_bytes());
+                }
+                Some((crc.finalize() as i32).to_string())
+            }
+            _ => None,
+        }
+    }
 }
 
 async fn inspect(
@@ -200,17 +227,39 @@ async fn inspect(
         .unwrap_or_else(|| tool.default_dir().to_string());
     let files = read_files(tool, &base_dir.join(&dir_text), &dir_text)?;
     let exists = tables.has(tool);
-    let (applied, baseline) = if exists {
+    let history = if exists {
         read_history(tool, conn).await?
     } else {
-        (BTreeMap::new(), None)
+        History {
+            exists,
+            applied: BTreeMap::new(),
+            baseline: None,
+            checksums: BTreeMap::new(),
+        }
     };
-    let history = History {
-        exists,
-        applied,
-        baseline,
-    };
-    Ok(judge(tool, &dir_text, &files, &history))
+    let computed = file_checksums(tool, &base_dir.join(&dir_text), &files, &history)?;
+    Ok(judge(tool, &dir_text, &files, &history, &computed))
+}
+
+/// version → the checksum of its file, for the versions whose checksum the tool recorded.
+fn file_checksums(
+    tool: Tool,
+    dir: &Path,
+    files: &BTreeMap<String, String>,
+    history: &History,
+) -> Result<BTreeMap<String, String>, CheckError> {
+    let mut out = BTreeMap::new();
+    for (version, file) in files {
+        if !history.checksums.contains_key(version) {
+            continue;
+        }
+        let content = std::fs::read(dir.join(file))
+            .map_err(|e| CheckError::new(format!("cannot read the migration {file}: {e}")))?;
+        if let Some(checksum) = tool.checksum(&content) {
+            out.insert(version.clone(), checksum);
+        }
+    }
+    Ok(out)
 }
 
 async fn read_history_tables(conn: &mut PgConnection) -> Result<HistoryTables, CheckError> {
@@ -264,6 +313,7 @@ fn judge(
     dir_text: &str,
     files: &BTreeMap<String, String>,
     history: &History,
+    computed: &BTreeMap<String, String>,
 ) -> Observation {
     let mut obs = Observation::default();
     let table = tool.history_table();
@@ -283,7 +333,15 @@ fn judge(
             _ if baseline_covers(version) => Some(&Applied::Ok),
             _ => history.applied.get(version),
         };
+        let edited = history
+            .checksums
+            .get(version)
+            .is_some_and(|recorded| computed.get(version).is_some_and(|c| c != recorded));
         let problem = match state {
+            Some(Applied::Ok) if edited => format!(
+                "migration {file} was changed after it was applied: its checksum differs from the one {} recorded in {table}",
+                tool.name()
+            ),
             Some(Applied::Ok) => continue,
             None if history.exists => {
                 format!("migration {file} is not applied (version {version} is not in {table})")
@@ -363,29 +421,34 @@ fn read_files(tool: Tool, dir: &Path, shown: &str) -> Result<BTreeMap<String, St
 fn history_sql(tool: Tool) -> Option<&'static str> {
     let sql = match tool {
         Tool::Supabase => {
-            "SELECT version::text AS version, 'ok' AS state, '' AS detail FROM supabase_migrations.schema_migrations"
+            "SELECT version::text AS version, 'ok' AS state, '' AS detail, NULL::text AS checksum
+             FROM supabase_migrations.schema_migrations"
         }
         Tool::GolangMigrate => {
-            "SELECT version::text AS version, CASE WHEN dirty THEN 'dirty' ELSE 'ok' END AS state, '' AS detail
+            "SELECT version::text AS version, CASE WHEN dirty THEN 'dirty' ELSE 'ok' END AS state, '' AS detail,
+                    NULL::text AS checksum
              FROM schema_migrations"
         }
-        Tool::Dbmate => "SELECT version::text AS version, 'ok' AS state, '' AS detail FROM schema_migrations",
+        Tool::Dbmate => {
+            "SELECT version::text AS version, 'ok' AS state, '' AS detail, NULL::text AS checksum
+             FROM schema_migrations"
+        }
         Tool::Sqlx => {
             "SELECT version::text AS version, CASE WHEN success THEN 'ok' ELSE 'failed' END AS state,
-                    coalesce(description, '') AS detail
+                    coalesce(description, '') AS detail, encode(checksum, 'hex') AS checksum
              FROM _sqlx_migrations"
         }
         Tool::Flyway => {
             "SELECT version AS version,
                     CASE WHEN success THEN CASE WHEN type = 'BASELINE' THEN 'baseline' ELSE 'ok' END ELSE 'failed' END AS state,
-                    coalesce(script, '') AS detail
+                    coalesce(script, '') AS detail, checksum::text AS checksum
              FROM flyway_schema_history WHERE version IS NOT NULL ORDER BY installed_rank"
         }
         Tool::Prisma => {
             "SELECT migration_name AS version,
                     CASE WHEN rolled_back_at IS NOT NULL THEN 'rolled_back'
                          WHEN finished_at IS NULL THEN 'failed' ELSE 'ok' END AS state,
-                    coalesce(left(logs, 300), '') AS detail
+                    coalesce(left(logs, 20000), '') AS detail, NULL::text AS checksum
              FROM _prisma_migrations ORDER BY started_at"
         }
         Tool::Auto => return None,
@@ -394,12 +457,15 @@ fn history_sql(tool: Tool) -> Option<&'static str> {
 }
 
 /// The applied versions, and Flyway's baseline (every version up to it counts as applied).
-async fn read_history(
-    tool: Tool,
-    conn: &mut PgConnection,
-) -> Result<(BTreeMap<String, Applied>, Option<String>), CheckError> {
+async fn read_history(tool: Tool, conn: &mut PgConnection) -> Result<History, CheckError> {
+    let mut history = History {
+        exists: true,
+        applied: BTreeMap::new(),
+        baseline: None,
+        checksums: BTreeMap::new(),
+    };
     let Some(sql) = history_sql(tool) else {
-        return Ok((BTreeMap::new(), None));
+        return Ok(history);
     };
     let rows = sqlx::query(sql).fetch_all(&mut *conn).await.map_err(|e| {
         CheckError::new(format!(
@@ -408,12 +474,11 @@ async fn read_history(
             super::describe(&e)
         ))
     })?;
-    let mut out = BTreeMap::new();
-    let mut baseline: Option<String> = None;
     for row in &rows {
         let version: String = get(row, "version")?;
         let state: String = get(row, "state")?;
         let detail: String = get(row, "detail")?;
+        let checksum: Option<String> = get(row, "checksum")?;
         let version = if tool == Tool::Prisma {
             version
         } else {
@@ -423,21 +488,54 @@ async fn read_history(
             "ok" => Applied::Ok,
             "dirty" => Applied::Dirty,
             "baseline" => {
-                baseline = Some(version);
+                history.baseline = Some(version);
                 continue;
             }
             // A rolled-back Prisma attempt is no verdict; a later attempt may have succeeded.
             "rolled_back" => continue,
-            _ => Applied::Failed(if detail.is_empty() {
-                String::new()
-            } else {
-                format!(" ({detail})")
-            }),
+            _ if tool == Tool::Prisma => Applied::Failed(prisma_failure(&detail)),
+            _ if detail.is_empty() => Applied::Failed(String::new()),
+            _ => Applied::Failed(format!(" ({detail})")),
         };
-        // Later rows win: a retried migration that succeeded is applied.
-        out.insert(version, applied);
+        // Later rows win: a retried migration that succeeded is applied, with its checksum.
+        match checksum {
+            Some(checksum) => history.checksums.insert(version.clone(), checksum),
+            None => history.checksums.remove(&version),
+        };
+        history.applied.insert(version, applied);
     }
-    Ok((out, baseline))
+    Ok(history)
+}
+
+/// The database error in Prisma's `logs` (after "Database error code:" and "Database error:"),
+/// not the advice around it; the first line of the logs when they hold none.
+fn prisma_failure(logs: &str) -> String {
+    let code = logs
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("Database error code:"))
+        .map(str::trim);
+    let error: Vec<&str> = logs
+        .lines()
+        .skip_while(|l| l.trim() != "Database error:")
+        .skip(1)
+        .take_while(|l| !l.trim().is_empty())
+        .map(str::trim)
+        .collect();
+    let shown = match (code, error.is_empty()) {
+        (Some(code), false) => format!("database error {code}: {}", error.join(" ")),
+        (None, false) => format!("database error: {}", error.join(" ")),
+        _ => logs
+            .lines()
+            .map(str::trim)
+            .find(|l| !l.is_empty())
+            .unwrap_or_default()
+            .to_string(),
+    };
+    if shown.is_empty() {
+        String::new()
+    } else {
+        format!(" ({})", crate::checks::params::truncate(&shown, 300))
+    }
 }
 
 #[cfg(test)]
@@ -525,13 +623,20 @@ mod tests {
             .into_iter()
             .collect(),
             baseline: None,
+            checksums: BTreeMap::new(),
         };
         let folder = files(&[
             ("1", "1_init.sql"),
             ("2", "2_users.sql"),
             ("3", "3_orders.sql"),
         ]);
-        let obs = judge(Tool::Sqlx, "migrations", &folder, &history);
+        let obs = judge(
+            Tool::Sqlx,
+            "migrations",
+            &folder,
+            &history,
+            &BTreeMap::new(),
+        );
         let messages: Vec<&str> = obs.findings.iter().map(|f| f.message.as_str()).collect();
         assert_eq!(
             messages,
@@ -549,9 +654,16 @@ mod tests {
             exists: true,
             applied: [("3".to_string(), Applied::Dirty)].into_iter().collect(),
             baseline: None,
+            checksums: BTreeMap::new(),
         };
         let folder = files(&[("1", "1_a.up.sql"), ("3", "3_c.up.sql")]);
-        let obs = judge(Tool::GolangMigrate, "migrations", &folder, &current);
+        let obs = judge(
+            Tool::GolangMigrate,
+            "migrations",
+            &folder,
+            &current,
+            &BTreeMap::new(),
+        );
         assert_eq!(obs.findings.len(), 1);
         assert!(
             obs.findings[0]
@@ -563,22 +675,101 @@ mod tests {
             exists: true,
             applied: BTreeMap::new(),
             baseline: Some("2".into()),
+            checksums: BTreeMap::new(),
         };
         let folder = files(&[("1", "V1__a.sql"), ("2", "V2__b.sql")]);
         assert!(
-            judge(Tool::Flyway, "db/migration", &folder, &baseline)
-                .findings
-                .is_empty()
+            judge(
+                Tool::Flyway,
+                "db/migration",
+                &folder,
+                &baseline,
+                &BTreeMap::new()
+            )
+            .findings
+            .is_empty()
         );
         let missing = History {
             exists: false,
             applied: BTreeMap::new(),
             baseline: None,
+            checksums: BTreeMap::new(),
         };
-        let obs = judge(Tool::Flyway, "db/migration", &folder, &missing);
+        let obs = judge(
+            Tool::Flyway,
+            "db/migration",
+            &folder,
+            &missing,
+            &BTreeMap::new(),
+        );
         assert_eq!(
             obs.findings[0].message,
             "migration V1__a.sql is not applied: flyway_schema_history does not exist"
         );
+    }
+
+    #[test]
+    fn checksums_as_sqlx_and_flyway_record_them() {
+        assert_eq!(
+            Tool::Sqlx.checksum(b"SELECT 1;\n").unwrap(),
+            "24454095d8d7876ca8e842f34296ca645c83e0f7b50f048c99db4b2ff4da659267afc4ef3e994f3d74e18c741165d931"
+        );
+        // Lines without their breaks, whatever the breaks and a byte-order mark.
+        for text in [
+            "CREATE TABLE t (id int);\n-- two\n",
+            "\u{feff}CREATE TABLE t (id int);\r\n-- two",
+        ] {
+            assert_eq!(
+                Tool::Flyway.checksum(text.as_bytes()).unwrap(),
+                "-400782801"
+            );
+        }
+        assert_eq!(Tool::Dbmate.checksum(b"x"), None);
+    }
+
+    #[test]
+    fn an_applied_file_edited_afterwards_fails() {
+        let history = History {
+            exists: true,
+            applied: [
+                ("1".to_string(), Applied::Ok),
+                ("2".to_string(), Applied::Ok),
+            ]
+            .into_iter()
+            .collect(),
+            baseline: None,
+            checksums: [
+                ("1".to_string(), "aa".to_string()),
+                ("2".to_string(), "bb".to_string()),
+            ]
+            .into_iter()
+            .collect(),
+        };
+        let folder = files(&[("1", "1_init.sql"), ("2", "2_users.sql")]);
+        let computed = [
+            ("1".to_string(), "aa".to_string()),
+            ("2".to_string(), "cc".to_string()),
+        ]
+        .into_iter()
+        .collect();
+        let obs = judge(Tool::Sqlx, "migrations", &folder, &history, &computed);
+        let messages: Vec<&str> = obs.findings.iter().map(|f| f.message.as_str()).collect();
+        assert_eq!(
+            messages,
+            [
+                "migration 2_users.sql was changed after it was applied: its checksum differs from the one sqlx recorded in _sqlx_migrations"
+            ]
+        );
+    }
+
+    #[test]
+    fn prisma_failures_show_the_database_error() {
+        let logs = "A migration failed to apply. New migrations cannot be applied before the error is recovered from. Read more about how to resolve migration issues in a production database: https://pris.ly/d/migrate-resolve\n\nMigration name: 20240103_orders\n\nDatabase error code: 42P07\n\nDatabase error:\nERROR: relation \"orders\" already exists\n\nDbError { severity: \"ERROR\" }\n";
+        assert_eq!(
+            prisma_failure(logs),
+            " (database error 42P07: ERROR: relation \"orders\" already exists)"
+        );
+        assert_eq!(prisma_failure("syntax error\nmore"), " (syntax error)");
+        assert_eq!(prisma_failure(""), "");
     }
 }

@@ -10,7 +10,7 @@ use sqlx::PgConnection;
 
 use crate::checks::outcome::CheckError;
 use crate::checks::postgres::PgHandle;
-use crate::checks::postgres::catalog::{ApiRoles, catalog_error, get, missing_roles};
+use crate::checks::postgres::catalog::{ApiRoles, catalog_error, get, list, missing_roles};
 
 /// The catalog queries one read sends (measured as `catalog_queries`).
 pub const CATALOG_QUERIES: f64 = 5.0;
@@ -61,6 +61,8 @@ pub struct Relation {
     /// API roles that own it (directly or through membership): they bypass its RLS.
     pub owned_by: Vec<String>,
     pub columns: Vec<String>,
+    /// Who may SELECT which columns (API roles, or PUBLIC), by column privileges.
+    pub readable_columns: BTreeMap<String, Vec<String>>,
 }
 
 pub struct Policy {
@@ -78,7 +80,10 @@ pub struct Policy {
 }
 
 pub struct DefinerFunction {
+    /// Schema-qualified, argument types included (`public.grant(r public.app_role)`).
     pub signature: String,
+    /// Returns `trigger` or `event_trigger`: only a trigger can run it.
+    pub returns_trigger: bool,
     pub fixed_search_path: bool,
     pub executors: Vec<String>,
 }
@@ -94,6 +99,19 @@ pub async fn read(
     let api = ApiRoles {
         names: db.target.api_roles.clone().unwrap_or_default(),
     };
+    qualify_every_name(conn).await?;
+    let (server_version, missing): (i32, Vec<String>) = sqlx::query_as(
+        "SELECT current_setting('server_version_num')::int,
+                ARRAY(SELECT s FROM unnest($1::text[]) AS s
+                      WHERE NOT EXISTS (SELECT 1 FROM pg_namespace WHERE nspname = s))::text[]",
+    )
+    .bind(schemas)
+    .fetch_one(&mut *conn)
+    .await
+    .map_err(|e| catalog_error(&e))?;
+    if let Some(e) = missing_schemas(&missing) {
+        return Err(e);
+    }
     // Without api_roles only PUBLIC is checked; on a Supabase server that misses the roles that
     // matter, so the same query asks whether the well-known ones exist, to say so.
     let (roles, unconfigured_supabase) = if api.configured() {
@@ -115,6 +133,7 @@ pub async fn read(
     // The two big catalog reads run at once when a second connection can share the snapshot.
     let (relations, policies) = match db.read_only_twin(conn, timeout).await {
         Some(mut twin) => {
+            qualify_every_name(&mut twin).await?;
             let (relations, policies) = tokio::join!(
                 read_relations(conn, schemas, &api, &roles),
                 read_policies(&mut twin, schemas, &api, &roles)
@@ -128,11 +147,6 @@ pub async fn read(
         ),
     };
     let functions = read_definer_functions(conn, schemas, &api).await?;
-    let server_version: i32 =
-        sqlx::query_scalar("SELECT current_setting('server_version_num')::int")
-            .fetch_one(&mut *conn)
-            .await
-            .map_err(|e| catalog_error(&e))?;
     Ok(Catalog {
         api_roles: api.names,
         roles,
@@ -142,6 +156,32 @@ pub async fn read(
         functions,
         server_version,
     })
+}
+
+/// With only `pg_catalog` on the transaction's search_path, the server prints every other name
+/// schema-qualified (`public.app_role`), so subjects and fingerprints do not depend on the
+/// connection's search_path.
+async fn qualify_every_name(conn: &mut PgConnection) -> Result<(), CheckError> {
+    sqlx::query("SELECT set_config('search_path', 'pg_catalog', true)")
+        .execute(&mut *conn)
+        .await
+        .map(drop)
+        .map_err(|e| catalog_error(&e))
+}
+
+/// An audited schema that does not exist is a typo that would audit nothing: never a pass.
+pub fn missing_schemas(missing: &[String]) -> Option<CheckError> {
+    let quoted: Vec<String> = missing.iter().map(|s| format!("`{s}`")).collect();
+    match quoted.as_slice() {
+        [] => None,
+        [one] => Some(CheckError::new(format!(
+            "schema {one} does not exist, so it cannot be audited: correct the target's exposed_schemas or the check's schemas"
+        ))),
+        _ => Some(CheckError::new(format!(
+            "schemas {} do not exist, so they cannot be audited: correct the target's exposed_schemas or the check's schemas",
+            list(&quoted)
+        ))),
+    }
 }
 
 /// Roles that serve Supabase's Data API.
@@ -209,7 +249,19 @@ SELECT n.nspname::text AS schema, c.relname::text AS name, c.relkind::text AS ki
        ELSE ARRAY[]::text[] END AS public_grants,
        ARRAY(SELECT att.attname::text FROM pg_attribute att
              WHERE att.attrelid = c.oid AND att.attnum > 0 AND NOT att.attisdropped
-             ORDER BY att.attnum)::text[] AS columns
+             ORDER BY att.attnum)::text[] AS columns,
+       coalesce((SELECT json_agg(json_build_array(r.name, att.attname) ORDER BY r.i, att.attnum)
+                 FROM unnest(CASE WHEN cardinality($2::text[]) = 0 THEN ARRAY['PUBLIC'] ELSE $2::text[] END)
+                        WITH ORDINALITY AS r(name, i),
+                      pg_attribute att
+                 WHERE att.attrelid = c.oid AND att.attnum > 0 AND NOT att.attisdropped
+                   AND CASE WHEN cardinality($2::text[]) = 0 THEN
+                         EXISTS (SELECT 1 FROM aclexplode(c.relacl) a
+                                 WHERE a.grantee = 0 AND a.privilege_type = 'SELECT')
+                         OR EXISTS (SELECT 1 FROM aclexplode(att.attacl) a
+                                    WHERE a.grantee = 0 AND a.privilege_type = 'SELECT')
+                       ELSE has_column_privilege(r.name, c.oid, att.attnum, 'SELECT') END),
+                '[]') AS column_readers
 FROM pg_class c
 JOIN pg_namespace n ON n.oid = c.relnamespace
 WHERE n.nspname = ANY($1::text[])
@@ -252,6 +304,11 @@ async fn read_relations(
                 reach.insert("PUBLIC".into(), public);
             }
         }
+        let mut readable_columns: BTreeMap<String, Vec<String>> = BTreeMap::new();
+        let column_readers: sqlx::types::Json<Vec<(String, String)>> = get(row, "column_readers")?;
+        for (who, column) in column_readers.0 {
+            readable_columns.entry(who).or_default().push(column);
+        }
         let kind: String = get(row, "kind")?;
         let owner: String = get(row, "owner")?;
         let owned_by = roles
@@ -275,6 +332,7 @@ async fn read_relations(
             reach,
             owned_by,
             columns: get(row, "columns")?,
+            readable_columns,
         });
     }
     Ok(out)
@@ -346,6 +404,7 @@ async fn read_policies(
 
 const FUNCTIONS_SQL: &str = r#"
 SELECT n.nspname::text || '.' || p.proname::text || '(' || pg_get_function_identity_arguments(p.oid) || ')' AS signature,
+       p.prorettype IN ('trigger'::regtype, 'event_trigger'::regtype) AS returns_trigger,
        EXISTS (SELECT 1 FROM unnest(coalesce(p.proconfig, '{}')) AS s WHERE s LIKE 'search\_path=%') AS fixed_search_path,
        CASE WHEN cardinality($2::text[]) = 0
             THEN CASE WHEN EXISTS (SELECT 1 FROM aclexplode(coalesce(p.proacl, acldefault('f', p.proowner))) AS a
@@ -379,6 +438,7 @@ async fn read_definer_functions(
         .map(|row| {
             Ok(DefinerFunction {
                 signature: get(row, "signature")?,
+                returns_trigger: get(row, "returns_trigger")?,
                 fixed_search_path: get(row, "fixed_search_path")?,
                 executors: get(row, "executors")?,
             })

@@ -67,14 +67,13 @@ impl Subject<'_> {
     }
 }
 
-/// Every finding of the enabled rules, in report order.
+/// Every finding of the enabled rules, in report order, each tagged with its rule.
 pub fn findings(catalog: &Catalog, settings: &Settings) -> Vec<Finding> {
-    let on = |rule: Rule| settings.rules.contains(&rule);
     let who = catalog.privileges_note();
     let mut out: Vec<Finding> = api_roles_hint(catalog).into_iter().collect();
-    if on(Rule::RoleBypass) {
-        out.extend(bypassing_roles(catalog));
-    }
+    apply(&mut out, settings, Rule::RoleBypass, || {
+        bypassing_roles(catalog)
+    });
     let mut by_table: BTreeMap<(&str, &str), Vec<&Policy>> = BTreeMap::new();
     for p in &catalog.policies {
         by_table
@@ -87,60 +86,59 @@ pub fn findings(catalog: &Catalog, settings: &Settings) -> Vec<Finding> {
             .get(&(rel.schema.as_str(), rel.name.as_str()))
             .map_or(&[][..], Vec::as_slice);
         let subject = Subject { rel, policies, who };
-        out.extend(relation_findings(&subject, catalog, settings));
+        relation_findings(&mut out, &subject, catalog, settings);
     }
-    if on(Rule::UserMetadataInPolicy) {
-        out.extend(catalog.policies.iter().filter_map(user_metadata_in_policy));
-    }
-    if on(Rule::ExposedDefinerFunction) {
-        out.extend(
-            catalog
-                .functions
-                .iter()
-                .filter_map(|f| exposed_definer_function(f, who)),
-        );
-    }
+    apply(&mut out, settings, Rule::UserMetadataInPolicy, || {
+        catalog.policies.iter().filter_map(user_metadata_in_policy)
+    });
+    apply(&mut out, settings, Rule::ExposedDefinerFunction, || {
+        catalog
+            .functions
+            .iter()
+            .filter_map(|f| exposed_definer_function(f, who))
+    });
     out
 }
 
-fn relation_findings(s: &Subject, catalog: &Catalog, settings: &Settings) -> Vec<Finding> {
-    let on = |rule: Rule| settings.rules.contains(&rule);
-    let mut out = Vec::new();
-    if on(Rule::RlsDisabled) {
-        out.extend(rls_disabled(s));
+/// Runs `judge` when `rule` is enabled, tagging its findings with the rule.
+fn apply<I: IntoIterator<Item = Finding>>(
+    out: &mut Vec<Finding>,
+    settings: &Settings,
+    rule: Rule,
+    judge: impl FnOnce() -> I,
+) {
+    if settings.rules.contains(&rule) {
+        out.extend(judge().into_iter().map(|f| f.with_rule(rule.as_str())));
     }
-    if on(Rule::PolicyWithoutRls) {
-        out.extend(policy_without_rls(s));
-    }
-    if on(Rule::RlsNoPolicy) {
-        out.extend(rls_no_policy(s));
-    }
-    if on(Rule::ForceRls) {
-        out.extend(force_rls(s, &settings.sensitive));
-    }
-    if on(Rule::SensitiveColumnsExposed) {
-        out.extend(sensitive_columns_exposed(s));
-    }
-    if on(Rule::RoleBypass) {
-        out.extend(owning_roles(s, catalog));
-    }
-    if on(Rule::SecurityDefinerView) {
-        out.extend(security_definer_view(s, catalog.server_version));
-    }
-    if on(Rule::UnprotectedRelation) {
-        out.extend(unprotected_relation(s));
-    }
+}
+
+fn relation_findings(out: &mut Vec<Finding>, s: &Subject, catalog: &Catalog, settings: &Settings) {
+    apply(out, settings, Rule::RlsDisabled, || rls_disabled(s));
+    apply(out, settings, Rule::PolicyWithoutRls, || {
+        policy_without_rls(s)
+    });
+    apply(out, settings, Rule::RlsNoPolicy, || rls_no_policy(s));
+    apply(out, settings, Rule::ForceRls, || {
+        force_rls(s, &settings.sensitive)
+    });
+    apply(out, settings, Rule::SensitiveColumnsExposed, || {
+        sensitive_columns_exposed(s)
+    });
+    apply(out, settings, Rule::RoleBypass, || owning_roles(s, catalog));
+    apply(out, settings, Rule::SecurityDefinerView, || {
+        security_definer_view(s, catalog.server_version)
+    });
+    apply(out, settings, Rule::UnprotectedRelation, || {
+        unprotected_relation(s)
+    });
     if s.is_table() && s.rel.rls {
         for p in s.policies {
-            if on(Rule::PermissiveWrite) {
-                out.extend(permissive_write(p));
-            }
-            if on(Rule::PermissiveRead) {
-                out.extend(permissive_read(s.rel, p, &settings.public_read));
-            }
+            apply(out, settings, Rule::PermissiveWrite, || permissive_write(p));
+            apply(out, settings, Rule::PermissiveRead, || {
+                permissive_read(s.rel, p, &settings.public_read)
+            });
         }
     }
-    out
 }
 
 /// Not a rule: without `api_roles` only PUBLIC is checked, which misses Supabase's API roles.
@@ -289,20 +287,26 @@ fn force_rls(s: &Subject, sensitive: &[NameGlob]) -> Option<Finding> {
     )
 }
 
-/// `sensitive_columns_exposed`: secret or payment columns readable without row level security.
+/// `sensitive_columns_exposed`: secret or payment columns readable without row level security,
+/// judged by column privileges (a grant on other columns does not expose these).
 fn sensitive_columns_exposed(s: &Subject) -> Option<Finding> {
     if !s.is_table() || s.rel.rls {
         return None;
     }
-    let readers = s.readers();
+    let readable = &s.rel.readable_columns;
+    let readers: Vec<&str> = readable
+        .iter()
+        .filter(|(_, columns)| columns.iter().any(|c| is_sensitive_column(c)))
+        .map(|(who, _)| who.as_str())
+        .collect();
     let columns: Vec<&str> = s
         .rel
         .columns
         .iter()
         .map(String::as_str)
-        .filter(|c| is_sensitive_column(c))
+        .filter(|c| is_sensitive_column(c) && readable.values().any(|r| r.iter().any(|x| x == c)))
         .collect();
-    if readers.is_empty() || columns.is_empty() {
+    if columns.is_empty() {
         return None;
     }
     let subject = s.name();
@@ -323,6 +327,13 @@ fn sensitive_columns_exposed(s: &Subject) -> Option<Finding> {
     )
 }
 
+/// PostgreSQL's reading of a boolean option as true: `t`, `tr`, `y`, `on`, `1`, … (any
+/// unambiguous prefix of `true` or `yes`, `on` or `1`, in any case).
+fn pg_true(value: &str) -> bool {
+    let v = value.trim().to_ascii_lowercase();
+    (!v.is_empty() && ("true".starts_with(&v) || "yes".starts_with(&v))) || v == "on" || v == "1"
+}
+
 /// `security_definer_view`: a readable view that reads as its owner, bypassing the RLS of the
 /// tables below it (always before PostgreSQL 15, which brought `security_invoker`).
 fn security_definer_view(s: &Subject, server_version: i32) -> Option<Finding> {
@@ -331,13 +342,9 @@ fn security_definer_view(s: &Subject, server_version: i32) -> Option<Finding> {
         return None;
     }
     let invoker = s.rel.options.iter().any(|o| {
-        matches!(
-            o.to_ascii_lowercase().as_str(),
-            "security_invoker=true"
-                | "security_invoker=on"
-                | "security_invoker=1"
-                | "security_invoker=yes"
-        )
+        o.split_once('=').is_some_and(|(key, value)| {
+            key.eq_ignore_ascii_case("security_invoker") && pg_true(value)
+        })
     });
     let subject = s.name();
     let message = if server_version < 150000 {
@@ -476,7 +483,8 @@ fn user_metadata_in_policy(p: &Policy) -> Option<Finding> {
 /// `exposed_definer_function`: a SECURITY DEFINER function the API may execute; a failure
 /// without a fixed search_path, a warning with one.
 fn exposed_definer_function(f: &DefinerFunction, who: &str) -> Option<Finding> {
-    if f.executors.is_empty() {
+    // A trigger function cannot be called, only fired by its trigger.
+    if f.executors.is_empty() || f.returns_trigger {
         return None;
     }
     let finding = if f.fixed_search_path {

@@ -23,6 +23,11 @@ fn table(name: &str, rls: bool, reach: &[(&str, &[&str])]) -> Relation {
             .collect(),
         owned_by: Vec::new(),
         columns: vec!["id".into()],
+        readable_columns: reach
+            .iter()
+            .filter(|(_, privs)| privs.contains(&"SELECT"))
+            .map(|(who, _)| (who.to_string(), vec!["id".into()]))
+            .collect(),
     }
 }
 
@@ -125,16 +130,33 @@ fn sensitive_tables_need_forced_rls() {
 }
 
 #[test]
-fn sensitive_columns_need_a_reader() {
+fn sensitive_columns_need_a_reader_of_those_columns() {
     let mut users = table("users", false, &[("anon", &["SELECT"])]);
     users.columns = vec!["id".into(), "password_hash".into(), "api_key".into()];
+    let all = users.columns.clone();
+    users.readable_columns = [("anon".to_string(), all)].into_iter().collect();
     let finding = sensitive_columns_exposed(&subject(&users, &[])).unwrap();
-    assert!(
-        finding
-            .message
-            .contains("sensitive columns password_hash and api_key to anon")
+    assert_eq!(
+        finding.message,
+        "public.users exposes sensitive columns password_hash and api_key to anon without row level security"
     );
-    users.reach.clear();
+    // A grant on `id` alone exposes neither; one on api_key exposes that one to its reader.
+    users.readable_columns = [
+        ("anon".to_string(), vec!["id".to_string()]),
+        (
+            "authenticated".to_string(),
+            vec!["id".into(), "api_key".into()],
+        ),
+    ]
+    .into_iter()
+    .collect();
+    assert_eq!(
+        sensitive_columns_exposed(&subject(&users, &[]))
+            .unwrap()
+            .message,
+        "public.users exposes sensitive column api_key to authenticated without row level security"
+    );
+    users.readable_columns.remove("authenticated");
     assert!(sensitive_columns_exposed(&subject(&users, &[])).is_none());
 }
 
@@ -148,8 +170,20 @@ fn views_read_as_their_owner_unless_security_invoker() {
         old.message
             .contains("PostgreSQL 14 has no security_invoker")
     );
-    view.options = vec!["security_invoker=on".into()];
-    assert!(security_definer_view(&subject(&view, &[]), 150004).is_none());
+    for invoker in ["on", "t", "tr", "y", "ON", "1", "true", "Yes"] {
+        view.options = vec![format!("security_invoker={invoker}")];
+        assert!(
+            security_definer_view(&subject(&view, &[]), 150004).is_none(),
+            "{invoker}"
+        );
+    }
+    for definer in ["off", "f", "0", "n", "o", ""] {
+        view.options = vec![format!("security_invoker={definer}")];
+        assert!(
+            security_definer_view(&subject(&view, &[]), 150004).is_some(),
+            "{definer}"
+        );
+    }
     view.kind = 'm';
     assert!(
         unprotected_relation(&subject(&view, &[]))
@@ -232,6 +266,7 @@ fn user_metadata_and_definer_functions() {
     assert!(user_metadata_in_policy(&p).is_some());
     let f = DefinerFunction {
         signature: "public.f()".into(),
+        returns_trigger: false,
         fixed_search_path: true,
         executors: vec!["anon".into()],
     };
@@ -247,6 +282,11 @@ fn user_metadata_and_definer_functions() {
         exposed_definer_function(&hijackable, "").unwrap().level,
         crate::vocab::Level::Fail
     );
+    let trigger = DefinerFunction {
+        returns_trigger: true,
+        ..hijackable
+    };
+    assert!(exposed_definer_function(&trigger, "").is_none());
 }
 
 #[test]
@@ -259,6 +299,11 @@ fn findings_follow_report_order_and_enabled_rules() {
         .map(|f| f.evidence["rule"].as_str().unwrap().to_string())
         .collect();
     assert_eq!(rules, ["rls_disabled", "policy_without_rls"]);
+    let tagged: Vec<Option<&str>> = findings(&cat, &all_rules())
+        .iter()
+        .map(|f| f.rule)
+        .collect();
+    assert_eq!(tagged, [Some("rls_disabled"), Some("policy_without_rls")]);
     let only = Settings {
         rules: [Rule::PolicyWithoutRls].into_iter().collect(),
         ..all_rules()
@@ -277,5 +322,16 @@ fn without_api_roles_the_supabase_roles_are_named() {
         found[0]
             .message
             .ends_with("set api_roles: [anon, authenticated] on the target")
+    );
+}
+
+#[test]
+fn a_missing_schema_is_named() {
+    assert!(super::super::catalog::missing_schemas(&[]).is_none());
+    assert_eq!(
+        super::super::catalog::missing_schemas(&["pubic".into()])
+            .unwrap()
+            .0,
+        "schema `pubic` does not exist, so it cannot be audited: correct the target's exposed_schemas or the check's schemas"
     );
 }
