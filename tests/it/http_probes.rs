@@ -217,7 +217,7 @@ enum Remaining {
 }
 
 #[derive(Clone, Copy, PartialEq)]
-enum Headers {
+pub(crate) enum Headers {
     None,
     Ietf,
     Draft,
@@ -232,7 +232,7 @@ struct Bucket {
     last: Instant,
 }
 
-struct Limiter {
+pub(crate) struct Limiter {
     bucket: Mutex<Bucket>,
     headers: Headers,
     /// What the headers claim the limit is (a broken limiter may lie).
@@ -244,7 +244,7 @@ struct Limiter {
     requests: AtomicU32,
 }
 
-fn limiter(capacity: u32, window: Duration, headers: Headers) -> Limiter {
+pub(crate) fn limiter(capacity: u32, window: Duration, headers: Headers) -> Limiter {
     Limiter {
         bucket: Mutex::new(Bucket {
             capacity: f64::from(capacity),
@@ -332,7 +332,7 @@ impl Limiter {
     }
 }
 
-fn limited(routes: Vec<(&str, Limiter)>) -> (Router, Vec<Arc<Limiter>>) {
+pub(crate) fn limited(routes: Vec<(&str, Limiter)>) -> (Router, Vec<Arc<Limiter>>) {
     let mut app = Router::new();
     let mut all = Vec::new();
     for (path, l) in routes {
@@ -779,7 +779,7 @@ fn security_headers_name_each_weakness() {
 // ---------------------------------------------------------------------------------------------
 // webhook_signature
 
-const GH_SECRET: &str = "gh-webhook-s3cret-7d1e";
+pub(crate) const GH_SECRET: &str = "gh-webhook-s3cret-7d1e";
 const STRIPE_SECRET: &str = "whsec_stripe-s3cret-19af";
 /// `whsec_` + base64 of 24 bytes.
 const SW_SECRET: &str = "whsec_c2VjcmV0LWtleS1mb3ItcmVhZHktdGVzdHM=";
@@ -883,7 +883,7 @@ fn standard(h: &HeaderMap, body: &[u8], flaw: Flaw) -> StatusCode {
     verdict(sig.split(' ').any(|s| s == expected))
 }
 
-fn webhook_app() -> Router {
+pub(crate) fn webhook_app() -> Router {
     type Receiver = fn(&HeaderMap, &[u8], Flaw) -> StatusCode;
     let mut app = Router::new();
     let routes: [(&str, Receiver, Flaw); 7] = [
