@@ -2,14 +2,15 @@
 //!
 //! A global limit (`--concurrency`) bounds all checks in flight; each target has its own limit
 //! so that a database is not sent more than its pool's worth of queries. Every check has a
-//! timeout after which it is `error`; network kinds may retry. Results come back in definition
-//! order whatever order they finished in.
+//! timeout after which it is `error`; network kinds may retry. Checks that disturb their target
+//! run after its other checks, one at a time. Results come back in definition order whatever
+//! order they finished in.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use tokio::sync::Semaphore;
+use tokio::sync::{Mutex, Semaphore, watch};
 
 use crate::checks::outcome::{CheckOutcome, Observation};
 use crate::checks::{
@@ -134,6 +135,7 @@ pub async fn execute(
                 .unwrap_or(suite.defaults.concurrency)
                 .max(1),
         )),
+        quiet: quiet_targets(suite),
         suite: suite.clone(),
         options: options.clone(),
         seen: seen.clone(),
@@ -171,6 +173,51 @@ struct Shared {
     global: Arc<Semaphore>,
     progress: Option<indicatif::ProgressBar>,
     seen: SharedRedactor,
+    quiet: QuietTargets,
+}
+
+/// What keeps the checks that disturb a target (`Kind::disturbs`) apart from its other checks:
+/// they start once the target's other checks have all ended, and one at a time. Without this a
+/// rate-limit burst running beside a latency check changes the latency it measures.
+struct Quiet {
+    /// The target's checks that do not disturb it and have not ended yet.
+    others_left: watch::Sender<usize>,
+    alone: Mutex<()>,
+}
+
+/// Per target name; checks without a target share the entry `""`, where the disturbing ones
+/// run one at a time but wait for no other check.
+type QuietTargets = BTreeMap<String, Quiet>;
+
+fn disturbs(check: &Check) -> bool {
+    matches!(&check.state, CheckState::Ready(kind) if kind.disturbs())
+}
+
+fn quiet_targets(suite: &Suite) -> QuietTargets {
+    let mut quiet = QuietTargets::new();
+    for check in &suite.checks {
+        let entry = quiet
+            .entry(check.target.clone().unwrap_or_default())
+            .or_insert_with(|| Quiet {
+                others_left: watch::Sender::new(0),
+                alone: Mutex::new(()),
+            });
+        if check.target.is_some() && !disturbs(check) {
+            entry.others_left.send_modify(|n| *n += 1);
+        }
+    }
+    quiet
+}
+
+/// Counts one of a target's other checks as ended when dropped, even if its task panicked.
+struct Ended<'a>(Option<&'a Quiet>);
+
+impl Drop for Ended<'_> {
+    fn drop(&mut self) {
+        if let Some(quiet) = self.0 {
+            quiet.others_left.send_modify(|n| *n = n.saturating_sub(1));
+        }
+    }
 }
 
 /// Runs the check at `index` and says which it was, since tasks finish in any order.
@@ -183,8 +230,20 @@ async fn run_task(shared: Arc<Shared>, index: usize) -> (usize, Executed) {
         global,
         progress,
         seen,
+        quiet,
     } = &*shared;
     let check = &suite.checks[index];
+    let target_quiet = quiet.get(check.target.as_deref().unwrap_or_default());
+    let disturbing = disturbs(check) && options.selects(check);
+    let _ended = Ended(target_quiet.filter(|_| check.target.is_some() && !disturbs(check)));
+    let _alone = match target_quiet {
+        Some(q) if disturbing => {
+            // The sender lives in `shared`, so the wait ends when the count reaches 0.
+            let _ = q.others_left.subscribe().wait_for(|left| *left == 0).await;
+            Some(q.alone.lock().await)
+        }
+        _ => None,
+    };
     let started = Instant::now();
     let sink = SecretSink::new(seen.clone());
     let ran = run_one(suite, check, options, context, connections, global, &sink).await;

@@ -80,6 +80,13 @@ pub trait KindSpec {
     /// `retries` applies.
     fn is_network(&self) -> bool;
 
+    /// Whether the check loads or disturbs its target (a burst, forged deliveries, login
+    /// attempts): it then runs after the target's other checks, and alone on the target, so that
+    /// it cannot change what they measure.
+    fn disturbs(&self) -> bool {
+        false
+    }
+
     /// Whether the check must name a target: not when it addresses its own `url:`.
     fn needs_target(&self) -> bool {
         self.family().is_some()
@@ -154,6 +161,11 @@ impl Kind {
     /// Whether `retries` applies: only probes over the network can be flaky.
     pub fn is_network(&self) -> bool {
         self.spec().is_network()
+    }
+
+    /// Whether the check must run after its target's other checks, and alone on it.
+    pub fn disturbs(&self) -> bool {
+        self.spec().disturbs()
     }
 }
 
@@ -291,6 +303,9 @@ mod tests {
         );
         let file = kind("file", json!({ "path": "README.md" }));
         assert!(file.family().is_none() && !file.needs_target() && !file.is_network());
+        assert!(redis.disturbs() && !sql.disturbs() && !own_url.disturbs() && !file.disturbs());
+        let burst = kind("rate_limit", json!({ "path": "/api" }));
+        assert!(burst.disturbs(), "a burst loads its target");
     }
 
     /// Adding a kind is its module, its variant and its docs: a missing page or README row fails.

@@ -217,7 +217,7 @@ enum Remaining {
 }
 
 #[derive(Clone, Copy, PartialEq)]
-enum Headers {
+pub(crate) enum Headers {
     None,
     Ietf,
     Draft,
@@ -232,7 +232,7 @@ struct Bucket {
     last: Instant,
 }
 
-struct Limiter {
+pub(crate) struct Limiter {
     bucket: Mutex<Bucket>,
     headers: Headers,
     /// What the headers claim the limit is (a broken limiter may lie).
@@ -244,7 +244,7 @@ struct Limiter {
     requests: AtomicU32,
 }
 
-fn limiter(capacity: u32, window: Duration, headers: Headers) -> Limiter {
+pub(crate) fn limiter(capacity: u32, window: Duration, headers: Headers) -> Limiter {
     Limiter {
         bucket: Mutex::new(Bucket {
             capacity: f64::from(capacity),
@@ -332,7 +332,7 @@ impl Limiter {
     }
 }
 
-fn limited(routes: Vec<(&str, Limiter)>) -> (Router, Vec<Arc<Limiter>>) {
+pub(crate) fn limited(routes: Vec<(&str, Limiter)>) -> (Router, Vec<Arc<Limiter>>) {
     let mut app = Router::new();
     let mut all = Vec::new();
     for (path, l) in routes {
@@ -381,22 +381,13 @@ fn rate_limit_accepts_each_header_family() {
     for id in ["x", "ietf", "draft"] {
         let c = check_of(&result, id);
         assert_eq!(c["status"], "pass", "{c}");
-        let sent = c["measurements"]["requests_sent"].as_f64().unwrap();
-        assert!((21.0..=41.0).contains(&sent), "{c}");
+        assert_eq!(c["measurements"]["served"], 20.0, "{c}");
+        assert_eq!(c["measurements"]["first_limited_at"], 21.0, "{c}");
         assert_eq!(c["measurements"]["retry_after_s"], 3.0);
     }
-    // One connection: exactly the limit is served, the next request is the first 429.
-    assert_eq!(
-        check_of(&result, "draft")["measurements"]["first_limited_at"],
-        21.0
-    );
-    assert_eq!(
-        check_of(&result, "draft")["measurements"]["requests_sent"],
-        21.0
-    );
     assert_eq!(
         check_of(&result, "draft")["message"],
-        "GET /draft answered 429 at request 21 of 21 (limit 20 per 1m)"
+        "GET /draft served 20 requests, then answered 429 (limit 20 per 1m)"
     );
     assert_eq!(limiters[2].requests.load(Ordering::SeqCst), 21);
     assert_eq!(out.code, 0, "{}", out.stdout);
@@ -788,7 +779,7 @@ fn security_headers_name_each_weakness() {
 // ---------------------------------------------------------------------------------------------
 // webhook_signature
 
-const GH_SECRET: &str = "gh-webhook-s3cret-7d1e";
+pub(crate) const GH_SECRET: &str = "gh-webhook-s3cret-7d1e";
 const STRIPE_SECRET: &str = "whsec_stripe-s3cret-19af";
 /// `whsec_` + base64 of 24 bytes.
 const SW_SECRET: &str = "whsec_c2VjcmV0LWtleS1mb3ItcmVhZHktdGVzdHM=";
@@ -892,7 +883,7 @@ fn standard(h: &HeaderMap, body: &[u8], flaw: Flaw) -> StatusCode {
     verdict(sig.split(' ').any(|s| s == expected))
 }
 
-fn webhook_app() -> Router {
+pub(crate) fn webhook_app() -> Router {
     type Receiver = fn(&HeaderMap, &[u8], Flaw) -> StatusCode;
     let mut app = Router::new();
     let routes: [(&str, Receiver, Flaw); 7] = [
@@ -1185,6 +1176,10 @@ impl Drop for Nginx {
     }
 }
 
+const NGINX_ZONES: [&str; 6] = [
+    "default", "strict", "loose-1", "loose-32", "tight-1", "tight-32",
+];
+
 fn nginx(locations: &str) -> Nginx {
     let binary = ["/usr/sbin/nginx", "/usr/local/sbin/nginx", "/usr/bin/nginx"]
         .into_iter()
@@ -1195,12 +1190,17 @@ fn nginx(locations: &str) -> Nginx {
         .tempdir()
         .unwrap();
     let root = dir.path().display().to_string();
-    for sub in ["www/default", "www/strict", "tmp"] {
-        std::fs::create_dir_all(dir.path().join(sub)).unwrap();
+    std::fs::create_dir_all(dir.path().join("tmp")).unwrap();
+    for zone in NGINX_ZONES {
+        std::fs::create_dir_all(dir.path().join("www").join(zone)).unwrap();
+        std::fs::write(dir.path().join("www").join(zone).join("index.html"), "ok").unwrap();
     }
-    std::fs::write(dir.path().join("www/default/index.html"), "ok").unwrap();
-    std::fs::write(dir.path().join("www/strict/index.html"), "ok").unwrap();
     let port = common::free_port();
+    // One zone (and one folder to serve) per location, so that each check meets a fresh limiter.
+    let zones: String = NGINX_ZONES
+        .iter()
+        .map(|z| format!("limit_req_zone $binary_remote_addr zone={z}:1m rate=10r/m;\n"))
+        .collect();
     let temp_paths: String = ["client_body", "proxy", "fastcgi", "uwsgi", "scgi"]
         .iter()
         .map(|t| format!("{t}_temp_path {root}/tmp;\n"))
@@ -1210,8 +1210,7 @@ fn nginx(locations: &str) -> Nginx {
         format!(
             "daemon off;\nmaster_process off;\npid {root}/nginx.pid;\nevents {{ worker_connections 256; }}\n\
              http {{\naccess_log off;\n{temp_paths}\
-             limit_req_zone $binary_remote_addr zone=default:1m rate=10r/m;\n\
-             limit_req_zone $binary_remote_addr zone=strict:1m rate=10r/m;\n\
+             {zones}\
              server {{\nlisten 127.0.0.1:{port};\nroot {root}/www;\n{locations}\n}}\n}}\n"
         ),
     )
@@ -1280,10 +1279,64 @@ fn nginx_limit_req_is_judged_as_configured() {
         check_of(&result, "strict")["measurements"]["first_limited_at"],
         7.0
     );
-    assert_eq!(
-        check_of(&result, "strict")["measurements"]["requests_sent"],
-        7.0
+    assert_eq!(check_of(&result, "strict")["measurements"]["served"], 6.0);
+}
+
+/// nginx serves 20 (1 + burst 19) and rejects the rest: one connection or 32, the verdict, the
+/// message and the measurements are the same, counted from what nginx served.
+#[test]
+fn nginx_limit_req_gets_one_verdict_at_any_concurrency() {
+    let location = |zone: &str| {
+        format!(
+            "location /{zone}/ {{ limit_req zone={zone} burst=19 nodelay; limit_req_status 429; \
+             add_header Retry-After 6 always; add_header X-RateLimit-Limit 20 always; }}\n"
+        )
+    };
+    let server = nginx(
+        &NGINX_ZONES[2..]
+            .iter()
+            .map(|z| location(z))
+            .collect::<String>(),
     );
+    let checks: String = [("loose", 15), ("tight", 20)]
+        .iter()
+        .flat_map(|(name, limit)| {
+            [1, 32].map(|c| {
+                check(
+                    &format!("{name}-{c}"),
+                    "rate_limit",
+                    &format!(
+                        "{{ path: /{name}-{c}/, limit: {limit}, window: 60s, concurrency: {c}, headers: none }}"
+                    ),
+                )
+            })
+        })
+        .collect();
+    let (result, _) = run(&project(&server.base, &checks), &[]);
+    for c in [1, 32] {
+        let loose = check_of(&result, &format!("loose-{c}"));
+        assert_eq!(loose["status"], "fail", "{loose}");
+        assert_eq!(
+            messages(&result, &format!("loose-{c}")),
+            [fail(
+                "the first 429 came at request 21 after 20 served requests (limit 15 per 1m): expected by request 18 (limit + 10%)"
+            )]
+        );
+        let tight = check_of(&result, &format!("tight-{c}"));
+        assert_eq!(tight["status"], "pass", "{tight}");
+        assert_eq!(
+            tight["message"],
+            format!("GET /tight-{c}/ served 20 requests, then answered 429 (limit 20 per 1m)")
+        );
+        for name in ["loose", "tight"] {
+            let m = &check_of(&result, &format!("{name}-{c}"))["measurements"];
+            assert_eq!(
+                *m,
+                serde_json::json!({"served": 20.0, "first_limited_at": 21.0, "retry_after_s": 6.0}),
+                "{name}-{c}"
+            );
+        }
+    }
 }
 
 #[test]

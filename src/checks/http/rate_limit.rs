@@ -207,6 +207,10 @@ impl KindSpec for RateLimitParams {
         true
     }
 
+    fn disturbs(&self) -> bool {
+        true
+    }
+
     fn needs_target(&self) -> bool {
         self.url.is_none()
     }

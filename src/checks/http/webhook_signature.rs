@@ -360,6 +360,10 @@ impl KindSpec for WebhookParams {
         true
     }
 
+    fn disturbs(&self) -> bool {
+        true
+    }
+
     fn needs_target(&self) -> bool {
         self.url.is_none()
     }

@@ -138,6 +138,10 @@ impl KindSpec for CredentialsParams {
     fn is_network(&self) -> bool {
         true
     }
+
+    fn disturbs(&self) -> bool {
+        true
+    }
 }
 
 pub async fn run(params: &CredentialsParams, ctx: &Ctx<'_>) -> CheckOutcome {

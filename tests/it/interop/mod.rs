@@ -144,9 +144,9 @@ fn rate_limiters_in_every_header_style_serve_exactly_their_limit() {
         assert_status(&result, id, "pass");
         assert_eq!(
             message(&result, id),
-            format!("GET {path} answered 429 at request 21 of 21 (limit 20 per 1m)")
+            format!("GET {path} served 20 requests, then answered 429 (limit 20 per 1m)")
         );
-        assert_eq!(measurement(&result, id, "requests_sent"), 21.0, "{id}");
+        assert_eq!(measurement(&result, id, "served"), 20.0, "{id}");
         let retry = measurement(&result, id, "retry_after_s");
         // Counted down from the window of 60s by its start, some seconds before the 429.
         assert!((50.0..=60.0).contains(&retry), "{id}: Retry-After {retry}");
@@ -167,6 +167,54 @@ fn rate_limiters_in_every_header_style_serve_exactly_their_limit() {
             fail("RateLimit/RateLimit-Policy headers give a limit of 20, the check expects 15"),
         ]
     );
+}
+
+/// express-rate-limit serves exactly 20: over one connection or 32, the same verdict, message
+/// and measurements, counted from what it served.
+#[test]
+fn express_rate_limit_gets_one_verdict_at_any_concurrency() {
+    let express = node("express_rate_limit", &[], &[]).wait();
+    let checks: Vec<String> = [(1, "a", 20), (32, "b", 20), (1, "c", 15)]
+        .iter()
+        .map(|(c, path, limit)| {
+            check(
+                &format!("{path}"),
+                "express",
+                "rate_limit",
+                &format!(
+                    "{{ path: /draft-7/{path}, limit: {limit}, window: 60s, concurrency: {c} }}"
+                ),
+            )
+        })
+        .chain([check(
+            "d",
+            "express",
+            "rate_limit",
+            "{ path: /legacy/a, limit: 15, window: 60s, concurrency: 32, headers: none }",
+        )])
+        .collect();
+    let result = run(&suite(&[("express", &express)], &checks), &[]);
+    for id in ["a", "b"] {
+        assert_status(&result, id, "pass");
+        assert_eq!(
+            message(&result, id),
+            format!("GET /draft-7/{id} served 20 requests, then answered 429 (limit 20 per 1m)")
+        );
+        assert_eq!(measurement(&result, id, "served"), 20.0, "{id}");
+        assert_eq!(measurement(&result, id, "first_limited_at"), 21.0, "{id}");
+    }
+    // The case: 15 declared, 20 served, at one connection and at 32.
+    for (id, path) in [("c", "/draft-7/c"), ("d", "/legacy/a")] {
+        assert_status(&result, id, "fail");
+        assert_eq!(
+            messages(&result, id)[0],
+            fail(
+                "the first 429 came at request 21 after 20 served requests (limit 15 per 1m): expected by request 18 (limit + 10%)"
+            ),
+            "{path}"
+        );
+        assert_eq!(measurement(&result, id, "served"), 20.0, "{id}");
+    }
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -45,7 +45,8 @@ pub fn judge(
 ) -> Result<Observation, CheckError> {
     let expect = params.expect_status;
     let mut obs = Observation::default();
-    let sent = measure_rate(&mut obs, burst);
+    let sent = burst.answers.len() as u32 + burst.failed;
+    let served = served(&burst.answers, expect);
     let rejection = first_with_status(&burst.answers, expect);
     let wrong_rejection = (expect != 503)
         .then(|| first_with_status(&burst.answers, 503))
@@ -65,18 +66,20 @@ pub fn judge(
     let rose = trends.iter().any(|(_, t)| matches!(t, Trend::Rose { .. }));
     // Set when a rise of the remaining count is explained by a window rollover.
     let rollover = match (rejection, wrong_rejection) {
-        (None, Some(wrong)) => {
-            obs.measure("first_limited_at", f64::from(wrong.seq + 1));
-            obs.findings.push(wrong_status(subject, expect, wrong));
+        (None, Some(_)) => {
+            obs.measure("served", f64::from(served));
+            obs.measure("first_limited_at", f64::from(served + 1));
+            obs.findings.push(wrong_status(subject, expect, served));
             false
         }
         (None, None) => {
+            obs.measure("requests_sent", f64::from(sent));
             obs.findings
                 .push(never_limited(subject, expect, sent, &limit_text, burst));
             false
         }
         (Some(limited), _) => {
-            let rollover = limited_findings(&mut obs, params, subject, burst, limited, rose);
+            let rollover = limited_findings(&mut obs, params, subject, served, rose);
             // Each aspect has its own subject, so that one can be waived without the others.
             retry_after_findings(&mut obs, &format!("{subject} Retry-After"), params, limited);
             rollover
@@ -88,25 +91,24 @@ pub fn judge(
         trend_findings(&mut obs, &headers_subject, &trends, rollover);
     }
     obs.summary = Some(match rejection {
-        Some(limited) => format!(
-            "{subject} answered {expect} at request {} of {sent}{limit_text}",
-            limited.seq + 1
-        ),
+        Some(_) => {
+            format!("{subject} served {served} requests, then answered {expect}{limit_text}")
+        }
         None => format!("{subject}: {sent} requests sent"),
     });
     Ok(obs)
 }
 
-/// Records the requests sent and their rate; returns the requests sent.
-fn measure_rate(obs: &mut Observation, burst: &Burst) -> u32 {
-    let sent = burst.answers.len() as u32 + burst.failed;
-    let seconds = burst.elapsed.as_secs_f64().max(1e-6);
-    obs.measure("requests_sent", f64::from(sent));
-    obs.measure(
-        "requests_per_second",
-        (f64::from(sent) / seconds * 10.0).round() / 10.0,
-    );
-    sent
+/// The requests the limiter served before its rejections took over: every served answer of the
+/// burst. The burst stops sending at the first rejection, so the only served answers after it are
+/// requests that were in flight and that the server handled before rejecting; counting them all
+/// is what the server did, whatever the order in which answers came back over `concurrency`
+/// connections.
+fn served(answers: &[Answer], expect: u16) -> u32 {
+    answers
+        .iter()
+        .filter(|a| !is_rejection(a.status, expect))
+        .count() as u32
 }
 
 fn limit_text(params: &RateLimitParams) -> String {
@@ -117,17 +119,17 @@ fn limit_text(params: &RateLimitParams) -> String {
     }
 }
 
-fn wrong_status(subject: &str, expect: u16, wrong: &Answer) -> Finding {
+fn wrong_status(subject: &str, expect: u16, served: u32) -> Finding {
     Finding::fail(
         subject,
         format!(
             "the limiter answered 503 instead of {expect} at request {}: clients read 503 as an \
              outage, not as a signal to slow down (nginx limit_req answers 503 unless \
              `limit_req_status {expect};` is set)",
-            wrong.seq + 1
+            served + 1
         ),
     )
-    .with_evidence(serde_json::json!({"status": 503, "request": wrong.seq + 1}))
+    .with_evidence(serde_json::json!({"status": 503, "request": served + 1}))
 }
 
 fn never_limited(
@@ -148,36 +150,33 @@ fn never_limited(
 }
 
 /// The first rejection must come by the allowance plus 10%; returns whether a window rollover
-/// explains a later one.
+/// explains a later one. `served` is counted in the server's order, so the first rejection was
+/// the server's request `served + 1`.
 fn limited_findings(
     obs: &mut Observation,
     params: &RateLimitParams,
     subject: &str,
-    burst: &Burst,
-    limited: &Answer,
+    served: u32,
     rose: bool,
 ) -> bool {
     let expect = params.expect_status;
-    let first_at = limited.seq + 1;
+    let first_at = served + 1;
+    obs.measure("served", f64::from(served));
     obs.measure("first_limited_at", f64::from(first_at));
     let Some(allowance) = allowance(params) else {
         return false;
     };
-    let served_before = burst
-        .answers
-        .iter()
-        .filter(|a| a.seq < limited.seq && !is_rejection(a.status, expect))
-        .count() as u64;
+    let served = u64::from(served);
     let tolerated = (allowance as f64 * 1.1).ceil() as u64;
     // A fixed window that rolled over during the burst legitimately serves up to twice the
     // limit; the headers show the rollover (remaining jumps back up).
-    let rollover = rose && served_before > tolerated && served_before <= 2 * tolerated;
-    if served_before > tolerated && !rollover {
+    let rollover = rose && served > tolerated && served <= 2 * tolerated;
+    if served > tolerated && !rollover {
         obs.findings.push(
             Finding::fail(
                 subject,
                 format!(
-                    "the first {expect} came at request {first_at} after {served_before} served \
+                    "the first {expect} came at request {first_at} after {served} served \
                      requests{}: expected by request {} (limit + 10%)",
                     limit_text(params),
                     tolerated + 1
@@ -185,7 +184,7 @@ fn limited_findings(
             )
             .with_evidence(serde_json::json!({
                 "first_limited_at": first_at,
-                "served_before": served_before,
+                "served_before": served,
                 "tolerated": tolerated,
             })),
         );
@@ -485,7 +484,6 @@ mod tests {
         });
         Burst {
             answers,
-            elapsed: Duration::from_secs(1),
             ..Burst::default()
         }
     }
@@ -507,10 +505,31 @@ mod tests {
         let obs = judge(&p, "GET /api", &burst(10, 429), 21).unwrap();
         assert!(obs.findings.is_empty(), "{:?}", obs.findings);
         assert_eq!(obs.measurements["first_limited_at"], 11.0);
+        assert_eq!(obs.measurements["served"], 10.0);
         assert_eq!(obs.measurements["retry_after_s"], 30.0);
         assert_eq!(
             obs.summary.unwrap(),
-            "GET /api answered 429 at request 11 of 11 (limit 10 per 1m)"
+            "GET /api served 10 requests, then answered 429 (limit 10 per 1m)"
+        );
+    }
+
+    /// Over many connections the answers come back out of the server's order, and requests that
+    /// were in flight at the first rejection are answered after it: what counts is what was served.
+    #[test]
+    fn the_count_served_does_not_depend_on_the_order_of_answers() {
+        let p = params("limit: 10\nwindow: 1m\nheaders: none\nconcurrency: 32");
+        let mut b = burst(10, 429);
+        // Sending order: the rejection was sent third, and three served answers arrived after it.
+        b.answers.rotate_right(4);
+        b.answers[3].seq = 2;
+        b.answers[6].seq = 10;
+        b.answers.push(answer(40, 429));
+        let obs = judge(&p, "GET /api", &b, 21).unwrap();
+        assert!(obs.findings.is_empty(), "{:?}", obs.findings);
+        assert_eq!(obs.measurements["first_limited_at"], 11.0);
+        assert_eq!(
+            obs.summary.unwrap(),
+            "GET /api served 10 requests, then answered 429 (limit 10 per 1m)"
         );
     }
 
