@@ -53,6 +53,14 @@ fn app() -> Router {
         )
         .route("/echo", post(|body: String| async move { body }))
         .route(
+            "/old",
+            get(|| async { axum::response::Redirect::to("/login") }),
+        )
+        .route(
+            "/login",
+            get(|| async { ([("content-type", "application/json")], r#"{"n": 1.0}"#) }),
+        )
+        .route(
             "/flaky",
             get(move || {
                 let n = flaky.fetch_add(1, Ordering::SeqCst);
@@ -147,6 +155,41 @@ fn mismatches_fail_with_exact_findings() {
             .as_str()
             .unwrap()
             .starts_with("the body is not JSON")
+    );
+}
+
+#[test]
+fn a_followed_redirect_is_said_and_can_be_turned_off() {
+    let server = http_server(app());
+    let checks = [
+        http_check("followed", "{ path: /old, expect: { status: 303 } }"),
+        http_check(
+            "judged",
+            "{ path: /old, follow_redirects: false, expect: { status: 303 } }",
+        ),
+        http_check("float", "{ path: /login, expect: { json: { /n: 1 } } }"),
+    ]
+    .concat();
+    let result = project(&server.base, &checks)
+        .ready(&["check", "--format", "json"], &[("API_KEY", "x")])
+        .json();
+    let followed = check_of(&result, "followed");
+    assert_eq!(followed["status"], "fail");
+    assert_eq!(
+        followed["findings"][0]["message"],
+        "GET /old answered 200 after a redirect to /login, expected 303 (set follow_redirects: false to judge the redirect itself)"
+    );
+    assert_eq!(
+        status_of(&result, "judged"),
+        "pass",
+        "{}",
+        check_of(&result, "judged")
+    );
+    assert_eq!(
+        status_of(&result, "float"),
+        "pass",
+        "{}",
+        check_of(&result, "float")
     );
 }
 

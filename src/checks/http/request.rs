@@ -31,10 +31,17 @@ pub struct HttpParams {
     pub expect: HttpExpect,
     #[serde(default = "one")]
     pub samples: u32,
+    /// Follow redirects (the default) or judge the first response itself.
+    #[serde(default = "yes")]
+    pub follow_redirects: bool,
 }
 
 fn one() -> u32 {
     1
+}
+
+fn yes() -> bool {
+    true
 }
 
 #[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
@@ -157,6 +164,8 @@ impl<'de> Deserialize<'de> for StatusExpect {
 #[derive(Debug)]
 struct Response {
     status: u16,
+    /// Where redirects led, when they were followed: shown next to the status.
+    redirected_to: Option<String>,
     headers: reqwest::header::HeaderMap,
     body: String,
     latency: Duration,
@@ -207,7 +216,12 @@ async fn send(
     url: &url::Url,
     params: &HttpParams,
 ) -> Result<Response, String> {
-    let mut request = request(&http.client, method, url, &params.headers);
+    let client = if params.follow_redirects {
+        &http.client
+    } else {
+        &http.no_redirect
+    };
+    let mut request = request(client, method, url, &params.headers);
     request = match &params.body {
         None => request,
         Some(Json::String(text)) => request.body(text.clone()),
@@ -216,14 +230,33 @@ async fn send(
     let started = Instant::now();
     let response = request.send().await.map_err(|e| error_text(&e))?;
     let status = response.status().as_u16();
+    let redirected_to = (response.url() != url).then(|| shown_location(url, response.url()));
     let headers = response.headers().clone();
     let body = response.text().await.map_err(|e| error_text(&e))?;
     Ok(Response {
         status,
+        redirected_to,
         headers,
         body,
         latency: started.elapsed(),
     })
+}
+
+/// Where a redirect led: the path on the same origin, else the URL without credentials.
+fn shown_location(from: &url::Url, to: &url::Url) -> String {
+    if from.origin() == to.origin() {
+        to.path().to_string()
+    } else {
+        redact_url(to.as_str())
+    }
+}
+
+/// "200", or "200 after a redirect to /login" when redirects were followed.
+fn answered(response: &Response) -> String {
+    match &response.redirected_to {
+        Some(to) => format!("{} after a redirect to {to}", response.status),
+        None => response.status.to_string(),
+    }
 }
 
 /// Every expectation over the responses (at least one): status of each, headers, body and JSON
@@ -242,12 +275,12 @@ fn judge(expect: &HttpExpect, subject: &str, responses: &[Response]) -> Observat
     obs.summary = Some(if responses.len() > 1 {
         format!(
             "{subject} answered {} ({} samples, p95 {:.0} ms)",
-            first.status,
+            answered(first),
             responses.len(),
             p95
         )
     } else {
-        format!("{subject} answered {} in {:.0} ms", first.status, p95)
+        format!("{subject} answered {} in {:.0} ms", answered(first), p95)
     });
     obs
 }
@@ -259,7 +292,13 @@ fn status_finding(expect: &HttpExpect, subject: &str, responses: &[Response]) ->
         .filter(|s| !expect.status.matches(*s))
         .collect();
     let first_bad = bad_status.first()?;
-    let message = if responses.len() == 1 {
+    let message = if responses.len() == 1 && responses[0].redirected_to.is_some() {
+        format!(
+            "{subject} answered {}, expected {} (set follow_redirects: false to judge the redirect itself)",
+            answered(&responses[0]),
+            expect.status
+        )
+    } else if responses.len() == 1 {
         format!("{subject} answered {first_bad}, expected {}", expect.status)
     } else {
         format!(
@@ -330,7 +369,7 @@ fn json_findings(expect: &HttpExpect, subject: &str, first: &Response) -> Vec<Fi
                 subject,
                 format!("JSON field {pointer} is missing"),
             )),
-            Some(actual) if actual != wanted => findings.push(Finding::fail(
+            Some(actual) if !same_json(actual, wanted) => findings.push(Finding::fail(
                 subject,
                 format!("JSON field {pointer} is {actual}, expected {wanted}"),
             )),
@@ -338,6 +377,22 @@ fn json_findings(expect: &HttpExpect, subject: &str, first: &Response) -> Vec<Fi
         }
     }
     findings
+}
+
+/// JSON equality where numbers compare by value: `1` matches `1.0`, at any depth.
+fn same_json(actual: &Json, wanted: &Json) -> bool {
+    match (actual, wanted) {
+        (Json::Number(a), Json::Number(b)) => a.as_f64() == b.as_f64() && a.as_f64().is_some(),
+        (Json::Array(a), Json::Array(b)) => {
+            a.len() == b.len() && a.iter().zip(b).all(|(a, b)| same_json(a, b))
+        }
+        (Json::Object(a), Json::Object(b)) => {
+            a.len() == b.len()
+                && a.iter()
+                    .all(|(k, v)| b.get(k).is_some_and(|w| same_json(v, w)))
+        }
+        _ => actual == wanted,
+    }
 }
 
 /// Records the latency (percentiles over several samples) and returns the 95th percentile.
@@ -459,6 +514,7 @@ mod tests {
         headers.insert("content-type", "application/json".parse().unwrap());
         Response {
             status,
+            redirected_to: None,
             headers,
             body: body.into(),
             latency: Duration::from_millis(ms),
@@ -513,6 +569,39 @@ mod tests {
             &[response(200, "<html>", 1)],
         );
         assert!(messages(&not_json)[0].starts_with("the body is not JSON"));
+    }
+
+    #[test]
+    fn a_followed_redirect_is_named_next_to_the_status() {
+        let mut redirected = response(200, "", 3);
+        redirected.redirected_to = Some("/login".into());
+        let obs = judge(&expect("status: 302"), "GET /x", &[redirected]);
+        assert_eq!(
+            messages(&obs),
+            [
+                "GET /x answered 200 after a redirect to /login, expected 302 (set follow_redirects: false to judge the redirect itself)"
+            ]
+        );
+        assert_eq!(
+            obs.summary.unwrap(),
+            "GET /x answered 200 after a redirect to /login in 3 ms"
+        );
+    }
+
+    #[test]
+    fn json_numbers_match_by_value() {
+        let obs = judge(
+            &expect("json: {/n: 1, /list: [2], /f: 1.5}"),
+            "GET /x",
+            &[response(200, r#"{"n": 1.0, "list": [2.0], "f": 1.5}"#, 1)],
+        );
+        assert!(obs.findings.is_empty(), "{:?}", obs.findings);
+        let obs = judge(
+            &expect("json: {/n: 1}"),
+            "GET /x",
+            &[response(200, r#"{"n": 1.5}"#, 1)],
+        );
+        assert_eq!(messages(&obs), ["JSON field /n is 1.5, expected 1"]);
     }
 
     #[test]

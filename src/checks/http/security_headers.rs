@@ -77,6 +77,18 @@ fn value<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
         .map(|v| v.to_str().unwrap_or("\u{fffd}").trim())
 }
 
+/// Every enforced policy: browsers apply each `Content-Security-Policy` header, and each
+/// comma-separated policy within one.
+fn policies(headers: &HeaderMap) -> Vec<&str> {
+    headers
+        .get_all("content-security-policy")
+        .iter()
+        .flat_map(|v| v.to_str().unwrap_or("").split(','))
+        .map(str::trim)
+        .filter(|p| !p.is_empty())
+        .collect()
+}
+
 /// The sources of one CSP directive (`script-src`, falling back to `default-src`).
 fn csp_directive<'a>(policy: &'a str, name: &str) -> Option<Vec<&'a str>> {
     policy.split(';').find_map(|d| {
@@ -86,6 +98,33 @@ fn csp_directive<'a>(policy: &'a str, name: &str) -> Option<Vec<&'a str>> {
             .filter(|n| n.eq_ignore_ascii_case(name))
             .map(|_| parts.collect())
     })
+}
+
+/// A source list that lets any site in: `*` or a bare scheme.
+fn allows_any_site(sources: &[&str]) -> bool {
+    sources
+        .iter()
+        .any(|s| matches!(s.to_ascii_lowercase().as_str(), "*" | "https:" | "http:"))
+}
+
+/// Browsers ignore `'unsafe-inline'` in a source list that also has a nonce or a hash.
+fn allows_inline_scripts(sources: &[&str]) -> bool {
+    let lower: Vec<String> = sources.iter().map(|s| s.to_ascii_lowercase()).collect();
+    let nonce_or_hash = lower.iter().any(|s| {
+        ["'nonce-", "'sha256-", "'sha384-", "'sha512-"]
+            .iter()
+            .any(|p| s.starts_with(p))
+    });
+    lower.iter().any(|s| s == "'unsafe-inline'") && !nonce_or_hash
+}
+
+/// The sources a directive has in each policy that sets it: a content is allowed only when
+/// every one of them allows it.
+fn directives<'a>(policies: &[&'a str], names: &[&str]) -> Vec<Vec<&'a str>> {
+    policies
+        .iter()
+        .filter_map(|p| names.iter().find_map(|n| csp_directive(p, n)))
+        .collect()
 }
 
 /// Each header rule in turn, over the headers of the page the address leads to.
@@ -129,6 +168,14 @@ fn hsts(headers: &HeaderMap, scored: &mut Scored) {
             .then(|| v.trim().trim_matches('"').parse::<u64>().ok())?
     });
     match max_age {
+        Some(0) => scored.add(
+            20,
+            Finding::fail(
+                NAME,
+                "Strict-Transport-Security max-age=0 deletes HSTS: browsers may reach the site \
+                 over plain http",
+            ),
+        ),
         None => scored.add(
             20,
             Finding::fail(
@@ -168,14 +215,22 @@ fn content_type_options(headers: &HeaderMap, scored: &mut Scored) {
     }
 }
 
-/// Either CSP `frame-ancestors` or `X-Frame-Options: DENY | SAMEORIGIN` stops clickjacking.
+/// Either CSP `frame-ancestors` or `X-Frame-Options: DENY | SAMEORIGIN` stops clickjacking;
+/// browsers ignore X-Frame-Options when a CSP sets frame-ancestors.
 fn framing(headers: &HeaderMap, scored: &mut Scored) {
-    let ancestors =
-        value(headers, "content-security-policy").and_then(|p| csp_directive(p, "frame-ancestors"));
+    let ancestors = directives(&policies(headers), &["frame-ancestors"]);
+    if !ancestors.is_empty() {
+        if ancestors.iter().all(|a| allows_any_site(a)) {
+            let sources = ancestors[0].join(" ");
+            let message = format!(
+                "the CSP's frame-ancestors {sources} lets any site frame the page (clickjacking)"
+            );
+            scored.add(20, Finding::fail("framing", message));
+        }
+        return;
+    }
     let xfo = value(headers, "x-frame-options");
-    let xfo_ok =
-        xfo.is_some_and(|v| v.eq_ignore_ascii_case("deny") || v.eq_ignore_ascii_case("sameorigin"));
-    if ancestors.is_some() || xfo_ok {
+    if xfo.is_some_and(|v| v.eq_ignore_ascii_case("deny") || v.eq_ignore_ascii_case("sameorigin")) {
         return;
     }
     let message = match xfo {
@@ -192,7 +247,8 @@ fn framing(headers: &HeaderMap, scored: &mut Scored) {
 
 fn csp(headers: &HeaderMap, scored: &mut Scored) {
     const NAME: &str = "Content-Security-Policy";
-    let Some(policy) = value(headers, "content-security-policy") else {
+    let policies = policies(headers);
+    if policies.is_empty() {
         let report_only = value(headers, "content-security-policy-report-only")
             .map(|_| " (only Content-Security-Policy-Report-Only, which enforces nothing)")
             .unwrap_or("");
@@ -204,16 +260,29 @@ fn csp(headers: &HeaderMap, scored: &mut Scored) {
             ),
         );
         return;
-    };
-    let scripts =
-        csp_directive(policy, "script-src").or_else(|| csp_directive(policy, "default-src"));
-    if scripts.is_some_and(|s| s.iter().any(|v| v.eq_ignore_ascii_case("'unsafe-inline'"))) {
+    }
+    let scripts = directives(&policies, &["script-src", "default-src"]);
+    if !scripts.is_empty() && scripts.iter().all(|s| allows_inline_scripts(s)) {
         scored.add(
             10,
             Finding::warn(
                 NAME,
                 "the CSP allows 'unsafe-inline' scripts: it does not stop injected inline \
                  scripts (XSS)",
+            ),
+        );
+    }
+    let defaults = directives(&policies, &["default-src"]);
+    if !defaults.is_empty() && defaults.iter().all(|d| allows_any_site(d)) {
+        let sources = defaults[0].join(" ");
+        scored.add(
+            10,
+            Finding::warn(
+                NAME,
+                format!(
+                    "the CSP's default-src {sources} allows content from any site: list the \
+                     sources the page needs"
+                ),
             ),
         );
     }
@@ -510,6 +579,48 @@ mod tests {
         );
         let junk = scored(Rule::Hsts, &[("strict-transport-security", "max-age=soon")]);
         assert!(junk.findings[0].message.ends_with("has no valid max-age"));
+        let zero = scored(Rule::Hsts, &[("strict-transport-security", "max-age=0")]);
+        assert_eq!(zero.penalty, 20);
+        assert_eq!(
+            zero.findings[0].message,
+            "Strict-Transport-Security max-age=0 deletes HSTS: browsers may reach the site over plain http"
+        );
+    }
+
+    #[test]
+    fn every_csp_header_is_enforced() {
+        let two = [
+            ("content-security-policy", "default-src 'self'"),
+            ("content-security-policy", "frame-ancestors 'none'"),
+        ];
+        assert_eq!(scored(Rule::Framing, &two).penalty, 0);
+        let one_header = [(
+            "content-security-policy",
+            "default-src 'self', frame-ancestors 'none'",
+        )];
+        assert_eq!(scored(Rule::Framing, &one_header).penalty, 0);
+        // Inline scripts run only when every policy allows them.
+        let inline = [
+            ("content-security-policy", "script-src 'unsafe-inline'"),
+            ("content-security-policy", "script-src 'self'"),
+        ];
+        assert_eq!(scored(Rule::Csp, &inline).penalty, 0);
+    }
+
+    #[test]
+    fn frame_ancestors_star_allows_any_site() {
+        let any = scored(
+            Rule::Framing,
+            &[
+                ("content-security-policy", "frame-ancestors *"),
+                ("x-frame-options", "DENY"),
+            ],
+        );
+        assert_eq!(any.penalty, 20);
+        assert_eq!(
+            any.findings[0].message,
+            "the CSP's frame-ancestors * lets any site frame the page (clickjacking)"
+        );
     }
 
     #[test]
@@ -545,6 +656,29 @@ mod tests {
         assert_eq!(
             (inline.penalty, inline.findings[0].level),
             (10, Level::Warn)
+        );
+        for policy in [
+            "script-src 'self' 'nonce-r4nd0m' 'unsafe-inline'",
+            "script-src 'self' 'sha256-abc=' 'unsafe-inline'",
+        ] {
+            let with_nonce = scored(Rule::Csp, &[("content-security-policy", policy)]);
+            assert_eq!(with_nonce.penalty, 0, "{policy}");
+        }
+    }
+
+    #[test]
+    fn default_src_star_warns() {
+        let any = scored(
+            Rule::Csp,
+            &[(
+                "content-security-policy",
+                "default-src *; script-src 'self'",
+            )],
+        );
+        assert_eq!((any.penalty, any.findings[0].level), (10, Level::Warn));
+        assert_eq!(
+            any.findings[0].message,
+            "the CSP's default-src * allows content from any site: list the sources the page needs"
         );
     }
 

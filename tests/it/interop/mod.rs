@@ -6,6 +6,7 @@
 
 mod certs;
 mod servers;
+mod verdicts;
 
 use std::path::Path;
 
