@@ -5,6 +5,7 @@ mod json;
 mod junit;
 mod markdown;
 mod table;
+mod visible;
 
 use std::borrow::Cow;
 use std::io;
@@ -69,18 +70,23 @@ pub fn baseline_delta(result: &RunResult) -> Option<String> {
 }
 
 /// Renders a report to bytes, for writing in one go. Every format masks the run's secrets in
-/// what it shows, whatever the result it is given already masks.
+/// what it shows, whatever the result it is given already masks, and every human format shows
+/// control characters from the data escaped.
 pub fn render(
     format: Format,
     color: bool,
     result: &RunResult,
     redactor: &Redactor,
 ) -> io::Result<Vec<u8>> {
-    let shown = if redactor.is_empty() {
+    let mut shown = if redactor.is_empty() {
         Cow::Borrowed(result)
     } else {
         Cow::Owned(result.redacted(redactor))
     };
+    // Machines read the texts as they are; people get control characters escaped.
+    if format != Format::Json && format != Format::Junit {
+        shown = Cow::Owned(visible::escaped(&shown));
+    }
     let mut out = Vec::new();
     reporter(format, color).render(&shown, &mut out)?;
     Ok(out)

@@ -11,6 +11,7 @@ mod interop;
 mod local;
 mod postgres_database;
 mod postgres_security;
+mod reports;
 mod secrets;
 mod sql;
 mod tls;
