@@ -315,7 +315,7 @@ mod tests {
         <Format as clap::ValueEnum>::value_variants()
             .iter()
             .map(|format| {
-                let bytes = report::render(*format, false, result, redactor).unwrap();
+                let bytes = report::render(*format, report::Look::PLAIN, result, redactor).unwrap();
                 (*format, String::from_utf8(bytes).unwrap())
             })
             .collect()

@@ -37,9 +37,31 @@ pub trait Reporter {
     fn render(&self, result: &RunResult, out: &mut dyn io::Write) -> io::Result<()>;
 }
 
-pub fn reporter(format: Format, color: bool) -> Box<dyn Reporter> {
+/// How the table report is laid out; the other formats ignore it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Look {
+    pub color: bool,
+    /// The widest line, in columns.
+    pub width: u16,
+    /// List the passing checks instead of counting them.
+    pub all: bool,
+    /// The verdict line alone.
+    pub quiet: bool,
+}
+
+impl Look {
+    /// For files and pipes: no colour, 100 columns.
+    pub const PLAIN: Look = Look {
+        color: false,
+        width: 100,
+        all: false,
+        quiet: false,
+    };
+}
+
+pub fn reporter(format: Format, look: Look) -> Box<dyn Reporter> {
     match format {
-        Format::Table => Box::new(table::TableReport { color }),
+        Format::Table => Box::new(table::TableReport { look }),
         Format::Json => Box::new(json::JsonReport),
         Format::Markdown => Box::new(markdown::MarkdownReport),
         Format::Junit => Box::new(junit::JunitReport),
@@ -74,7 +96,7 @@ pub fn baseline_delta(result: &RunResult) -> Option<String> {
 /// control characters from the data escaped.
 pub fn render(
     format: Format,
-    color: bool,
+    look: Look,
     result: &RunResult,
     redactor: &Redactor,
 ) -> io::Result<Vec<u8>> {
@@ -88,6 +110,6 @@ pub fn render(
         shown = Cow::Owned(visible::escaped(&shown));
     }
     let mut out = Vec::new();
-    reporter(format, color).render(&shown, &mut out)?;
+    reporter(format, look).render(&shown, &mut out)?;
     Ok(out)
 }
