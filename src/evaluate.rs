@@ -236,6 +236,7 @@ fn check_result(
         measurements: judged.measurements,
         remediation: check.remediation.clone(),
         selected: judged.selected,
+        defined_at: Some(check.defined_at.clone()),
     };
     // After the waivers, which match subjects as the check wrote them.
     result.redact(redactor);

@@ -65,7 +65,9 @@ pub fn reporter(format: Format, look: Look) -> Box<dyn Reporter> {
         Format::Json => Box::new(json::JsonReport),
         Format::Markdown => Box::new(markdown::MarkdownReport),
         Format::Junit => Box::new(junit::JunitReport),
-        Format::Github => Box::new(github::GithubReport),
+        Format::Github => Box::new(github::GithubReport {
+            base: std::env::current_dir().ok(),
+        }),
     }
 }
 

@@ -164,7 +164,7 @@ fn plural(n: usize, one: &str, many: &str) -> String {
 }
 
 /// The last line: `NO-GO for production · score 41.2 < 93 · 2 blockers failed`.
-pub fn verdict_line(r: &RunResult) -> String {
+pub(super) fn verdict_line(r: &RunResult) -> String {
     let mut parts = vec![format!(
         "{} for {}",
         if r.decision.go { "GO" } else { "NO-GO" },

@@ -181,3 +181,95 @@ fn colour_is_forced_by_the_environment_and_removed_by_never_even_in_the_log() {
     assert!(!never.stderr.contains('\u{1b}'), "{}", never.stderr);
     assert!(!never.stdout.contains('\u{1b}'), "{}", never.stdout);
 }
+
+/// Checks one line against the GitHub Actions workflow-command grammar for annotations:
+/// `::LEVEL [KEY=VALUE{,KEY=VALUE}]::DATA`, property values without raw `:` or `,`, every `%`
+/// an escape, `line` a number.
+fn assert_workflow_command(line: &str) {
+    let grammar = regex::Regex::new(
+        r"^::(error|warning|notice)(?: ((?:file|line|endLine|col|endColumn|title)=[^,:]*(?:,(?:file|line|endLine|col|endColumn|title)=[^,:]*)*))?::(.*)$",
+    )
+    .unwrap();
+    let caps = grammar
+        .captures(line)
+        .unwrap_or_else(|| panic!("not a workflow command: {line}"));
+    let escapes = regex::Regex::new(r"%(?:25|0D|0A|3A|2C)").unwrap();
+    for part in [caps.get(2).map_or("", |m| m.as_str()), &caps[3]] {
+        assert!(
+            !escapes.replace_all(part, "").contains('%'),
+            "bare %: {line}"
+        );
+        assert!(!part.contains('\r'), "raw CR: {line}");
+    }
+    for property in caps.get(2).map_or("", |m| m.as_str()).split(',') {
+        if let Some(number) = property.strip_prefix("line=") {
+            assert!(
+                number.parse::<u32>().is_ok(),
+                "line is not a number: {line}"
+            );
+        }
+    }
+}
+
+#[test]
+fn github_puts_the_verdict_first_then_failures_by_severity_within_the_error_cap() {
+    let mut result = sample();
+    let template = check_mut(&mut result, "rls.enabled").clone();
+    let checks = result["checks"].as_array_mut().unwrap();
+    for i in 1..=12 {
+        let mut copy = template.clone();
+        copy["id"] = Value::from(format!("extra.c{i:02}"));
+        copy["blocker"] = Value::from(false);
+        checks.push(copy);
+    }
+    let run = report(&result, &["--format", "github"], &[]);
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    let lines: Vec<&str> = run.stdout.lines().collect();
+    lines.iter().for_each(|l| assert_workflow_command(l));
+    assert!(
+        lines[0].starts_with(
+            "::error title=ready%3A NO-GO for production::NO-GO for production · score "
+        ),
+        "{}",
+        run.stdout
+    );
+    let errors = lines.iter().filter(|l| l.starts_with("::error ")).count();
+    assert_eq!(errors, 10, "{}", run.stdout);
+    // 14 critical/high failures: 9 annotated after the verdict, 5 counted.
+    assert!(lines[1].contains("title=ready%3A rls.enabled (fail%2C critical)"));
+    assert!(lines[9].contains("extra.c08"), "{}", run.stdout);
+    assert!(
+        lines[10].starts_with("::warning title=ready%3A replica.lag (error%2C medium)::"),
+        "{}",
+        run.stdout
+    );
+    assert_eq!(
+        lines[11],
+        "::notice title=ready%3A 5 more failing checks::Not annotated (GitHub shows 10 errors): \
+         extra.c09, extra.c10, extra.c11, extra.c12, backup.fresh"
+    );
+    assert_eq!(lines.len(), 12, "{}", run.stdout);
+}
+
+#[test]
+fn github_annotations_point_at_the_check_definition() {
+    let p = Project::new("include: [checks/*.yaml]\n");
+    p.write(
+        "checks/main.yaml",
+        "checks:\n  - id: app.env\n    category: operations\n    severity: high\n    env: { vars: [MISSING] }\n",
+    );
+    let run = p.ready(&["check", "--format", "github"], &[]);
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    let lines: Vec<&str> = run.stdout.lines().collect();
+    lines.iter().for_each(|l| assert_workflow_command(l));
+    let annotation = lines
+        .iter()
+        .find(|l| l.contains("title=ready%3A app.env"))
+        .unwrap_or_else(|| panic!("{}", run.stdout));
+    assert!(
+        annotation.starts_with(
+            "::error file=checks/main.yaml,line=2,title=ready%3A app.env (fail%2C high)::"
+        ),
+        "{annotation}"
+    );
+}
