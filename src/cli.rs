@@ -115,9 +115,16 @@ pub struct OutputArgs {
     /// Also write a report in another format, e.g. --report json=result.json (repeatable).
     #[arg(long, value_name = "FORMAT=PATH")]
     pub report: Vec<ReportSpec>,
-    /// When to colour the table report (NO_COLOR is honoured).
+    /// When to colour the table report and the -v log (NO_COLOR, TERM=dumb, CLICOLOR_FORCE and
+    /// FORCE_COLOR are honoured).
     #[arg(long, value_enum, default_value = "auto")]
     pub color: ColorChoice,
+    /// List the passing checks too (the table report counts them in one line).
+    #[arg(long)]
+    pub all: bool,
+    /// Print the verdict line alone (table report).
+    #[arg(short, long)]
+    pub quiet: bool,
 }
 
 #[derive(Debug, Args, Clone)]
@@ -211,11 +218,41 @@ pub struct DemoArgs {
     pub no_progress: bool,
 }
 
+impl Command {
+    /// The `--color` of a command that reports, for the log as for the report.
+    pub fn color(&self) -> ColorChoice {
+        let output = match self {
+            Command::Check(a) => &a.output,
+            Command::Report(a) => &a.output,
+            Command::Merge(a) => &a.output,
+            Command::Demo(a) => &a.output,
+            _ => return ColorChoice::Auto,
+        };
+        output.color
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum ColorChoice {
     Auto,
     Always,
     Never,
+}
+
+impl ColorChoice {
+    /// Whether to colour an output: `always`/`never` as asked; for `auto`, CLICOLOR_FORCE or
+    /// FORCE_COLOR force colour, NO_COLOR and TERM=dumb remove it, else colour on a terminal.
+    pub fn enabled(self, terminal: bool, var: impl Fn(&str) -> Option<String>) -> bool {
+        let set = |name: &str| var(name).is_some_and(|v| !v.is_empty() && v != "0");
+        match self {
+            ColorChoice::Always => true,
+            ColorChoice::Never => false,
+            ColorChoice::Auto if set("CLICOLOR_FORCE") || set("FORCE_COLOR") => true,
+            ColorChoice::Auto => {
+                terminal && !set("NO_COLOR") && var("TERM").is_none_or(|t| t != "dumb")
+            }
+        }
+    }
 }
 
 /// `--report FORMAT=PATH`: one more report, written to a file.
@@ -255,6 +292,27 @@ fn parse_timeout(text: &str) -> Result<Duration, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn colour_follows_the_flag_then_the_environment_then_the_terminal() {
+        let env = |pairs: &'static [(&'static str, &'static str)]| {
+            move |name: &str| {
+                pairs
+                    .iter()
+                    .find(|(k, _)| *k == name)
+                    .map(|(_, v)| v.to_string())
+            }
+        };
+        assert!(ColorChoice::Auto.enabled(true, env(&[("TERM", "xterm")])));
+        assert!(!ColorChoice::Auto.enabled(true, env(&[("TERM", "dumb")])));
+        assert!(!ColorChoice::Auto.enabled(true, env(&[("NO_COLOR", "1")])));
+        assert!(!ColorChoice::Auto.enabled(false, env(&[])));
+        assert!(ColorChoice::Auto.enabled(false, env(&[("CLICOLOR_FORCE", "1")])));
+        assert!(ColorChoice::Auto.enabled(false, env(&[("FORCE_COLOR", "true")])));
+        assert!(!ColorChoice::Auto.enabled(false, env(&[("FORCE_COLOR", "0")])));
+        assert!(!ColorChoice::Never.enabled(true, env(&[("FORCE_COLOR", "1")])));
+        assert!(ColorChoice::Always.enabled(false, env(&[("TERM", "dumb")])));
+    }
 
     #[test]
     fn report_specs_and_timeouts_parse() {

@@ -229,6 +229,7 @@ fn check_result(
         measurements: judged.measurements,
         remediation: check.remediation.clone(),
         selected: judged.selected,
+        defined_at: Some(check.defined_at.clone()),
     };
     // After the waivers, which match subjects as the check wrote them.
     result.redact(redactor);
@@ -330,7 +331,7 @@ mod tests {
         <Format as clap::ValueEnum>::value_variants()
             .iter()
             .map(|format| {
-                let bytes = report::render(*format, false, result, redactor).unwrap();
+                let bytes = report::render(*format, report::Look::PLAIN, result, redactor).unwrap();
                 (*format, String::from_utf8(bytes).unwrap())
             })
             .collect()

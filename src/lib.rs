@@ -22,6 +22,8 @@ mod commands;
 mod demo;
 mod logging;
 
+use std::io::IsTerminal;
+
 use cli::{Cli, Command};
 use redact::SharedRedactor;
 
@@ -51,7 +53,13 @@ fn usage(message: impl Into<String>) -> anyhow::Error {
 pub fn run(cli: Cli) -> Exit {
     // The run's secrets as they become known; the log writer and error messages mask them.
     let secrets = SharedRedactor::default();
-    logging::init(cli.verbose, secrets.clone());
+    let log_color = cli
+        .command
+        .color()
+        .enabled(std::io::stderr().is_terminal(), |name| {
+            std::env::var(name).ok()
+        });
+    logging::init(cli.verbose, log_color, secrets.clone());
     match dispatch(cli, &secrets) {
         Ok(exit) => exit,
         Err(e) => {

@@ -8,14 +8,15 @@ use tracing_subscriber::fmt::MakeWriter;
 use crate::redact::SharedRedactor;
 
 /// Installs the stderr logger, masking what `secrets` knows when each line is written. The
-/// caller keeps `secrets` and adds to it as the run learns secrets.
-pub fn init(verbose: bool, secrets: SharedRedactor) {
+/// caller keeps `secrets` and adds to it as the run learns secrets. `color` colours the levels.
+pub fn init(verbose: bool, color: bool, secrets: SharedRedactor) {
     let default = if verbose { "ready=debug,info" } else { "warn" };
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(default));
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(RedactingStderr(secrets))
         .with_target(false)
+        .with_ansi(color)
         .try_init();
 }
 

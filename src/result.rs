@@ -150,6 +150,9 @@ pub struct CheckResult {
     /// False when `--only`/`--skip` left the check out of this run.
     #[serde(default = "selected_default")]
     pub selected: bool,
+    /// `FILE:LINE` of the check's definition, for CI annotations that point at it.
+    #[serde(default)]
+    pub defined_at: Option<String>,
 }
 
 fn selected_default() -> bool {
@@ -180,6 +183,12 @@ impl CheckResult {
             f.fingerprint = redactor.redact(&f.fingerprint);
             redactor.redact_json(&mut f.evidence);
         }
+    }
+
+    /// The file and line of the definition, when known.
+    pub fn definition(&self) -> Option<(&str, u32)> {
+        let (file, line) = self.defined_at.as_deref()?.rsplit_once(':')?;
+        Some((file, line.parse().ok()?))
     }
 
     pub fn facts(&self) -> CheckFacts<'_> {

@@ -327,6 +327,7 @@ mod tests {
             measurements: BTreeMap::new(),
             remediation: None,
             selected: true,
+            defined_at: None,
         }
     }
 

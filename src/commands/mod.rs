@@ -17,10 +17,10 @@ use std::path::{Path, PathBuf};
 
 use anyhow::Context as _;
 
-use crate::cli::{self, ColorChoice, ConfigArgs, DecisionArgs};
+use crate::cli::{self, ConfigArgs, DecisionArgs};
 use crate::config::{self, Loaded, Source};
 use crate::redact::{Redactor, SharedRedactor};
-use crate::report::{self as reports, Format};
+use crate::report::{self as reports, Format, Look};
 use crate::selector::Selector;
 use crate::{Exit, result, scoring, usage};
 
@@ -124,16 +124,16 @@ pub(crate) fn emit(
     history: &[result::RunResult],
 ) -> anyhow::Result<Exit> {
     let format = output.format.unwrap_or(default_format);
-    let color = match output.color {
-        ColorChoice::Always => true,
-        ColorChoice::Never => false,
-        ColorChoice::Auto => {
-            output.output.is_none()
-                && std::io::stdout().is_terminal()
-                && env.get("NO_COLOR").is_none_or(|v| v.is_empty())
-        }
+    let terminal = output.output.is_none() && std::io::stdout().is_terminal();
+    let look = Look {
+        color: output
+            .color
+            .enabled(terminal, |name| env.get(name).cloned()),
+        width: terminal_width(terminal),
+        all: output.all,
+        quiet: output.quiet,
     };
-    let main = reports::render_with_history(format, color, result, history, redactor)?;
+    let main = reports::render_with_history(format, look, result, history, redactor)?;
     match &output.output {
         Some(path) => write_file(path, &main)?,
         None => std::io::stdout()
@@ -141,12 +141,13 @@ pub(crate) fn emit(
             .context("cannot write the report")?,
     }
     for (format, path) in extra {
-        let report = reports::render_with_history(*format, false, result, history, redactor)?;
+        let report =
+            reports::render_with_history(*format, Look::PLAIN, result, history, redactor)?;
         write_file(path, &report)?;
     }
     let github = format == Format::Github || extra.iter().any(|(f, _)| *f == Format::Github);
     if github && let Some(summary) = env.get("GITHUB_STEP_SUMMARY").filter(|p| !p.is_empty()) {
-        let markdown = reports::render(Format::Markdown, false, result, redactor)?;
+        let markdown = reports::render(Format::Markdown, Look::PLAIN, result, redactor)?;
         let mut file = std::fs::OpenOptions::new()
             .create(true)
             .append(true)
@@ -160,6 +161,14 @@ pub(crate) fn emit(
     } else {
         Exit::NoGo
     })
+}
+
+/// The terminal's width when the report goes to one, else 100 columns.
+fn terminal_width(terminal: bool) -> u16 {
+    let detected = terminal
+        .then(|| comfy_table::Table::new().width())
+        .flatten();
+    detected.filter(|w| *w >= 40).unwrap_or(Look::PLAIN.width)
 }
 
 fn write_file(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {

@@ -1,12 +1,19 @@
-//! GitHub Actions workflow commands: an annotation per failing, erroring or warning check.
+//! GitHub Actions workflow commands: the verdict, then an annotation per failing or erroring
+//! check at its definition, most severe first.
 
 use std::io;
+use std::path::{Path, PathBuf};
 
+use super::table::verdict_line;
 use super::{Reporter, baseline_delta, score_text};
-use crate::result::RunResult;
-use crate::vocab::Status;
+use crate::result::{CheckResult, RunResult};
+use crate::vocab::{Severity, Status};
 
-pub struct GithubReport;
+pub struct GithubReport {
+    /// The working directory: GitHub wants files relative to the repository root, where CI
+    /// runs `ready`.
+    pub base: Option<PathBuf>,
+}
 
 /// Workflow-command data escaping (the runner's own rules).
 fn data(text: &str) -> String {
@@ -20,52 +27,105 @@ fn property(text: &str) -> String {
     data(text).replace(':', "%3A").replace(',', "%2C")
 }
 
+/// GitHub shows at most 10 error annotations of a step; the verdict is one of them.
+const MAX_ERRORS: usize = 10;
+
+fn level(severity: Severity) -> &'static str {
+    match severity {
+        Severity::Critical | Severity::High => "error",
+        Severity::Medium => "warning",
+        Severity::Low => "notice",
+    }
+}
+
+/// `::LEVEL file=…,line=…,title=…::MESSAGE` for a failing or erroring check.
+fn annotation(c: &CheckResult, base: Option<&Path>) -> String {
+    let mut properties = Vec::new();
+    if let Some((file, line)) = c.definition() {
+        let file = base
+            .and_then(|b| Path::new(file).strip_prefix(b).ok())
+            .map_or(file.into(), |f| f.to_string_lossy());
+        properties.push(format!("file={},line={line}", property(&file)));
+    }
+    let title = format!(
+        "ready: {} ({}, {})",
+        c.id,
+        c.status.as_str(),
+        c.severity.as_str()
+    );
+    properties.push(format!("title={}", property(&title)));
+    let mut message = c.message.clone();
+    if let Some(fix) = &c.remediation {
+        message.push_str(&format!("\nFix: {}", fix.trim()));
+    }
+    format!(
+        "::{} {}::{}",
+        level(c.severity),
+        properties.join(","),
+        data(&message)
+    )
+}
+
 impl Reporter for GithubReport {
     fn render(&self, r: &RunResult, out: &mut dyn io::Write) -> io::Result<()> {
-        for c in &r.checks {
-            let level = match c.status {
-                Status::Fail | Status::Error => "error",
-                Status::Warn => "warning",
-                _ => continue,
-            };
-            let title = format!(
-                "ready: {} ({}, {})",
-                c.id,
-                c.status.as_str(),
-                c.severity.as_str()
-            );
-            let mut message = c.message.clone();
-            if let Some(fix) = &c.remediation {
-                message.push_str(&format!("\nFix: {}", fix.trim()));
+        self.verdict(r, out)?;
+        let mut failing: Vec<&CheckResult> = r
+            .checks
+            .iter()
+            .filter(|c| c.selected && matches!(c.status, Status::Fail | Status::Error))
+            .collect();
+        failing.sort_by_key(|c| std::cmp::Reverse(c.severity));
+        let mut errors = usize::from(!r.decision.go);
+        let mut rest = Vec::new();
+        for c in failing {
+            if level(c.severity) == "error" {
+                if errors == MAX_ERRORS {
+                    rest.push(c.id.as_str());
+                    continue;
+                }
+                errors += 1;
             }
+            writeln!(out, "{}", annotation(c, self.base.as_deref()))?;
+        }
+        if !rest.is_empty() {
             writeln!(
                 out,
-                "::{level} title={}::{}",
-                property(&title),
-                data(&message)
+                "::notice title={}::{}",
+                property(&format!("ready: {} more failing checks", rest.len())),
+                data(&format!(
+                    "Not annotated (GitHub shows 10 errors): {}",
+                    rest.join(", ")
+                ))
             )?;
         }
+        Ok(())
+    }
+}
+
+impl GithubReport {
+    /// The verdict first, so GitHub's caps never hide it: an error for NO-GO, a notice for GO.
+    fn verdict(&self, r: &RunResult, out: &mut dyn io::Write) -> io::Result<()> {
         let verdict = if r.decision.go { "GO" } else { "NO-GO" };
         let delta = baseline_delta(r)
             .map(|d| format!(", {d}"))
             .unwrap_or_default();
         let level = if r.decision.go { "notice" } else { "error" };
+        let mut message = format!(
+            "{}\nscore {} (without waivers {}){delta}, coverage {:.1}%, reached {}",
+            verdict_line(r),
+            score_text(r.score),
+            score_text(r.score_without_waivers),
+            r.coverage,
+            r.decision.reached.as_deref().unwrap_or("none"),
+        );
+        for reason in &r.decision.reasons {
+            message.push_str(&format!("\n{reason}"));
+        }
         writeln!(
             out,
             "::{level} title={}::{}",
             property(&format!("ready: {verdict} for {}", r.stage)),
-            data(&format!(
-                "score {} (without waivers {}){delta}, coverage {:.1}%, reached {}{}",
-                score_text(r.score),
-                score_text(r.score_without_waivers),
-                r.coverage,
-                r.decision.reached.as_deref().unwrap_or("none"),
-                if r.decision.reasons.is_empty() {
-                    String::new()
-                } else {
-                    format!("\n{}", r.decision.reasons.join("\n"))
-                }
-            ))
+            data(&message)
         )
     }
 }

@@ -6,6 +6,7 @@ mod json;
 mod junit;
 mod markdown;
 mod table;
+mod visible;
 
 use std::borrow::Cow;
 use std::io;
@@ -41,13 +42,37 @@ pub trait Reporter {
     fn render(&self, result: &RunResult, out: &mut dyn io::Write) -> io::Result<()>;
 }
 
-pub fn reporter(format: Format, color: bool) -> Box<dyn Reporter> {
+/// How the table report is laid out; the other formats ignore it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Look {
+    pub color: bool,
+    /// The widest line, in columns.
+    pub width: u16,
+    /// List the passing checks instead of counting them.
+    pub all: bool,
+    /// The verdict line alone.
+    pub quiet: bool,
+}
+
+impl Look {
+    /// For files and pipes: no colour, 100 columns.
+    pub const PLAIN: Look = Look {
+        color: false,
+        width: 100,
+        all: false,
+        quiet: false,
+    };
+}
+
+pub fn reporter(format: Format, look: Look) -> Box<dyn Reporter> {
     match format {
-        Format::Table => Box::new(table::TableReport { color }),
+        Format::Table => Box::new(table::TableReport { look }),
         Format::Json => Box::new(json::JsonReport),
         Format::Markdown => Box::new(markdown::MarkdownReport),
         Format::Junit => Box::new(junit::JunitReport),
-        Format::Github => Box::new(github::GithubReport),
+        Format::Github => Box::new(github::GithubReport {
+            base: std::env::current_dir().ok(),
+        }),
         Format::Html => Box::new(html::HtmlReport { history: &[] }),
     }
 }
@@ -75,34 +100,39 @@ pub fn baseline_delta(result: &RunResult) -> Option<String> {
 }
 
 /// Renders a report to bytes, for writing in one go. Every format masks the run's secrets in
-/// what it shows, whatever the result it is given already masks.
+/// what it shows, whatever the result it is given already masks, and every human format shows
+/// control characters from the data escaped.
 pub fn render(
     format: Format,
-    color: bool,
+    look: Look,
     result: &RunResult,
     redactor: &Redactor,
 ) -> io::Result<Vec<u8>> {
-    render_with_history(format, color, result, &[], redactor)
+    render_with_history(format, look, result, &[], redactor)
 }
 
 /// Renders a report with earlier results (oldest first); only the HTML page shows their trends.
 /// Saved results were masked when they were written.
 pub fn render_with_history(
     format: Format,
-    color: bool,
+    look: Look,
     result: &RunResult,
     history: &[RunResult],
     redactor: &Redactor,
 ) -> io::Result<Vec<u8>> {
-    let shown = if redactor.is_empty() {
+    let mut shown = if redactor.is_empty() {
         Cow::Borrowed(result)
     } else {
         Cow::Owned(result.redacted(redactor))
     };
+    // Machines read the texts as they are; people get control characters escaped.
+    if format != Format::Json && format != Format::Junit {
+        shown = Cow::Owned(visible::escaped(&shown));
+    }
     let mut out = Vec::new();
     match format {
         Format::Html => html::HtmlReport { history }.render(&shown, &mut out)?,
-        _ => reporter(format, color).render(&shown, &mut out)?,
+        _ => reporter(format, look).render(&shown, &mut out)?,
     }
     Ok(out)
 }

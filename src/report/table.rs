@@ -4,21 +4,21 @@ use std::io;
 
 use comfy_table::{Attribute, Cell, CellAlignment, Color, ContentArrangement, Table, presets};
 
-use super::{Reporter, baseline_delta, score_text};
+use super::{Look, Reporter, baseline_delta, score_text};
 use crate::result::{CheckResult, RunResult, WaiverState};
 use crate::vocab::Status;
 
 pub struct TableReport {
-    pub color: bool,
+    pub look: Look,
 }
 
-/// Long messages are cut in the check list; the JSON has them whole.
-const MESSAGE_WIDTH: usize = 90;
+/// Long messages are cut in the check list (then wrapped in their cell); the JSON has them whole.
+const MESSAGE_LENGTH: usize = 240;
 
 impl TableReport {
     fn paint(&self, text: &str, color: Color, bold: bool) -> Cell {
         let mut cell = Cell::new(text);
-        if self.color {
+        if self.look.color {
             cell = cell.fg(color);
             if bold {
                 cell = cell.add_attribute(Attribute::Bold);
@@ -28,7 +28,7 @@ impl TableReport {
     }
 
     fn ansi(&self, text: &str, code: &str) -> String {
-        if self.color {
+        if self.look.color {
             format!("\x1b[{code}m{text}\x1b[0m")
         } else {
             text.to_string()
@@ -39,14 +39,70 @@ impl TableReport {
         let mut table = Table::new();
         table
             .load_style(presets::NOTHING)
-            .set_content_arrangement(ContentArrangement::Disabled);
-        if self.color {
+            .set_content_arrangement(ContentArrangement::Dynamic)
+            .set_width(self.look.width);
+        if self.look.color {
             table.enforce_styling();
         } else {
             table.force_no_tty();
         }
         table
     }
+
+    /// Writes `text` word-wrapped to the width, the first line after `first`, the others after
+    /// as many spaces.
+    fn line(&self, out: &mut dyn io::Write, first: &str, text: &str) -> io::Result<()> {
+        let indent = columns(first);
+        let room = usize::from(self.look.width).saturating_sub(indent).max(20);
+        for (i, row) in wrap(text, room).iter().enumerate() {
+            let lead = if i == 0 {
+                first.to_string()
+            } else {
+                " ".repeat(indent)
+            };
+            writeln!(out, "{lead}{row}")?;
+        }
+        Ok(())
+    }
+}
+
+/// The columns `text` takes on a terminal: its characters without the colour escapes.
+fn columns(text: &str) -> usize {
+    let mut in_escape = false;
+    text.chars()
+        .filter(|&c| {
+            let shown = !in_escape && c != '\x1b';
+            in_escape = (in_escape || c == '\x1b') && c != 'm';
+            shown
+        })
+        .count()
+}
+
+/// Greedy word wrap to `room` characters; words longer than a line are split.
+fn wrap(text: &str, room: usize) -> Vec<String> {
+    let mut rows = Vec::new();
+    let mut row = String::new();
+    for word in text.split_whitespace() {
+        let mut word: Vec<char> = word.chars().collect();
+        while word.len() > room {
+            if !row.is_empty() {
+                rows.push(std::mem::take(&mut row));
+            }
+            rows.push(word.drain(..room).collect());
+        }
+        let used = row.chars().count();
+        if used > 0 && used + 1 + word.len() > room {
+            rows.push(std::mem::take(&mut row));
+        }
+        if !row.is_empty() {
+            row.push(' ');
+        }
+        row.extend(word);
+    }
+    if !row.is_empty() || rows.is_empty() {
+        rows.push(row);
+    }
+    rows
 }
 
 fn status_color(status: Status) -> Color {
@@ -57,6 +113,20 @@ fn status_color(status: Status) -> Color {
         Status::Skip => Color::DarkGrey,
         Status::Waived => Color::Cyan,
     }
+}
+
+/// Where a check is listed: failures, errors and warnings first, then waived and skipped
+/// checks, passing ones last; the most severe first within each group, then definition order.
+fn listing_order(c: &CheckResult) -> (u8, std::cmp::Reverse<crate::vocab::Severity>, u8) {
+    let (group, rank) = match c.status {
+        Status::Fail => (0, 0),
+        Status::Error => (0, 1),
+        Status::Warn => (0, 2),
+        Status::Waived => (1, 0),
+        Status::Skip => (1, 1),
+        Status::Pass => (2, 0),
+    };
+    (group, std::cmp::Reverse(c.severity), rank)
 }
 
 /// `███████▌░░` for 75: ten cells, a half cell for the remainder.
@@ -89,21 +159,109 @@ fn cut(text: &str, max: usize) -> String {
     format!("{kept}…")
 }
 
+fn plural(n: usize, one: &str, many: &str) -> String {
+    format!("{n} {}", if n == 1 { one } else { many })
+}
+
+/// The last line: `NO-GO for production · score 41.2 < 93 · 2 blockers failed`.
+pub(super) fn verdict_line(r: &RunResult) -> String {
+    let mut parts = vec![format!(
+        "{} for {}",
+        if r.decision.go { "GO" } else { "NO-GO" },
+        r.stage
+    )];
+    let min_score = r
+        .stages
+        .iter()
+        .find(|s| s.name == r.stage)
+        .map(|s| s.min_score);
+    parts.push(match (r.score, min_score) {
+        (Some(s), Some(min)) if s >= min => format!("score {} ≥ {min}", score_text(Some(s))),
+        (Some(s), Some(min)) => format!("score {} < {min}", score_text(Some(s))),
+        (Some(s), None) => format!("score {}", score_text(Some(s))),
+        (None, _) => "no check was scored".to_string(),
+    });
+    let unverified = unverified(r);
+    if !unverified.blockers.is_empty() {
+        parts.push(format!(
+            "{} failed",
+            plural(unverified.blockers.len(), "blocker", "blockers")
+        ));
+    }
+    if !unverified.required.is_empty() {
+        parts.push(format!(
+            "{} not verified",
+            plural(
+                unverified.required.len(),
+                "required check",
+                "required checks"
+            )
+        ));
+    }
+    if !unverified.not_run.is_empty() {
+        parts.push(format!(
+            "{} not run",
+            plural(
+                unverified.not_run.len(),
+                "required check",
+                "required checks"
+            )
+        ));
+    }
+    parts.join(" · ")
+}
+
+/// The checks that keep the stage from being met, by why they are listed.
+struct Unverified<'a> {
+    /// `blocker: true` checks that ran.
+    blockers: Vec<&'a CheckResult>,
+    /// Other checks the stages require that ran.
+    required: Vec<&'a CheckResult>,
+    /// Required checks that `--only`/`--skip` left out.
+    not_run: Vec<&'a CheckResult>,
+}
+
+fn unverified(r: &RunResult) -> Unverified<'_> {
+    let mut u = Unverified {
+        blockers: vec![],
+        required: vec![],
+        not_run: vec![],
+    };
+    let listed = r
+        .decision
+        .blockers
+        .iter()
+        .filter_map(|id| r.checks.iter().find(|c| &c.id == id));
+    for c in listed {
+        match (c.selected, c.blocker) {
+            (false, _) => u.not_run.push(c),
+            (true, true) => u.blockers.push(c),
+            (true, false) => u.required.push(c),
+        }
+    }
+    u
+}
+
 impl Reporter for TableReport {
     fn render(&self, r: &RunResult, out: &mut dyn io::Write) -> io::Result<()> {
-        self.banner(out, r)?;
-        self.categories(out, r)?;
-        self.checks(out, r)?;
-        self.blockers(out, r)?;
-        self.waivers(out, r)?;
-        self.baseline(out, r)?;
-        let n = &r.counts;
-        writeln!(out)?;
-        writeln!(
-            out,
-            "{} pass · {} warn · {} fail · {} error · {} skip · {} waived",
-            n.pass, n.warn, n.fail, n.error, n.skip, n.waived
-        )
+        if !self.look.quiet {
+            self.banner(out, r)?;
+            self.categories(out, r)?;
+            self.checks(out, r)?;
+            self.unverified(out, r)?;
+            self.waivers(out, r)?;
+            self.baseline(out, r)?;
+            let n = &r.counts;
+            writeln!(out)?;
+            writeln!(
+                out,
+                "{} pass · {} warn · {} fail · {} error · {} skip · {} waived",
+                n.pass, n.warn, n.fail, n.error, n.skip, n.waived
+            )?;
+        }
+        let verdict = verdict_line(r);
+        let code = if r.decision.go { "1;32" } else { "1;31" };
+        writeln!(out, "{}", self.ansi(&verdict, code))
     }
 }
 
@@ -122,8 +280,7 @@ impl TableReport {
             r.stage,
             r.decision.reached.as_deref().unwrap_or("none")
         )?;
-        writeln!(
-            out,
+        let score = format!(
             "score {} · without waivers {} · coverage {:.1}%{}{}",
             score_text(r.score),
             score_text(r.score_without_waivers),
@@ -136,9 +293,24 @@ impl TableReport {
                 (None, true) => " · partial run (--only/--skip)".to_string(),
                 (None, false) => String::new(),
             }
-        )?;
-        for reason in &r.decision.reasons {
-            writeln!(out, "  · {reason}")?;
+        );
+        self.line(out, "", &score)?;
+        // The checks behind a NO-GO are listed below, each once; the other reasons are here.
+        let about_a_listed_check = |reason: &str| {
+            reason.split_once(": ").is_some_and(|(_, rest)| {
+                r.decision
+                    .blockers
+                    .iter()
+                    .any(|id| rest.starts_with(&format!("{id} ")))
+            })
+        };
+        for reason in r
+            .decision
+            .reasons
+            .iter()
+            .filter(|x| !about_a_listed_check(x))
+        {
+            self.line(out, "  · ", reason)?;
         }
         Ok(())
     }
@@ -172,66 +344,108 @@ impl TableReport {
         write_table(out, &categories)
     }
 
-    /// The selected checks, one line each; the unselected ones only counted.
+    /// The checks that did not pass, worst first, one row each; the passing ones counted in
+    /// one line unless `--all`, the unselected ones counted.
     fn checks(&self, out: &mut dyn io::Write, r: &RunResult) -> io::Result<()> {
-        let mut checks = self.table();
-        checks.set_header(vec!["status", "check", "severity", "message"]);
-        let unselected = r.checks.iter().filter(|c| !c.selected).count();
-        for c in r.checks.iter().filter(|c| c.selected) {
-            checks.add_row(vec![
-                self.paint(
-                    &c.status.as_str().to_uppercase(),
-                    status_color(c.status),
-                    true,
-                ),
-                Cell::new(if c.blocker {
-                    format!("{} ⛔", c.id)
-                } else {
-                    c.id.clone()
-                }),
-                Cell::new(c.severity.as_str()),
-                Cell::new(cut(&c.message, MESSAGE_WIDTH)),
-            ]);
+        let mut listed: Vec<&CheckResult> = r
+            .checks
+            .iter()
+            .filter(|c| c.selected && (self.look.all || c.status != Status::Pass))
+            .collect();
+        listed.sort_by_key(|c| listing_order(c));
+        if !listed.is_empty() {
+            let mut checks = self.table();
+            checks.set_header(vec!["status", "check", "severity", "message"]);
+            for c in listed {
+                checks.add_row(vec![
+                    self.paint(
+                        &c.status.as_str().to_uppercase(),
+                        status_color(c.status),
+                        true,
+                    ),
+                    Cell::new(if c.blocker {
+                        format!("{} ⛔", c.id)
+                    } else {
+                        c.id.clone()
+                    }),
+                    Cell::new(c.severity.as_str()),
+                    Cell::new(cut(&c.message, MESSAGE_LENGTH)),
+                ]);
+            }
+            writeln!(out)?;
+            write_table(out, &checks)?;
+        } else {
+            writeln!(out)?;
         }
-        writeln!(out)?;
-        write_table(out, &checks)?;
+        let passed = r
+            .checks
+            .iter()
+            .filter(|c| c.selected && c.status == Status::Pass)
+            .count();
+        if passed > 0 && !self.look.all {
+            let noun = plural(passed, "check passes", "checks pass");
+            writeln!(out, "  {} (--all lists them)", self.ansi(&noun, "32"))?;
+        }
+        let unselected = r.checks.iter().filter(|c| !c.selected).count();
         if unselected > 0 {
-            let noun = if unselected == 1 { "check" } else { "checks" };
-            writeln!(out, "  ({unselected} {noun} not selected)")?;
+            writeln!(
+                out,
+                "  ({} not selected)",
+                plural(unselected, "check", "checks")
+            )?;
         }
         Ok(())
     }
 
-    /// The blockers with their first findings and their remediation.
-    fn blockers(&self, out: &mut dyn io::Write, r: &RunResult) -> io::Result<()> {
-        let blockers: Vec<&CheckResult> = r
-            .decision
-            .blockers
-            .iter()
-            .filter_map(|id| r.checks.iter().find(|c| &c.id == id))
-            .collect();
-        if blockers.is_empty() {
+    /// What keeps the stage from being met: the blockers, the other required checks (with
+    /// their first findings and remediation), and in one line the required checks not run.
+    fn unverified(&self, out: &mut dyn io::Write, r: &RunResult) -> io::Result<()> {
+        let u = unverified(r);
+        self.failing_section(out, "Blockers", &u.blockers)?;
+        let also = format!("Also required for {}", r.stage);
+        self.failing_section(out, &also, &u.required)?;
+        if !u.not_run.is_empty() {
+            let ids: Vec<&str> = u.not_run.iter().map(|c| c.id.as_str()).collect();
+            writeln!(out)?;
+            self.line(
+                out,
+                "",
+                &format!(
+                    "{} not run (--only/--skip): {}",
+                    plural(ids.len(), "required check", "required checks"),
+                    ids.join(", ")
+                ),
+            )?;
+        }
+        Ok(())
+    }
+
+    fn failing_section(
+        &self,
+        out: &mut dyn io::Write,
+        heading: &str,
+        checks: &[&CheckResult],
+    ) -> io::Result<()> {
+        if checks.is_empty() {
             return Ok(());
         }
         writeln!(out)?;
-        writeln!(out, "{}", self.ansi("Blockers", "1"))?;
-        for c in blockers {
-            writeln!(out, "  ✗ {} [{}] {}", c.id, c.status.as_str(), c.title)?;
-            for f in c.findings.iter().filter(|f| !f.waived).take(5) {
-                writeln!(out, "      - {}", cut(&f.message, MESSAGE_WIDTH))?;
+        writeln!(out, "{}", self.ansi(heading, "1"))?;
+        for c in checks {
+            let head = format!("{} [{}] {}", c.id, c.status.as_str(), c.title);
+            self.line(out, "  ✗ ", &head)?;
+            let open: Vec<_> = c.findings.iter().filter(|f| !f.waived).collect();
+            for f in open.iter().take(5) {
+                self.line(out, "      - ", &cut(&f.message, MESSAGE_LENGTH))?;
             }
-            if c.findings.iter().filter(|f| !f.waived).count() > 5 {
-                writeln!(
-                    out,
-                    "      - … {} more in the JSON result",
-                    c.findings.len() - 5
-                )?;
+            if open.len() > 5 {
+                writeln!(out, "      - … {} more in the JSON result", open.len() - 5)?;
             }
             if c.findings.is_empty() && c.status != Status::Fail {
-                writeln!(out, "      - {}", cut(&c.message, MESSAGE_WIDTH))?;
+                self.line(out, "      - ", &cut(&c.message, MESSAGE_LENGTH))?;
             }
             if let Some(fix) = &c.remediation {
-                writeln!(out, "      fix: {}", fix.trim())?;
+                self.line(out, "      fix: ", fix.trim())?;
             }
         }
         Ok(())
@@ -262,9 +476,8 @@ impl TableReport {
                 .as_deref()
                 .map(|s| format!(" {s}"))
                 .unwrap_or_default();
-            writeln!(
-                out,
-                "  {state} {}{subject} until {}{}: {}",
+            let text = format!(
+                "{}{subject} until {}{}: {}",
                 w.check,
                 w.expires,
                 if who.is_empty() {
@@ -273,7 +486,8 @@ impl TableReport {
                     format!(" ({})", who.join(", "))
                 },
                 w.reason
-            )?;
+            );
+            self.line(out, &format!("  {state} "), &text)?;
         }
         Ok(())
     }
@@ -295,12 +509,12 @@ impl TableReport {
         }
         if !r.new_findings.is_empty() {
             writeln!(out)?;
-            writeln!(
-                out,
+            let text = format!(
                 "{} new finding(s) since the baseline: {}",
                 r.new_findings.len(),
                 r.new_findings.join(", ")
-            )?;
+            );
+            self.line(out, "", &text)?;
         }
         Ok(())
     }
@@ -309,6 +523,14 @@ impl TableReport {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn text_wraps_at_word_boundaries_and_splits_long_words() {
+        assert_eq!(wrap("one two three four", 9), ["one two", "three", "four"]);
+        assert_eq!(wrap("abcdefghij k", 4), ["abcd", "efgh", "ij k"]);
+        assert_eq!(wrap("", 10), [""]);
+        assert_eq!(columns("\x1b[1;31mNO-GO\x1b[0m "), 6);
+    }
 
     #[test]
     fn bars_have_ten_cells_with_halves() {

@@ -13,6 +13,7 @@ mod leaks;
 mod local;
 mod postgres_database;
 mod postgres_security;
+mod reports;
 mod scheduling;
 mod secrets;
 mod sql;

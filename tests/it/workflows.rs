@@ -388,17 +388,22 @@ fn the_github_format_annotates_and_fills_the_step_summary() {
     pairs.push(("GITHUB_STEP_SUMMARY", &summary));
     let run = p.ready(&["check", "--format", "github"], &pairs);
     assert_eq!(run.code, 0);
-    assert_eq!(
-        run.stdout.lines().next().unwrap(),
-        "::error title=ready%3A var.v3 (fail%2C low)::V3 is not set"
+    // The verdict first; a low failure is a notice at the check's definition.
+    let lines: Vec<&str> = run.stdout.lines().collect();
+    assert!(
+        lines[0].starts_with(
+            "::notice title=ready%3A GO for production::GO for production · score 88.2 ≥ 80%0A"
+        ),
+        "{}",
+        run.stdout
     );
     assert!(
+        lines[1].starts_with("::notice file=ready.yaml,line=")
+            && lines[1].ends_with(",title=ready%3A var.v3 (fail%2C low)::V3 is not set"),
+        "{}",
         run.stdout
-            .lines()
-            .last()
-            .unwrap()
-            .starts_with("::notice title=ready%3A GO for production::score ")
     );
+    assert_eq!(lines.len(), 2, "{}", run.stdout);
     let written = std::fs::read_to_string(p.path("summary.md")).unwrap();
     assert!(
         written.starts_with("previous step\n# fleet: GO for production\n"),
