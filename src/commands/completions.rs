@@ -8,13 +8,17 @@ use crate::cli::Cli;
 
 pub fn run(shell: clap_complete::Shell) -> anyhow::Result<Exit> {
     let mut command = <Cli as clap::CommandFactory>::command();
-    clap_complete::generate(shell, &mut command, "ready", &mut std::io::stdout());
+    let mut script = Vec::new();
+    clap_complete::generate(shell, &mut command, "ready", &mut script);
+    super::print_stdout(script)?;
     Ok(Exit::Go)
 }
 
 pub fn man() -> anyhow::Result<Exit> {
     let page = clap_mangen::Man::new(<Cli as clap::CommandFactory>::command());
-    page.render(&mut std::io::stdout())
-        .context("cannot write the man page")?;
+    let mut text = Vec::new();
+    page.render(&mut text)
+        .context("cannot render the man page")?;
+    super::print_stdout(text)?;
     Ok(Exit::Go)
 }

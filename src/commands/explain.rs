@@ -29,7 +29,7 @@ pub fn run(id: &str, args: &ConfigArgs, secrets: &SharedRedactor) -> anyhow::Res
             "no check with id `{id}`{hint}; `ready list` shows them all"
         )));
     };
-    print!("{}", secrets.redact(&describe(c)));
+    super::print_stdout(secrets.redact(&describe(c)))?;
     Ok(Exit::Go)
 }
 

@@ -130,12 +130,12 @@ pub fn run(args: &InitArgs) -> anyhow::Result<Exit> {
     for (path, text) in &files {
         write(path, text)?;
     }
-    println!(
-        "wrote {} files for the {:?} profile in {}; next: ready validate",
+    super::print_stdout(format!(
+        "wrote {} files for the {:?} profile in {}; next: ready validate\n",
         files.len(),
         args.profile,
         dir.display()
-    );
+    ))?;
     Ok(Exit::Go)
 }
 

@@ -37,6 +37,6 @@ pub fn run(
             c.tags.join(","),
         ]);
     }
-    println!("{table}");
+    super::print_stdout(format!("{table}\n"))?;
     Ok(Exit::Go)
 }

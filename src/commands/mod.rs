@@ -112,6 +112,16 @@ pub(crate) fn extra_reports(specs: &[crate::cli::ReportSpec]) -> Vec<(Format, Pa
     specs.iter().map(|r| (r.format, r.path.clone())).collect()
 }
 
+/// Writes to standard output. A reader that went away (`ready list | head -2`) is not an error:
+/// the command ends quietly with its normal exit code.
+pub(crate) fn print_stdout(bytes: impl AsRef<[u8]>) -> anyhow::Result<()> {
+    let mut out = std::io::stdout().lock();
+    match out.write_all(bytes.as_ref()).and_then(|()| out.flush()) {
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
+        written => written.context("cannot write to standard output"),
+    }
+}
+
 /// Writes the main report and the extra ones, appends the markdown report to the GitHub step
 /// summary when a github report is asked for there, and says how the run ended.
 pub(crate) fn emit(
@@ -136,9 +146,7 @@ pub(crate) fn emit(
     let main = reports::render_with_history(format, look, result, history, redactor)?;
     match &output.output {
         Some(path) => write_file(path, &main)?,
-        None => std::io::stdout()
-            .write_all(&main)
-            .context("cannot write the report")?,
+        None => print_stdout(&main)?,
     }
     for (format, path) in extra {
         let report =

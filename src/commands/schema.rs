@@ -8,6 +8,6 @@ pub fn run(which: SchemaKind) -> anyhow::Result<Exit> {
         SchemaKind::Result => result::json_schema(),
         SchemaKind::Config => config::schema::json_schema(),
     };
-    println!("{}", serde_json::to_string_pretty(&schema)?);
+    super::print_stdout(format!("{}\n", serde_json::to_string_pretty(&schema)?))?;
     Ok(Exit::Go)
 }

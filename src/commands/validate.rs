@@ -15,11 +15,11 @@ pub fn run(args: &ConfigArgs, secrets: &SharedRedactor) -> anyhow::Result<Exit> 
         Source::File(p) => p.display().to_string(),
         Source::Builtin => "the built-in suite".into(),
     };
-    println!(
-        "{shown}: valid, {} checks, {} targets, {} waivers",
+    super::print_stdout(format!(
+        "{shown}: valid, {} checks, {} targets, {} waivers\n",
         suite.checks.len(),
         suite.targets.len(),
         suite.waivers.len()
-    );
+    ))?;
     Ok(Exit::Go)
 }

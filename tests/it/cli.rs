@@ -649,3 +649,45 @@ fn includes_outside_the_project_are_errors_that_quote_nothing() {
     );
     assert!(!run.stderr.contains("hash-of-the-root") && !run.stdout.contains("hash-of-the-root"));
 }
+
+/// `ready ARGS…` with its standard output closed before it writes (`ready list | head -0`).
+fn with_stdout_closed(project: &Project, args: &[&str]) -> (i32, String) {
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_ready"))
+        .args(args)
+        .current_dir(project.dir.path())
+        .env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    drop(child.stdout.take());
+    let out = child.wait_with_output().unwrap();
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn a_closed_stdout_ends_every_command_quietly_with_its_normal_exit_code() {
+    let config = "checks:\n  - id: fails\n    category: operations\n    severity: low\n    command: { run: [\"false\"] }\n";
+    let p = Project::new(config);
+    for args in [
+        &["list"][..],
+        &["validate"],
+        &["explain", "fails"],
+        &["schema", "config"],
+        &["completions", "bash"],
+        &["man"],
+        &["check", "--format", "json"],
+        &["check", "--format", "table"],
+    ] {
+        let normal = p.ready(args, &[]).code;
+        assert_eq!(
+            with_stdout_closed(&p, args),
+            (normal, String::new()),
+            "{args:?}"
+        );
+    }
+}

@@ -174,3 +174,75 @@ fn commands_run_without_a_shell_and_are_judged_by_exit_code_and_output() {
         "`sleep` timed out after 200ms"
     );
 }
+
+/// A process id written by a test command, if that process is still alive (not a zombie).
+fn alive(p: &Project, pid_file: &str) -> bool {
+    let pid = std::fs::read_to_string(p.path(pid_file)).unwrap();
+    let stat = std::fs::read_to_string(format!("/proc/{}/stat", pid.trim()));
+    stat.is_ok_and(|s| !s.contains(") Z "))
+}
+
+#[test]
+fn commands_are_judged_by_their_own_exit_and_leave_no_process_behind() {
+    let config = format!(
+        "checks:\n{}{}",
+        check(
+            "background",
+            "command",
+            "{ run: [sh, -c, \"sleep 30 & echo $! > bg.pid; echo started\"], stdout_contains: started, timeout: 5s }"
+        ),
+        check(
+            "hung",
+            "command",
+            "{ run: [sh, -c, \"sleep 30 & echo $! > hung.pid; wait\"], timeout: 300ms }"
+        ),
+    );
+    let p = Project::new(&config);
+    let started = std::time::Instant::now();
+    let result = p.ready(&["check", "--format", "json"], &[]).json();
+    assert!(started.elapsed() < std::time::Duration::from_secs(5));
+    assert_eq!(check_of(&result, "background")["status"], "pass");
+    let hung = check_of(&result, "hung");
+    assert_eq!(hung["status"], "error");
+    assert_eq!(hung["message"], "`sh` timed out after 300ms");
+    assert!(!alive(&p, "bg.pid"), "the background child outlived ready");
+    assert!(!alive(&p, "hung.pid"), "the timed-out child outlived ready");
+}
+
+#[test]
+fn command_output_is_streamed_and_kept_bounded() {
+    let config = format!(
+        "checks:\n{}",
+        check(
+            "loud",
+            "command",
+            "{ run: [sh, -c, \"head -c 50000000 /dev/zero | tr '\\\\0' x; echo; echo the end; exit 1\"], stdout_contains: [the end, never printed] }"
+        ),
+    );
+    let result = Project::new(&config)
+        .ready(&["check", "--format", "json"], &[])
+        .json();
+    let loud = check_of(&result, "loud");
+    let messages: Vec<&str> = loud["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["message"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        messages,
+        [
+            "`sh` exited with 1, expected 0",
+            "stdout does not contain \"never printed\""
+        ]
+    );
+    let evidence = &loud["findings"][0]["evidence"];
+    assert_eq!(evidence["stdout_bytes"], 50_000_009);
+    let stdout = evidence["stdout"].as_str().unwrap();
+    assert!(stdout.starts_with(&"x".repeat(1024)), "{stdout}");
+    assert!(
+        stdout.contains("\n… (49997961 bytes not kept) …\n"),
+        "{stdout}"
+    );
+    assert!(stdout.ends_with("xxx\nthe end\n"), "{stdout}");
+}

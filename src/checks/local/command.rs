@@ -7,7 +7,7 @@ use serde::Deserialize;
 use serde_json::json;
 
 use crate::checks::outcome::{CheckError, CheckOutcome, Cut, Finding, Observation};
-use crate::checks::params::{DurationParam, OneOrMany, ScalarText, keep};
+use crate::checks::params::{DurationParam, OneOrMany, ScalarText};
 use crate::checks::{Ctx, KindSpec};
 use crate::model::TargetFamily;
 use crate::vocab::human;
@@ -18,6 +18,13 @@ const OUTPUT_CUTS: &[Cut] = &[
     Cut::Evidence("stdout", OUTPUT_EVIDENCE_BYTES),
     Cut::Evidence("stderr", OUTPUT_EVIDENCE_BYTES),
 ];
+
+mod capture;
+
+use capture::Capture;
+
+/// How long output is still read after the command exited, from what it left running.
+const DRAIN_AFTER_EXIT: std::time::Duration = std::time::Duration::from_millis(200);
 
 #[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
@@ -40,7 +47,8 @@ impl KindSpec for CommandParams {
     }
 }
 
-/// Runs argv directly (no shell) in the project directory.
+/// Runs argv directly (no shell) in the project directory, in a process group of its own so
+/// that nothing it starts outlives the check.
 pub async fn run(params: &CommandParams, ctx: &Ctx<'_>) -> CheckOutcome {
     let argv: Vec<&str> = params.run.iter().map(|a| a.0.as_str()).collect();
     let Some((program, args)) = argv.split_first() else {
@@ -55,30 +63,86 @@ pub async fn run(params: &CommandParams, ctx: &Ctx<'_>) -> CheckOutcome {
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
+        .process_group(0)
         .kill_on_drop(true);
-    let child = command
+    let mut child = command
         .spawn()
         .map_err(|e| CheckError::new(format!("cannot run `{program}`: {e}")))?;
-    let output = match params.timeout {
-        Some(DurationParam(limit)) => tokio::time::timeout(limit, child.wait_with_output())
-            .await
-            .map_err(|_| {
+    // Dropped when the check ends in any way (exit, its own timeout, the runner's): whatever the
+    // command left running in its group is killed then.
+    let _group = child.id().map(GroupKiller);
+    let mut stdout = Capture::new(&wanted(&params.stdout_contains));
+    let mut stderr = Capture::new(&wanted(&params.stderr_not_contains));
+    let exchange = exchange(&mut child, &mut stdout, &mut stderr);
+    let status = match params.timeout {
+        Some(DurationParam(limit)) => {
+            tokio::time::timeout(limit, exchange).await.map_err(|_| {
                 CheckError::new(format!("`{program}` timed out after {}", human(limit)))
-            })?,
-        None => child.wait_with_output().await,
+            })?
+        }
+        None => exchange.await,
     }
     .map_err(|e| CheckError::new(format!("`{program}` failed to run: {e}")))?;
+    Ok(judge(params, program, status.code(), &stdout, &stderr))
+}
 
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    let code = output.status.code();
-    let evidence = json!({
-        "exit_code": code,
-        "stdout": keep(&stdout),
-        "stderr": keep(&stderr),
-    });
+fn wanted(strings: &Option<OneOrMany<String>>) -> Vec<String> {
+    strings.clone().map(OneOrMany::into_vec).unwrap_or_default()
+}
+
+/// Waits for the command itself to exit while reading its output. Once it has exited, what it
+/// started in the background may keep the pipes open: the output is read for a moment longer,
+/// then no more.
+async fn exchange(
+    child: &mut tokio::process::Child,
+    stdout: &mut Capture,
+    stderr: &mut Capture,
+) -> std::io::Result<std::process::ExitStatus> {
+    let missing = || std::io::Error::other("its output could not be captured");
+    let out_pipe = child.stdout.take().ok_or_else(missing)?;
+    let err_pipe = child.stderr.take().ok_or_else(missing)?;
+    let reading = async {
+        tokio::join!(stdout.read_from(out_pipe), stderr.read_from(err_pipe));
+    };
+    let mut reading = std::pin::pin!(reading);
+    let mut read_all = false;
+    let status = loop {
+        tokio::select! {
+            status = child.wait() => break status?,
+            () = &mut reading, if !read_all => read_all = true,
+        }
+    };
+    if !read_all {
+        let _ = tokio::time::timeout(DRAIN_AFTER_EXIT, reading).await;
+    }
+    Ok(status)
+}
+
+/// Kills a command's whole process group (the command and everything it started).
+struct GroupKiller(u32);
+
+impl Drop for GroupKiller {
+    fn drop(&mut self) {
+        if let Ok(group) = libc::pid_t::try_from(self.0) {
+            // SAFETY: kill(2) with a negative pid signals a process group; it touches no memory.
+            // The group is the command's own (`process_group(0)`), never ours.
+            unsafe {
+                libc::kill(-group, libc::SIGKILL);
+            }
+        }
+    }
+}
+
+fn judge(
+    params: &CommandParams,
+    program: &str,
+    code: Option<i32>,
+    stdout: &Capture,
+    stderr: &Capture,
+) -> Observation {
+    let evidence = evidence(code, stdout, stderr);
     let mut obs = Observation::default();
-    let subject = *program;
+    let subject = program;
     match code {
         Some(c) if c == params.expect_exit => {}
         Some(c) => obs.findings.push(
@@ -98,13 +162,8 @@ pub async fn run(params: &CommandParams, ctx: &Ctx<'_>) -> CheckOutcome {
                 .cut(OUTPUT_CUTS),
         ),
     }
-    for wanted in params
-        .stdout_contains
-        .clone()
-        .map(OneOrMany::into_vec)
-        .unwrap_or_default()
-    {
-        if !stdout.contains(&wanted) {
+    for (index, wanted) in wanted(&params.stdout_contains).iter().enumerate() {
+        if !stdout.contains(index) {
             obs.findings.push(
                 Finding::fail(subject, format!("stdout does not contain \"{wanted}\""))
                     .with_evidence(evidence.clone())
@@ -112,13 +171,8 @@ pub async fn run(params: &CommandParams, ctx: &Ctx<'_>) -> CheckOutcome {
             );
         }
     }
-    for unwanted in params
-        .stderr_not_contains
-        .clone()
-        .map(OneOrMany::into_vec)
-        .unwrap_or_default()
-    {
-        if stderr.contains(&unwanted) {
+    for (index, unwanted) in wanted(&params.stderr_not_contains).iter().enumerate() {
+        if stderr.contains(index) {
             obs.findings.push(
                 Finding::fail(subject, format!("stderr contains \"{unwanted}\""))
                     .with_evidence(evidence.clone())
@@ -130,5 +184,20 @@ pub async fn run(params: &CommandParams, ctx: &Ctx<'_>) -> CheckOutcome {
         "`{program}` exited with {}",
         code.map_or("a signal".into(), |c| c.to_string())
     ));
-    Ok(obs)
+    obs
+}
+
+/// Exit code and the kept output; the exact size of a stream whose middle was not kept.
+fn evidence(code: Option<i32>, stdout: &Capture, stderr: &Capture) -> serde_json::Value {
+    let mut evidence = json!({
+        "exit_code": code,
+        "stdout": stdout.text(),
+        "stderr": stderr.text(),
+    });
+    for (name, capture) in [("stdout_bytes", stdout), ("stderr_bytes", stderr)] {
+        if capture.is_capped() {
+            evidence[name] = json!(capture.total_bytes());
+        }
+    }
+    evidence
 }
