@@ -5,11 +5,9 @@ use std::collections::VecDeque;
 
 use tokio::io::{AsyncRead, AsyncReadExt};
 
-/// Bytes kept from the start and from the end of each stream. Far more than a finding shows:
-/// `evaluate` masks secrets in the whole kept text before it cuts it (`OUTPUT_CUTS`), so a secret
-/// across the cut never shows its first characters.
-pub const KEPT_HEAD_BYTES: usize = crate::checks::params::KEPT_TEXT_BYTES / 2;
-pub const KEPT_TAIL_BYTES: usize = crate::checks::params::KEPT_TEXT_BYTES / 2;
+/// Bytes kept from the start and from the end of each stream for evidence.
+pub const KEPT_HEAD_BYTES: usize = 1024;
+pub const KEPT_TAIL_BYTES: usize = 1024;
 
 /// One output stream: its bounded head and tail, its exact size, and which needles it held.
 pub struct Capture {
