@@ -140,6 +140,20 @@ mod tests {
     }
 
     #[test]
+    fn diagnostics_name_the_secret_variable_instead_of_its_value() {
+        let yaml = "version: 1\nchecks:\n  - id: x\n    category: \"${API_KEY}\"\n    severity: \"${SESSION_SALT}\"\n    env: { vars: [HOME] }\n";
+        let env = [("API_KEY", "Sk-Live\"42"), ("SESSION_SALT", "Pepper&Salt")];
+        let diags = load_text(yaml, &env).unwrap_err();
+        assert_eq!(
+            messages(&diags),
+            [
+                "4:15 unknown category `${API_KEY}`; known: security, reliability, database, observability, operations",
+                "5:15 unknown severity `${SESSION_SALT}` (expected critical, high, medium or low)",
+            ]
+        );
+    }
+
+    #[test]
     fn every_problem_is_reported_at_once() {
         let yaml = "\
 version: 1
