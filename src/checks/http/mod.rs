@@ -145,7 +145,7 @@ pub fn error_text(e: &reqwest::Error) -> String {
     let mut source = std::error::Error::source(e);
     let mut seen = Vec::new();
     while let Some(s) = source {
-        let part = s.to_string();
+        let part = certificate_text(s).unwrap_or_else(|| s.to_string());
         if !part.is_empty() && !seen.contains(&part) && !part.contains("://") {
             seen.push(part);
         }
@@ -168,9 +168,42 @@ pub fn error_text(e: &reqwest::Error) -> String {
     text
 }
 
+/// A rejected certificate in words: rustls prints its verifier's error as Debug text
+/// (`Other(OtherError(CaUsedAsEndEntity))`). hyper hands it on inside an `io::Error`.
+fn certificate_text(e: &(dyn std::error::Error + 'static)) -> Option<String> {
+    let rustls_error = e.downcast_ref::<rustls::Error>().or_else(|| {
+        e.downcast_ref::<std::io::Error>()?
+            .get_ref()?
+            .downcast_ref::<rustls::Error>()
+    })?;
+    match rustls_error {
+        rustls::Error::InvalidCertificate(cert) => Some(format!(
+            "the server's certificate is rejected: {}",
+            tls::certificate_problem(cert)
+        )),
+        _ => None,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_rejected_certificate_is_a_sentence() {
+        let webpki = std::io::Error::other("CaUsedAsEndEntity");
+        let rustls_error = rustls::Error::InvalidCertificate(rustls::CertificateError::Other(
+            rustls::OtherError(std::sync::Arc::new(webpki)),
+        ));
+        let io = std::io::Error::other(rustls_error);
+        assert_eq!(
+            certificate_text(&io).as_deref(),
+            Some(
+                "the server's certificate is rejected: the server presents a CA certificate as its own; serve a certificate issued for this host, followed by its CA"
+            )
+        );
+        assert_eq!(certificate_text(&std::io::Error::other("refused")), None);
+    }
 
     fn handle(base: &str) -> HttpHandle {
         HttpHandle {
