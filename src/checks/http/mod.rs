@@ -132,6 +132,9 @@ fn builder(timeout: Duration) -> reqwest::ClientBuilder {
 /// A reqwest error without the URL (it may carry credentials) and with its causes, which hold
 /// the useful part ("connection refused", "certificate has expired").
 pub fn error_text(e: &reqwest::Error) -> String {
+    if let Some(problem) = certificate_rejection(e) {
+        return format!("cannot connect: {problem}");
+    }
     let mut text = if e.is_timeout() {
         "timed out".to_string()
     } else if e.is_connect() {
@@ -165,6 +168,20 @@ pub fn error_text(e: &reqwest::Error) -> String {
     text
 }
 
+/// The TLS verifier's rejection anywhere in the error's causes, in words: rustls' own text is
+/// its internal names (`invalid peer certificate: Other(OtherError(CaUsedAsEndEntity))`).
+fn certificate_rejection(e: &reqwest::Error) -> Option<String> {
+    let mut source = std::error::Error::source(e);
+    while let Some(cause) = source {
+        let text = cause.to_string();
+        if let Some((_, debug)) = text.split_once("invalid peer certificate: ") {
+            return Some(tls::verdict::certificate_problem_named(debug).to_string());
+        }
+        source = cause.source();
+    }
+    None
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -176,6 +193,20 @@ mod tests {
             base_url: Some(url::Url::parse(base).unwrap()),
             insecure_tls: false,
         }
+    }
+
+    #[test]
+    fn certificate_names_read_as_words() {
+        use tls::verdict::certificate_problem_named as named;
+        assert_eq!(
+            named("Other(OtherError(CaUsedAsEndEntity))"),
+            "the server presents a CA certificate as its own (a self-signed certificate?)"
+        );
+        assert!(
+            named("UnsupportedSignatureAlgorithmForPublicKeyContext { x: 1 }")
+                .contains("self-signed")
+        );
+        assert_eq!(named("Expired"), "the certificate has expired");
     }
 
     #[test]

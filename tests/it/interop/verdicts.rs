@@ -83,3 +83,89 @@ fn hsts_max_age_0_costs_like_a_missing_header() {
     );
     assert_eq!(measurement(&result, "route", "header_score"), 80.0);
 }
+
+// ---------------------------------------------------------------------------------------------
+// openssl: self-signed certificates of every sort, days to expiry
+
+#[test]
+fn self_signed_openssl_certificates_are_called_self_signed() {
+    let dir = tempfile::tempdir().unwrap();
+    let dir = dir.path();
+    // `openssl req -x509` marks the certificate as a CA unless told otherwise; both kinds are
+    // common, with RSA and EC keys.
+    let variants = [
+        ("rsa-ca", false, ""),
+        ("ec-ca", true, ""),
+        ("rsa-leaf", false, "basicConstraints=critical,CA:FALSE"),
+        ("ec-leaf", true, "basicConstraints=critical,CA:FALSE"),
+    ];
+    for (name, ec, constraints) in variants {
+        let (key, pem) = (format!("{name}.key"), format!("{name}.pem"));
+        let mut args = vec![
+            "req",
+            "-x509",
+            "-nodes",
+            "-days",
+            "90",
+            "-subj",
+            "/CN=localhost",
+        ];
+        args.extend_from_slice(new_key(ec));
+        args.extend_from_slice(&["-addext", "subjectAltName=DNS:localhost"]);
+        if !constraints.is_empty() {
+            args.extend_from_slice(&["-addext", constraints]);
+        }
+        args.extend_from_slice(&["-keyout", key.as_str(), "-out", pem.as_str()]);
+        openssl(dir, &args);
+    }
+    let starting = variants.map(|(name, _, _)| tls_server(dir, name));
+    let running = starting.map(|s| s.wait());
+    let mut checks: Vec<String> = variants
+        .iter()
+        .zip(&running)
+        .map(|((name, _, _), server)| tls_check(name, server))
+        .collect();
+    checks.push(format!(
+        "  - {{ id: https-get, category: security, severity: high, http: {{ url: \"https://localhost:{}/\" }} }}\n",
+        running[0].port
+    ));
+    let project = Project::new(&format!("version: 1\nchecks:\n{}", checks.concat()));
+    let result = run(&project, &[]);
+    // Before: CaUsedAsEndEntity, UnsupportedSignatureAlgorithmForPublicKeyContext {…}, or
+    // "names an issuer (CN=localhost) that did not sign it".
+    for (name, _, _) in variants {
+        assert_eq!(
+            messages(&result, name),
+            [fail(
+                "the certificate is self-signed (CN=localhost): no client trusts it"
+            )],
+            "{name}"
+        );
+    }
+    // The http kind's TLS errors read the same way, without rustls internals.
+    assert_status(&result, "https-get", "error");
+    let https = message(&result, "https-get");
+    assert!(
+        https.contains("self-signed") && !https.contains("Other") && !https.contains('{'),
+        "{https}"
+    );
+}
+
+#[test]
+fn an_expired_certificate_s_days_to_expiry_agrees_with_its_message() {
+    let dir = tempfile::tempdir().unwrap();
+    let dir = dir.path();
+    openssl_ca(dir, "ca");
+    openssl_leaf(dir, "ca", "expired", "localhost", -60, -(10 * 24 + 1));
+    let expired = tls_server(dir, "expired").wait();
+    let project = Project::new(&format!(
+        "version: 1\nchecks:\n{}",
+        tls_check("expired", &expired)
+    ));
+    let ca = dir.join("ca.pem").display().to_string();
+    let result = run(&project, &[("SSL_CERT_FILE", &ca)]);
+    // Expired 10 days and an hour ago: "(10 days ago)" and days_to_expiry -10 (was -11).
+    let found = messages(&result, "expired");
+    assert!(found[0].1.ends_with(" UTC (10 days ago)"), "{found:?}");
+    assert_eq!(measurement(&result, "expired", "days_to_expiry"), -10.0);
+}

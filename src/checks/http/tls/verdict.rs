@@ -12,7 +12,8 @@ const DAY: i64 = 86_400;
 pub fn judge(params: &TlsParams, host: &str, subject: &str, presented: &Presented) -> Observation {
     let cert = &presented.certificate;
     let mut obs = Observation::default();
-    let days_left = (cert.not_after - presented.observed_at).div_euclid(DAY);
+    // Whole days, toward zero: "(10 days ago)" and -10 agree.
+    let days_left = (cert.not_after - presented.observed_at) / DAY;
     obs.measure("days_to_expiry", days_left as f64);
     let evidence = serde_json::json!({
         "subject": cert.subject,
@@ -59,7 +60,7 @@ pub fn handshake_failed(subject: &str, error: &str) -> CheckOutcome {
 
 /// Expired, not yet valid, or expiring within `min_days` (fail) or `warn_days` (warn).
 fn validity(params: &TlsParams, subject: &str, cert: &Certificate, now: i64) -> Option<Finding> {
-    let days_left = (cert.not_after - now).div_euclid(DAY);
+    let days_left = (cert.not_after - now) / DAY;
     let until = date(cert.not_after);
     if now > cert.not_after {
         let ago = (now - cert.not_after) / DAY;
@@ -134,7 +135,9 @@ fn trust(
         | CertificateError::NotValidYetContext { .. }
         | CertificateError::NotValidForName
         | CertificateError::NotValidForNameContext { .. } => return None,
-        CertificateError::UnknownIssuer if cert.self_signed => format!(
+        // Whatever the verifier tripped on first (unknown issuer, a CA used as a server
+        // certificate, a signature it cannot check), a self-signed certificate is that.
+        _ if cert.self_signed => format!(
             "the certificate is self-signed ({}): no client trusts it",
             cert.subject
         ),
@@ -147,9 +150,53 @@ fn trust(
              sign it",
             cert.issuer
         ),
-        other => format!("the certificate is rejected: {other:?}"),
+        other => format!(
+            "the certificate is rejected: {}",
+            certificate_problem(other)
+        ),
     };
     Some(Finding::fail(subject, message))
+}
+
+/// A verifier's complaint in words, never rustls' internal names.
+pub fn certificate_problem(error: &CertificateError) -> &'static str {
+    certificate_problem_named(&format!("{error:?}"))
+}
+
+/// The same from rustls' debug form (`UnknownIssuer`, `Other(OtherError(CaUsedAsEndEntity))`),
+/// which is all an HTTP client's error text carries.
+pub fn certificate_problem_named(debug: &str) -> &'static str {
+    let name = debug
+        .split(|c: char| !c.is_ascii_alphanumeric())
+        .next()
+        .unwrap_or("");
+    match name {
+        "Expired" | "ExpiredContext" => "the certificate has expired",
+        "NotValidYet" | "NotValidYetContext" => "the certificate is not valid yet",
+        "NotValidForName" | "NotValidForNameContext" => {
+            "the certificate is not valid for this host name"
+        }
+        "UnknownIssuer" => {
+            "no trusted root issued the certificate (it is self-signed or from a private authority)"
+        }
+        "BadSignature"
+        | "UnsupportedSignatureAlgorithm"
+        | "UnsupportedSignatureAlgorithmContext"
+        | "UnsupportedSignatureAlgorithmForPublicKeyContext" => {
+            "the certificate's signature does not verify against a trusted issuer (it is \
+             self-signed or from a private authority)"
+        }
+        "InvalidPurpose" | "InvalidPurposeContext" => {
+            "the certificate is not issued for server authentication"
+        }
+        "Revoked" => "the certificate is revoked",
+        // webpki's CaUsedAsEndEntity arrives as `Other`: a CA certificate served as the
+        // server's own, which is what `openssl req -x509` makes by default.
+        _ if debug.contains("CaUsedAsEndEntity") => {
+            "the server presents a CA certificate as its own (a self-signed certificate?)"
+        }
+        _ => "the certificate is malformed or uses a feature the verifier does not accept",
+    }
 }
 
 /// With `min_version: 1.3`, the server must negotiate TLS 1.3 and refuse TLS 1.2.
@@ -266,6 +313,37 @@ mod tests {
             expired.findings
         );
         assert_eq!(expired.findings[0].evidence["subject"], "CN=api.test");
+        // The measurement counts whole days as the message does.
+        assert_eq!(expired.measurements["days_to_expiry"], -2.0);
+    }
+
+    #[test]
+    fn a_self_signed_certificate_is_named_whatever_the_verifier_tripped_on() {
+        let mut p = presented(90);
+        p.certificate.self_signed = true;
+        p.verdict = Some(Err(rustls::Error::InvalidCertificate(
+            CertificateError::BadSignature,
+        )));
+        let obs = judge(&params(MinVersion::Tls12), "api.test", "s", &p);
+        assert_eq!(
+            messages(&obs),
+            [(
+                Level::Fail,
+                "the certificate is self-signed (CN=api.test): no client trusts it"
+            )]
+        );
+        p.certificate.self_signed = false;
+        p.verdict = Some(Err(rustls::Error::InvalidCertificate(
+            CertificateError::InvalidPurpose,
+        )));
+        let obs = judge(&params(MinVersion::Tls12), "api.test", "s", &p);
+        assert_eq!(
+            messages(&obs),
+            [(
+                Level::Fail,
+                "the certificate is rejected: the certificate is not issued for server authentication"
+            )]
+        );
     }
 
     #[test]
