@@ -169,3 +169,62 @@ fn an_expired_certificate_s_days_to_expiry_agrees_with_its_message() {
     assert!(found[0].1.ends_with(" UTC (10 days ago)"), "{found:?}");
     assert_eq!(measurement(&result, "expired", "days_to_expiry"), -10.0);
 }
+
+// ---------------------------------------------------------------------------------------------
+// webhook verifiers: a crash on a forgery, a receiver verifying a re-serialised body
+
+#[test]
+fn python_standardwebhooks_and_svix_crashing_on_a_malformed_signature_warn() {
+    let env = [("WEBHOOK_SECRET", SW_SECRET)];
+    let starting = [
+        python("standardwebhooks_app", &[], &env),
+        python("svix_app", &[], &env),
+    ];
+    let [sw, svix] = starting.map(|s| s.wait());
+    let checks = [
+        webhook(
+            "standardwebhooks-python",
+            "sw",
+            "standard-webhooks",
+            "SW_SECRET",
+            "",
+        ),
+        webhook("svix-python", "svix", "standard-webhooks", "SW_SECRET", ""),
+    ];
+    let project = suite(&[("sw", &sw), ("svix", &svix)], &checks);
+    let result = run(&project, &[("SW_SECRET", SW_SECRET)]);
+    // Both libraries raise binascii.Error (not their verification error) on a malformed header,
+    // so the documented handler answers 500: the forgery was not processed. That is a `warn`
+    // asking for a 400, not the critical `fail` of an accepted forgery.
+    for id in ["standardwebhooks-python", "svix-python"] {
+        assert_status(&result, id, "warn");
+        let found = messages(&result, id);
+        assert_eq!(found.len(), 1, "{id}: {found:?}");
+        assert_eq!(found[0].0, "warn", "{id}: {found:?}");
+        assert!(
+            found[0].1.contains("malformed") && found[0].1.contains("500"),
+            "{id}: {found:?}"
+        );
+    }
+}
+
+#[test]
+fn a_receiver_verifying_python_json_dumps_of_the_body_fails() {
+    let stripe = python("stripe_app", &[], &[("WEBHOOK_SECRET", STRIPE_SECRET)]).wait();
+    let checks = [check(
+        "reserialised",
+        "stripe",
+        "webhook_signature",
+        "{ path: /reserialised, scheme: stripe, secret: \"env:STRIPE_SECRET\" }",
+    )];
+    let project = suite(&[("stripe", &stripe)], &checks);
+    let result = run(&project, &[("STRIPE_SECRET", STRIPE_SECRET)]);
+    // json.dumps re-serialised the old probe body to the same bytes, so the broken receiver
+    // passed; the probe body now changes under json.dumps as under JSON.stringify.
+    assert_eq!(
+        messages(&result, "reserialised"),
+        [fail(
+            "a correctly signed delivery was rejected with 400: real deliveries would be refused (wrong secret, or verifying a re-serialised body instead of the raw bytes?)"
+        )]
+    );
+}
