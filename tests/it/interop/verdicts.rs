@@ -228,3 +228,57 @@ fn a_receiver_verifying_python_json_dumps_of_the_body_fails() {
         )]
     );
 }
+
+// ---------------------------------------------------------------------------------------------
+// health libraries: PyPI healthcheck's words, fastapi-health's components
+
+#[test]
+fn pypi_healthcheck_success_passes_and_failure_fails() {
+    let healthcheck = python("healthcheck_app", &[], &[]).wait();
+    let checks = [
+        check("up", "healthcheck", "health", "{ path: /healthcheck }"),
+        check(
+            "down",
+            "healthcheck",
+            "health",
+            "{ path: /healthcheck/down }",
+        ),
+    ];
+    let result = run(&suite(&[("healthcheck", &healthcheck)], &checks), &[]);
+    // {"status": "success"} is PyPI healthcheck's up; "failure" its down.
+    assert_status(&result, "up", "pass");
+    assert!(
+        message(&result, "up")
+            .starts_with("GET /healthcheck answered 200, body status \"success\""),
+        "{}",
+        message(&result, "up")
+    );
+    assert_eq!(
+        messages(&result, "down"),
+        [
+            fail("GET /healthcheck/down answered 500, expected 200"),
+            fail("GET /healthcheck/down answered 500 but its body says the service is \"failure\""),
+        ]
+    );
+}
+
+#[test]
+fn fastapi_health_with_a_down_component_fails() {
+    let fastapi = python("fastapi_health_app", &[], &[]).wait();
+    let checks = [check(
+        "cache-down",
+        "fastapi",
+        "health",
+        "{ path: /health/cache-down }",
+    )];
+    let result = run(&suite(&[("fastapi", &fastapi)], &checks), &[]);
+    // 200 with {"database":"connected","cache":{"status":"down"}}: the cache is down.
+    assert_status(&result, "cache-down", "fail");
+    let found = messages(&result, "cache-down");
+    assert!(
+        found
+            .iter()
+            .any(|(level, m)| level == "fail" && m.contains("cache") && m.contains("\"down\"")),
+        "{found:?}"
+    );
+}
