@@ -261,9 +261,10 @@ fn certificates_are_judged_by_dates_trust_and_name() {
             && expired[0].1.ends_with("(10 days ago)"),
         "{expired:?}"
     );
+    // Whole days toward zero, as the message counts them (issue 11: was -11).
     assert_eq!(
         check_of(&result, "expired")["measurements"]["days_to_expiry"],
-        -11.0
+        -10.0
     );
 
     let future = messages(&result, "future");

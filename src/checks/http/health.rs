@@ -11,7 +11,7 @@ use serde_json::Value as Json;
 use super::request::{StatusExpect, percentile};
 use super::{BODY_CUT, HttpHandle, error_text, request, subject};
 use crate::checks::outcome::{CheckError, CheckOutcome, Finding, Observation};
-use crate::checks::params::{DurationParam, keep};
+use crate::checks::params::{DurationParam, keep, truncate};
 use crate::checks::params::{HttpMethod, HttpUrl};
 use crate::checks::{Ctx, KindSpec};
 use crate::model::TargetFamily;
@@ -56,16 +56,20 @@ pub enum Health {
     Down,
 }
 
-/// Reads a status word of `application/health+json` (pass/warn/fail and the aliases ok, up,
-/// down, error) or Spring Actuator (UP, DOWN, OUT_OF_SERVICE, UNKNOWN).
+/// Reads the status words of the common health libraries: `application/health+json`
+/// (pass/warn/fail), Spring Actuator (UP, DOWN, OUT_OF_SERVICE, UNKNOWN), terminus (ok, error,
+/// shutting_down), PyPI healthcheck (success, failure), fastapi-health (connected…), ASP.NET Core
+/// (Healthy, Degraded, Unhealthy), Go health-go (OK, Partially Available, Unavailable) and
+/// alexliesenfeld/health (up, down, unknown), Kubernetes-style `ok`.
 pub fn health_word(word: &str) -> Option<Health> {
     match word.trim().to_ascii_lowercase().as_str() {
-        "pass" | "ok" | "up" | "healthy" | "alive" | "ready" | "green" | "connected" => {
-            Some(Health::Up)
+        "pass" | "ok" | "up" | "healthy" | "alive" | "ready" | "green" | "connected"
+        | "success" | "available" => Some(Health::Up),
+        "warn" | "warning" | "degraded" | "unknown" | "yellow" | "partially available" => {
+            Some(Health::Warn)
         }
-        "warn" | "warning" | "degraded" | "unknown" | "yellow" => Some(Health::Warn),
-        "fail" | "failed" | "down" | "error" | "unhealthy" | "out_of_service" | "red"
-        | "disconnected" => Some(Health::Down),
+        "fail" | "failed" | "failure" | "down" | "error" | "unhealthy" | "out_of_service"
+        | "red" | "disconnected" | "unavailable" | "shutting_down" => Some(Health::Down),
         _ => None,
     }
 }
@@ -78,13 +82,33 @@ struct Body {
     json: bool,
 }
 
+/// The `status` field (any capitalisation: `"Status"` is read too). A status that is not a
+/// string (`null`, `["DOWN"]`, `true`) is shown as JSON and is no known word.
 fn status_of(value: &Json) -> Option<(String, Option<Health>)> {
-    let text = value.get("status")?.as_str()?;
-    Some((text.to_string(), health_word(text)))
+    let Json::Object(fields) = value else {
+        return None;
+    };
+    let (_, status) = fields
+        .iter()
+        .find(|(k, _)| k.eq_ignore_ascii_case("status"))?;
+    Some(match status {
+        Json::String(text) => (text.clone(), health_word(text)),
+        other => (other.to_string(), None),
+    })
 }
 
 fn read_body(text: &str) -> Body {
     let Ok(doc @ Json::Object(_)) = serde_json::from_str::<Json>(text) else {
+        if let Ok(other) = serde_json::from_str::<Json>(text)
+            && !other.is_string()
+        {
+            // A top-level array, number or literal: JSON, but no status to read.
+            return Body {
+                status: Some((truncate(&other.to_string(), 60), None)),
+                json: true,
+                ..Body::default()
+            };
+        }
         // Plain text: its first word, when it is a status word ("OK", "DOWN: db unreachable").
         let first = text
             .split(|c: char| !c.is_ascii_alphanumeric() && c != '_')
@@ -149,7 +173,7 @@ fn home_grown_fields(doc: &Json, components: &mut Components) {
             _ => None,
         };
         if let Some(reported) = reported
-            && name != "status"
+            && !name.eq_ignore_ascii_case("status")
         {
             components.insert(name.clone(), Some(reported));
         }
@@ -260,9 +284,23 @@ fn judge(params: &HealthParams, subject: &str, samples: &Samples) -> Observation
         .extend(status_finding(params, subject, &samples.statuses).map(with_evidence));
     obs.findings
         .extend(body_finding(subject, first, &body).map(with_evidence));
+    obs.findings
+        .extend(invalid_json_finding(subject, samples).map(with_evidence));
     for name in &params.components {
         obs.findings
             .extend(component_finding(subject, name, &body, &evidence));
+    }
+    if !matches!(body.status, Some((_, Some(Health::Down)))) {
+        let named = |path: &String| params.components.contains(path);
+        for (path, word) in down_anywhere(&samples.body)
+            .iter()
+            .filter(|(p, _)| !named(p))
+        {
+            obs.findings.push(with_evidence(Finding::fail(
+                format!("{subject} component {path}"),
+                format!("component {path} is \"{word}\""),
+            )));
+        }
     }
     let p95 = percentile(&samples.latencies, 95.0);
     obs.measure("latency_ms", (p95 * 10.0).round() / 10.0);
@@ -279,6 +317,57 @@ fn judge(params: &HealthParams, subject: &str, samples: &Samples) -> Observation
     };
     obs.summary = Some(format!("{subject} answered {first}{said} in {p95:.0} ms"));
     obs
+}
+
+/// A JSON content type whose body does not parse: a broken or truncated answer.
+fn invalid_json_finding(subject: &str, samples: &Samples) -> Option<Finding> {
+    let media = samples.content_type.to_ascii_lowercase();
+    if !media.contains("json") {
+        return None;
+    }
+    let error = serde_json::from_str::<Json>(&samples.body).err()?;
+    Some(Finding::fail(
+        format!("{subject} body"),
+        format!(
+            "{subject} answered {} but its body is not valid JSON ({error})",
+            samples.content_type
+        ),
+    ))
+}
+
+/// Every component below the top level whose status is a down word, by its path of keys
+/// (`cache`, `db.primary`), leaving out the containers `components`, `details` and `checks`.
+fn down_anywhere(text: &str) -> Vec<(String, String)> {
+    fn walk(value: &Json, path: &str, found: &mut Vec<(String, String)>) {
+        match value {
+            Json::Object(fields) => {
+                for (key, inner) in fields {
+                    let is_status = key.eq_ignore_ascii_case("status");
+                    let here = match key.as_str() {
+                        _ if is_status => path.to_string(),
+                        "components" | "details" | "checks" => path.to_string(),
+                        _ if path.is_empty() => key.clone(),
+                        _ => format!("{path}.{key}"),
+                    };
+                    if let Json::String(word) = inner
+                        && health_word(word) == Some(Health::Down)
+                        && !here.is_empty()
+                        && !found.iter().any(|(p, _)| *p == here)
+                    {
+                        found.push((here.clone(), word.clone()));
+                    }
+                    walk(inner, &here, found);
+                }
+            }
+            Json::Array(items) => items.iter().for_each(|item| walk(item, path, found)),
+            _ => {}
+        }
+    }
+    let mut found = Vec::new();
+    if let Ok(doc) = serde_json::from_str::<Json>(text) {
+        walk(&doc, "", &mut found);
+    }
+    found
 }
 
 fn status_finding(params: &HealthParams, subject: &str, statuses: &[u16]) -> Option<Finding> {
@@ -434,7 +523,117 @@ mod tests {
             statuses: statuses.to_vec(),
             latencies: latencies.to_vec(),
             body: body.into(),
-            content_type: "application/json".into(),
+            content_type: if body.starts_with(['{', '[']) {
+                "application/json".into()
+            } else {
+                "text/plain".into()
+            },
+        }
+    }
+
+    #[test]
+    fn each_library_s_words_read_as_up_degraded_or_down() {
+        let cases = [
+            ("UP", Health::Up),                    // Spring Actuator
+            ("OUT_OF_SERVICE", Health::Down),      // Spring Actuator
+            ("pass", Health::Up),                  // health+json
+            ("warn", Health::Warn),                // health+json
+            ("fail", Health::Down),                // health+json
+            ("ok", Health::Up),                    // terminus, Kubernetes
+            ("shutting_down", Health::Down),       // terminus
+            ("success", Health::Up),               // PyPI healthcheck
+            ("failure", Health::Down),             // PyPI healthcheck
+            ("connected", Health::Up),             // fastapi-health conditions
+            ("Healthy", Health::Up),               // ASP.NET Core
+            ("Degraded", Health::Warn),            // ASP.NET Core
+            ("Unhealthy", Health::Down),           // ASP.NET Core
+            ("Partially Available", Health::Warn), // hellofresh/health-go
+            ("Unavailable", Health::Down),         // hellofresh/health-go
+            ("unknown", Health::Warn),             // alexliesenfeld/health
+        ];
+        for (word, health) in cases {
+            assert_eq!(health_word(word), Some(health), "{word}");
+        }
+        assert_eq!(health_word("splendid"), None);
+    }
+
+    #[test]
+    fn broken_or_odd_bodies_fail() {
+        let p = params(&[], None);
+        let judged = |body: &str| {
+            let obs = judge(&p, "GET /h", &samples(&[200], body, &[1.0]));
+            obs.findings
+                .iter()
+                .map(|f| (f.level, f.message.clone()))
+                .collect::<Vec<_>>()
+        };
+        let truncated = judged(r#"{"status":"DOWN","#);
+        assert_eq!(truncated.len(), 1, "{truncated:?}");
+        assert!(
+            truncated[0]
+                .1
+                .starts_with("GET /h answered application/json but its body is not valid JSON (")
+        );
+        for (body, shown) in [
+            (r#"{"status":null}"#, "null"),
+            (r#"{"status":["DOWN"]}"#, "[\"DOWN\"]"),
+            (r#"{"status":true}"#, "true"),
+            (r#"["DOWN"]"#, "[\"DOWN\"]"),
+        ] {
+            assert_eq!(
+                judged(body),
+                [(
+                    Level::Fail,
+                    format!("the health body's status \"{shown}\" is not a known health status")
+                )],
+                "{body}"
+            );
+        }
+        assert_eq!(
+            judged(r#"{"Status":"DOWN"}"#),
+            [(
+                Level::Fail,
+                "GET /h answered 200 but its body says the service is \"DOWN\"".to_string()
+            )]
+        );
+        assert_eq!(
+            judged(r#"{"status":"splendid"}"#),
+            [(
+                Level::Fail,
+                "the health body's status \"splendid\" is not a known health status".to_string()
+            )]
+        );
+    }
+
+    #[test]
+    fn a_component_down_anywhere_fails() {
+        let p = params(&[], None);
+        for (body, path, word) in [
+            (
+                r#"{"database":"connected","cache":{"status":"down"}}"#,
+                "cache",
+                "down",
+            ),
+            (
+                r#"{"status":"UP","components":{"db":{"status":"DOWN"},"disk":{"status":"UP"}}}"#,
+                "db",
+                "DOWN",
+            ),
+            (
+                r#"{"status":"pass","checks":{"db:ping":[{"status":"fail"}]}}"#,
+                "db:ping",
+                "fail",
+            ),
+        ] {
+            let obs = judge(&p, "GET /h", &samples(&[200], body, &[1.0]));
+            assert_eq!(
+                messages(&obs),
+                [(
+                    Level::Fail,
+                    format!("component {path} is \"{word}\"").as_str()
+                )],
+                "{body}"
+            );
         }
     }
 

@@ -135,6 +135,9 @@ fn builder(timeout: Duration) -> reqwest::ClientBuilder {
 /// A reqwest error without the URL (it may carry credentials) and with its causes, which hold
 /// the useful part ("connection refused", "certificate has expired").
 pub fn error_text(e: &reqwest::Error) -> String {
+    if let Some(problem) = certificate_rejection(e) {
+        return format!("cannot connect: {problem}");
+    }
     let mut text = if e.is_timeout() {
         "timed out".to_string()
     } else if e.is_connect() {
@@ -145,7 +148,7 @@ pub fn error_text(e: &reqwest::Error) -> String {
     let mut source = std::error::Error::source(e);
     let mut seen = Vec::new();
     while let Some(s) = source {
-        let part = certificate_text(s).unwrap_or_else(|| s.to_string());
+        let part = s.to_string();
         if !part.is_empty() && !seen.contains(&part) && !part.contains("://") {
             seen.push(part);
         }
@@ -168,42 +171,23 @@ pub fn error_text(e: &reqwest::Error) -> String {
     text
 }
 
-/// A rejected certificate in words: rustls prints its verifier's error as Debug text
-/// (`Other(OtherError(CaUsedAsEndEntity))`). hyper hands it on inside an `io::Error`.
-fn certificate_text(e: &(dyn std::error::Error + 'static)) -> Option<String> {
-    let rustls_error = e.downcast_ref::<rustls::Error>().or_else(|| {
-        e.downcast_ref::<std::io::Error>()?
-            .get_ref()?
-            .downcast_ref::<rustls::Error>()
-    })?;
-    match rustls_error {
-        rustls::Error::InvalidCertificate(cert) => Some(format!(
-            "the server's certificate is rejected: {}",
-            tls::certificate_problem(cert)
-        )),
-        _ => None,
+/// The TLS verifier's rejection anywhere in the error's causes, in words: rustls' own text is
+/// its internal names (`invalid peer certificate: Other(OtherError(CaUsedAsEndEntity))`).
+fn certificate_rejection(e: &reqwest::Error) -> Option<String> {
+    let mut source = std::error::Error::source(e);
+    while let Some(cause) = source {
+        let text = cause.to_string();
+        if let Some((_, debug)) = text.split_once("invalid peer certificate: ") {
+            return Some(tls::verdict::certificate_problem_named(debug).to_string());
+        }
+        source = cause.source();
     }
+    None
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn a_rejected_certificate_is_a_sentence() {
-        let webpki = std::io::Error::other("CaUsedAsEndEntity");
-        let rustls_error = rustls::Error::InvalidCertificate(rustls::CertificateError::Other(
-            rustls::OtherError(std::sync::Arc::new(webpki)),
-        ));
-        let io = std::io::Error::other(rustls_error);
-        assert_eq!(
-            certificate_text(&io).as_deref(),
-            Some(
-                "the server's certificate is rejected: the server presents a CA certificate as its own; serve a certificate issued for this host, followed by its CA"
-            )
-        );
-        assert_eq!(certificate_text(&std::io::Error::other("refused")), None);
-    }
 
     fn handle(base: &str) -> HttpHandle {
         HttpHandle {

@@ -6,7 +6,7 @@
 //! two findings, not the first one the verifier happened to hit.
 
 mod handshake;
-mod verdict;
+pub mod verdict;
 
 pub use verdict::certificate_problem;
 

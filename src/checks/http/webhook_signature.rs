@@ -109,10 +109,11 @@ fn five_minutes() -> DurationParam {
     DurationParam(Duration::from_secs(300))
 }
 
-/// Spaced JSON on purpose: a receiver that verifies a re-serialised body instead of the raw
-/// bytes computes a different signature and rejects the positive control.
-const DEFAULT_BODY: &str =
-    r#"{"id": "evt_ready_probe", "type": "ready.probe", "data": {"amount": 100}}"#;
+/// Bytes no common re-serialiser reproduces, so that a receiver verifying a re-serialised body
+/// instead of the raw bytes rejects the positive control: spaced JSON (JavaScript
+/// `JSON.stringify` and Go `encoding/json` write it compact), a non-ASCII letter (Python
+/// `json.dumps` escapes it) and `<>&` (Go escapes them).
+const DEFAULT_BODY: &str = r#"{"id": "evt_ready_probe", "type": "ready.probe", "data": {"amount": 100, "note": "café <ready> & co"}}"#;
 
 #[derive(Debug, Clone, Copy, PartialEq)]
 enum Delivery {
@@ -437,6 +438,20 @@ fn judge(params: &WebhookParams, subject: &str, answers: &[(Delivery, u16)]) -> 
                 format!("{what} was accepted ({status}): forged webhooks get processed")
             }
             (_, status) if reject.contains(&status) => continue,
+            // Not processed, but a crash is not a rejection: senders retry it and it hides
+            // real errors.
+            (_, 500..=599) => {
+                obs.findings.push(
+                    Finding::warn(
+                        format!("{subject} {}", delivery.name()),
+                        format!("{what} was rejected by crashing ({status}): answer 400"),
+                    )
+                    .with_evidence(
+                        serde_json::json!({"delivery": delivery.name(), "status": status}),
+                    ),
+                );
+                continue;
+            }
             (_, status) => {
                 let expected: Vec<String> = reject.iter().map(u16::to_string).collect();
                 format!(
@@ -515,6 +530,28 @@ mod tests {
     #[test]
     fn tampering_changes_the_amount() {
         assert!(tamper(DEFAULT_BODY).contains("\"amount\": 200"));
+    }
+
+    #[test]
+    fn a_forgery_answered_with_a_crash_warns() {
+        let p = params("scheme: stripe\nsecret: env:S");
+        let mut answers: Vec<(Delivery, u16)> = FORGERIES.iter().map(|d| (*d, 400)).collect();
+        answers[4].1 = 500;
+        answers.push((Delivery::Positive, 200));
+        let obs = judge(&p, "POST /hook", &answers).unwrap();
+        let found: Vec<(crate::vocab::Level, &str)> = obs
+            .findings
+            .iter()
+            .map(|f| (f.level, f.message.as_str()))
+            .collect();
+        assert_eq!(
+            found,
+            [(
+                crate::vocab::Level::Warn,
+                "a delivery with a malformed signature header was rejected by crashing (500): \
+                 answer 400"
+            )]
+        );
     }
 
     fn params(yaml: &str) -> WebhookParams {

@@ -10,7 +10,7 @@ mod verdicts;
 
 use std::path::Path;
 
-use self::certs::{openssl_ca, openssl_leaf};
+use self::certs::{new_key, openssl, openssl_ca, openssl_leaf};
 use self::servers::{Server, node, python};
 use crate::common::{self, Project, check_of, status_of};
 

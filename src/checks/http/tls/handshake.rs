@@ -111,7 +111,8 @@ fn read_leaf(
     Ok(Certificate {
         subject: cert.subject().to_string(),
         issuer: cert.issuer().to_string(),
-        self_signed: chain.len() == 1 && cert.subject() == cert.issuer(),
+        // Issued by itself, whatever else the server sent along.
+        self_signed: cert.subject() == cert.issuer(),
         not_before: cert.validity().not_before.timestamp(),
         not_after: cert.validity().not_after.timestamp(),
         names,

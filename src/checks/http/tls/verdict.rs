@@ -12,7 +12,8 @@ const DAY: i64 = 86_400;
 pub fn judge(params: &TlsParams, host: &str, subject: &str, presented: &Presented) -> Observation {
     let cert = &presented.certificate;
     let mut obs = Observation::default();
-    let days_left = (cert.not_after - presented.observed_at).div_euclid(DAY);
+    // Whole days, toward zero: "(10 days ago)" and -10 agree.
+    let days_left = (cert.not_after - presented.observed_at) / DAY;
     obs.measure("days_to_expiry", days_left as f64);
     let evidence = serde_json::json!({
         "subject": cert.subject,
@@ -59,7 +60,7 @@ pub fn handshake_failed(subject: &str, error: &str) -> CheckOutcome {
 
 /// Expired, not yet valid, or expiring within `min_days` (fail) or `warn_days` (warn).
 fn validity(params: &TlsParams, subject: &str, cert: &Certificate, now: i64) -> Option<Finding> {
-    let days_left = (cert.not_after - now).div_euclid(DAY);
+    let days_left = (cert.not_after - now) / DAY;
     let until = date(cert.not_after);
     if now > cert.not_after {
         let ago = (now - cert.not_after) / DAY;
@@ -134,7 +135,9 @@ fn trust(
         | CertificateError::NotValidYetContext { .. }
         | CertificateError::NotValidForName
         | CertificateError::NotValidForNameContext { .. } => return None,
-        CertificateError::UnknownIssuer if cert.self_signed => format!(
+        // Whatever the verifier tripped on first (unknown issuer, a CA used as a server
+        // certificate, a signature it cannot check), a self-signed certificate is that.
+        _ if cert.self_signed => format!(
             "the certificate is self-signed ({}): no client trusts it",
             cert.subject
         ),
@@ -155,26 +158,44 @@ fn trust(
     Some(Finding::fail(subject, message))
 }
 
-/// What is wrong with a certificate, in words, with what to do about it.
-pub fn certificate_problem(error: &CertificateError) -> String {
-    let webpki = match error {
-        CertificateError::Other(other) => other.0.to_string(),
-        _ => String::new(),
-    };
-    match (error, webpki.as_str()) {
-        (_, "CaUsedAsEndEntity") => "the server presents a CA certificate as its own; serve a \
-             certificate issued for this host, followed by its CA"
-            .into(),
-        (_, "UnsupportedCertVersion") => {
-            "the certificate is not X.509 version 3; reissue it".into()
+/// A verifier's complaint in words, never rustls' internal names.
+pub fn certificate_problem(error: &CertificateError) -> &'static str {
+    certificate_problem_named(&format!("{error:?}"))
+}
+
+/// The same from rustls' debug form (`UnknownIssuer`, `Other(OtherError(CaUsedAsEndEntity))`),
+/// which is all an HTTP client's error text carries.
+pub fn certificate_problem_named(debug: &str) -> &'static str {
+    let name = debug
+        .split(|c: char| !c.is_ascii_alphanumeric())
+        .next()
+        .unwrap_or("");
+    match name {
+        "Expired" | "ExpiredContext" => "the certificate has expired",
+        "NotValidYet" | "NotValidYetContext" => "the certificate is not valid yet",
+        "NotValidForName" | "NotValidForNameContext" => {
+            "the certificate is not valid for this host name"
         }
-        (CertificateError::Revoked, _) => "the certificate has been revoked; replace it".into(),
-        (CertificateError::InvalidPurpose | CertificateError::InvalidPurposeContext { .. }, _) => {
-            "the certificate is not issued for server authentication; reissue it with the \
-             serverAuth extended key usage"
-                .into()
+        "UnknownIssuer" => {
+            "no trusted root issued the certificate (it is self-signed or from a private authority)"
         }
-        _ => format!("{error} (see the server's certificate chain)"),
+        "BadSignature"
+        | "UnsupportedSignatureAlgorithm"
+        | "UnsupportedSignatureAlgorithmContext"
+        | "UnsupportedSignatureAlgorithmForPublicKeyContext" => {
+            "the certificate's signature does not verify against a trusted issuer (it is \
+             self-signed or from a private authority)"
+        }
+        "InvalidPurpose" | "InvalidPurposeContext" => {
+            "the certificate is not issued for server authentication"
+        }
+        "Revoked" => "the certificate is revoked",
+        // webpki's CaUsedAsEndEntity arrives as `Other`: a CA certificate served as the
+        // server's own, which is what `openssl req -x509` makes by default.
+        _ if debug.contains("CaUsedAsEndEntity") => {
+            "the server presents a CA certificate as its own (a self-signed certificate?)"
+        }
+        _ => "the certificate is malformed or uses a feature the verifier does not accept",
     }
 }
 
@@ -292,6 +313,37 @@ mod tests {
             expired.findings
         );
         assert_eq!(expired.findings[0].evidence["subject"], "CN=api.test");
+        // The measurement counts whole days as the message does.
+        assert_eq!(expired.measurements["days_to_expiry"], -2.0);
+    }
+
+    #[test]
+    fn a_self_signed_certificate_is_named_whatever_the_verifier_tripped_on() {
+        let mut p = presented(90);
+        p.certificate.self_signed = true;
+        p.verdict = Some(Err(rustls::Error::InvalidCertificate(
+            CertificateError::BadSignature,
+        )));
+        let obs = judge(&params(MinVersion::Tls12), "api.test", "s", &p);
+        assert_eq!(
+            messages(&obs),
+            [(
+                Level::Fail,
+                "the certificate is self-signed (CN=api.test): no client trusts it"
+            )]
+        );
+        p.certificate.self_signed = false;
+        p.verdict = Some(Err(rustls::Error::InvalidCertificate(
+            CertificateError::InvalidPurpose,
+        )));
+        let obs = judge(&params(MinVersion::Tls12), "api.test", "s", &p);
+        assert_eq!(
+            messages(&obs),
+            [(
+                Level::Fail,
+                "the certificate is rejected: the certificate is not issued for server authentication"
+            )]
+        );
     }
 
     #[test]
@@ -316,32 +368,6 @@ mod tests {
                 ),
             ]
         );
-    }
-
-    #[test]
-    fn webpki_errors_are_sentences_not_debug_text() {
-        let ca_as_leaf = CertificateError::Other(rustls::OtherError(std::sync::Arc::new(
-            webpki_like("CaUsedAsEndEntity"),
-        )));
-        assert_eq!(
-            certificate_problem(&ca_as_leaf),
-            "the server presents a CA certificate as its own; serve a certificate issued for this host, followed by its CA"
-        );
-        let mut p = presented(90);
-        p.verdict = Some(Err(rustls::Error::InvalidCertificate(ca_as_leaf)));
-        let obs = judge(&params(MinVersion::Tls12), "api.test", "s", &p);
-        assert_eq!(
-            messages(&obs),
-            [(
-                Level::Fail,
-                "the certificate is rejected: the server presents a CA certificate as its own; serve a certificate issued for this host, followed by its CA"
-            )]
-        );
-    }
-
-    /// webpki's errors print their variant name, which is what `certificate_problem` reads.
-    fn webpki_like(name: &'static str) -> std::io::Error {
-        std::io::Error::other(name)
     }
 
     #[test]
