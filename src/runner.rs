@@ -334,20 +334,31 @@ async fn run_one(
             tokio::time::sleep(Duration::from_millis(200 * u64::from(attempt))).await;
         }
         let ctx = context.for_check(connection, timeout, secrets);
-        let outcome: CheckOutcome =
-            match tokio::time::timeout(timeout, checks::run(kind, &ctx)).await {
-                Ok(outcome) => outcome,
-                Err(_) => Err(checks::outcome::CheckError::new(format!(
-                    "timed out after {}",
-                    crate::vocab::human(timeout)
-                ))),
-            };
+        let started = Instant::now();
+        let outcome = tokio::time::timeout(timeout, checks::run(kind, &ctx)).await;
+        let outcome = within_deadline(outcome.ok(), started.elapsed(), timeout);
         last = match outcome {
             Ok(obs) => return Ran::Observed(obs),
             Err(e) => Ran::Errored(e.0),
         };
     }
     last
+}
+
+/// A check's outcome if it came within its timeout. A check that finished late (its last
+/// bytes arrived after the deadline, or it did not yield in time) is `error` like one cut off.
+fn within_deadline(
+    outcome: Option<CheckOutcome>,
+    elapsed: Duration,
+    timeout: Duration,
+) -> CheckOutcome {
+    match outcome {
+        Some(outcome) if elapsed <= timeout => outcome,
+        _ => Err(checks::outcome::CheckError::new(format!(
+            "timed out after {}",
+            crate::vocab::human(timeout)
+        ))),
+    }
 }
 
 fn progress_bar(total: usize) -> indicatif::ProgressBar {
@@ -362,4 +373,28 @@ fn progress_bar(total: usize) -> indicatif::ProgressBar {
     }
     bar.enable_steady_tick(Duration::from_millis(120));
     bar
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_check_that_finished_after_its_timeout_is_an_error() {
+        let timeout = Duration::from_millis(300);
+        let late = within_deadline(
+            Some(Ok(Observation::default())),
+            Duration::from_millis(405),
+            timeout,
+        );
+        assert_eq!(late.unwrap_err().0, "timed out after 300ms");
+        let cut_off = within_deadline(None, timeout, timeout);
+        assert_eq!(cut_off.unwrap_err().0, "timed out after 300ms");
+        let in_time = within_deadline(
+            Some(Ok(Observation::default())),
+            Duration::from_millis(299),
+            timeout,
+        );
+        assert!(in_time.is_ok());
+    }
 }
