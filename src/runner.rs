@@ -393,19 +393,29 @@ async fn run_one(
             tokio::time::sleep(Duration::from_millis(200 * u64::from(attempt))).await;
         }
         let ctx = context.for_check(connection, timeout, secrets);
-        let outcome: CheckOutcome =
-            match tokio::time::timeout(timeout, checks::run(kind, &ctx)).await {
-                Ok(outcome) => outcome,
-                Err(_) => Err(checks::outcome::CheckError::new(timed_out(
-                    timeout, attempts,
-                ))),
-            };
+        let started = Instant::now();
+        let outcome = tokio::time::timeout(timeout, checks::run(kind, &ctx)).await;
+        let outcome = within_deadline(outcome.ok(), started.elapsed(), timeout, attempts);
         last = match outcome {
             Ok(obs) => return Ran::Observed(obs),
             Err(e) => Ran::Errored(e.0),
         };
     }
     last
+}
+
+/// A check's outcome if it came within its timeout. A check that finished late (its last
+/// bytes arrived after the deadline, or it did not yield in time) is `error` like one cut off.
+fn within_deadline(
+    outcome: Option<CheckOutcome>,
+    elapsed: Duration,
+    timeout: Duration,
+    attempts: u32,
+) -> CheckOutcome {
+    match outcome {
+        Some(outcome) if elapsed <= timeout => outcome,
+        _ => Err(checks::outcome::CheckError::new(timed_out(timeout, attempts))),
+    }
 }
 
 /// A check past its timeout on every attempt; with retries the total time is several timeouts,
@@ -443,5 +453,26 @@ mod tests {
             timed_out(Duration::from_secs(2), 4),
             "timed out after 2s (4 attempts)"
         );
+    }
+
+    #[test]
+    fn a_check_that_finished_after_its_timeout_is_an_error() {
+        let timeout = Duration::from_millis(300);
+        let late = within_deadline(
+            Some(Ok(Observation::default())),
+            Duration::from_millis(405),
+            timeout,
+            1,
+        );
+        assert_eq!(late.unwrap_err().0, "timed out after 300ms");
+        let cut_off = within_deadline(None, timeout, timeout, 1);
+        assert_eq!(cut_off.unwrap_err().0, "timed out after 300ms");
+        let in_time = within_deadline(
+            Some(Ok(Observation::default())),
+            Duration::from_millis(299),
+            timeout,
+            1,
+        );
+        assert!(in_time.is_ok());
     }
 }

@@ -341,3 +341,40 @@ fn a_target_never_sees_more_checks_at_once_than_its_limit() {
         "the target's limit of 3 is reached and never passed"
     );
 }
+
+#[test]
+fn a_body_past_the_cap_is_not_read_and_the_finding_says_so() {
+    // 20 MiB of JSON whose only interesting part is at the end.
+    let big = Router::new().route(
+        "/big",
+        get(|| async {
+            let mut body = String::from(r#"{"pad": ""#);
+            body.push_str(&"x".repeat(20 << 20));
+            body.push_str(r#"", "ok": true, "tail": "done"}"#);
+            body
+        }),
+    );
+    let server = http_server(big);
+    let checks = http_check(
+        "big",
+        "{ path: /big, expect: { body_contains: done, json: { /ok: true } } }",
+    );
+    let result = project(&server.base, &checks)
+        .ready(&["check", "--format", "json"], &[("API_KEY", "x")])
+        .json();
+    let big = check_of(&result, "big");
+    let messages: Vec<&str> = big["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["message"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        messages,
+        [
+            "the first 1 MiB of the body do not contain \"done\" (the rest was not read)",
+            "the body is larger than 1 MiB: the rest was not read, so its JSON cannot be checked",
+        ]
+    );
+    assert_eq!(big["findings"][0]["evidence"]["body_read_bytes"], 1 << 20);
+}

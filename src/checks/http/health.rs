@@ -260,7 +260,8 @@ async fn sample(
             .and_then(|v| v.to_str().ok())
             .unwrap_or("")
             .to_string();
-        let text = response.text().await.map_err(failed)?;
+        // The cap keeps memory flat; a health body is judged by its start (status, JSON).
+        let text = super::read_body(response).await.map_err(failed)?.text;
         samples
             .latencies
             .push(started.elapsed().as_secs_f64() * 1000.0);

@@ -119,6 +119,37 @@ pub fn request(
     request
 }
 
+/// At most this much of a response body is read: enough to parse JSON and quote evidence, and
+/// memory stays flat whatever the server sends.
+pub const BODY_CAP_BYTES: usize = 1 << 20;
+
+/// A response body, read up to `BODY_CAP_BYTES`.
+pub struct Body {
+    pub text: String,
+    /// False when the server sent more than the cap and the rest was not read.
+    pub complete: bool,
+}
+
+/// Reads a body as a stream and stops at `BODY_CAP_BYTES`.
+pub async fn read_body(mut response: reqwest::Response) -> Result<Body, reqwest::Error> {
+    let mut bytes = Vec::new();
+    while let Some(chunk) = response.chunk().await? {
+        let room = BODY_CAP_BYTES - bytes.len();
+        if chunk.len() > room {
+            bytes.extend_from_slice(&chunk[..room]);
+            return Ok(Body {
+                text: String::from_utf8_lossy(&bytes).into_owned(),
+                complete: false,
+            });
+        }
+        bytes.extend_from_slice(&chunk);
+    }
+    Ok(Body {
+        text: String::from_utf8_lossy(&bytes).into_owned(),
+        complete: true,
+    })
+}
+
 /// `GET /health`, the subject of findings about one endpoint.
 pub fn subject(method: &reqwest::Method, url: &url::Url) -> String {
     format!("{} {}", method.as_str(), url.path())

@@ -168,6 +168,8 @@ struct Response {
     redirected_to: Option<String>,
     headers: reqwest::header::HeaderMap,
     body: String,
+    /// False when the body was longer than `BODY_CAP_BYTES` and the rest was not read.
+    body_complete: bool,
     latency: Duration,
 }
 
@@ -232,12 +234,15 @@ async fn send(
     let status = response.status().as_u16();
     let redirected_to = (response.url() != url).then(|| shown_location(url, response.url()));
     let headers = response.headers().clone();
-    let body = response.text().await.map_err(|e| error_text(&e))?;
+    let body = super::read_body(response)
+        .await
+        .map_err(|e| error_text(&e))?;
     Ok(Response {
         status,
         redirected_to,
         headers,
-        body,
+        body: body.text,
+        body_complete: body.complete,
         latency: started.elapsed(),
     })
 }
@@ -341,7 +346,15 @@ fn body_findings(expect: &HttpExpect, subject: &str, first: &Response) -> Vec<Fi
         .into_iter()
         .filter(|wanted| !first.body.contains(wanted))
         .map(|wanted| {
-            Finding::fail(subject, format!("the body does not contain \"{wanted}\""))
+            let message = if first.body_complete {
+                format!("the body does not contain \"{wanted}\"")
+            } else {
+                format!(
+                    "the first {} of the body do not contain \"{wanted}\" (the rest was not read)",
+                    CAP_TEXT
+                )
+            };
+            Finding::fail(subject, message)
                 .with_evidence(body_evidence(first))
                 .cut(&[BODY_CUT])
         })
@@ -351,6 +364,15 @@ fn body_findings(expect: &HttpExpect, subject: &str, first: &Response) -> Vec<Fi
 fn json_findings(expect: &HttpExpect, subject: &str, first: &Response) -> Vec<Finding> {
     if expect.json.is_empty() {
         return Vec::new();
+    }
+    if !first.body_complete {
+        return vec![
+            Finding::fail(
+                subject,
+                format!("the body is larger than {CAP_TEXT}: the rest was not read, so its JSON cannot be checked"),
+            )
+            .with_evidence(body_evidence(first)),
+        ];
     }
     let doc = match serde_json::from_str::<Json>(&first.body) {
         Ok(doc) => doc,
@@ -461,11 +483,19 @@ fn summarize_statuses(statuses: &[u16]) -> String {
         .join(", ")
 }
 
+/// `BODY_CAP_BYTES` in words.
+const CAP_TEXT: &str = "1 MiB";
+
 fn body_evidence(r: &Response) -> Json {
-    serde_json::json!({
+    let mut evidence = serde_json::json!({
         "status": r.status,
         "body": crate::checks::params::keep(&r.body),
-    })
+    });
+    if !r.body_complete {
+        evidence["body_read_bytes"] = serde_json::json!(r.body.len());
+        evidence["body_complete"] = serde_json::json!(false);
+    }
+    evidence
 }
 
 #[cfg(test)]
@@ -517,6 +547,7 @@ mod tests {
             redirected_to: None,
             headers,
             body: body.into(),
+            body_complete: true,
             latency: Duration::from_millis(ms),
         }
     }
@@ -623,5 +654,27 @@ mod tests {
             obs.summary.unwrap(),
             "GET /x answered 200 (20 samples, p95 190 ms)"
         );
+    }
+
+    #[test]
+    fn a_capped_body_says_the_rest_was_not_read() {
+        let capped = Response {
+            body_complete: false,
+            ..response(200, r#"{"ok": true, "items": ["#, 1)
+        };
+        let obs = judge(
+            &expect("body_contains: [done]\njson: {/ok: true}"),
+            "GET /big",
+            &[capped],
+        );
+        assert_eq!(
+            messages(&obs),
+            [
+                "the first 1 MiB of the body do not contain \"done\" (the rest was not read)",
+                "the body is larger than 1 MiB: the rest was not read, so its JSON cannot be checked",
+            ]
+        );
+        assert_eq!(obs.findings[0].evidence["body_complete"], false);
+        assert_eq!(obs.findings[0].evidence["body_read_bytes"], 23);
     }
 }

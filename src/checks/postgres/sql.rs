@@ -198,16 +198,20 @@ pub async fn run(params: &SqlParams, ctx: &Ctx<'_>) -> CheckOutcome {
     let result = query_rows(&mut tx, &params.query).await;
     db.finish(tx).await;
     let rows = result?;
-    Ok(judge(&params.expect, rows))
+    Ok(judge(&params.expect, &rows))
+}
+
+/// The first `MAX_ROW_FINDINGS` rows a query returned and the exact count of all of them: rows
+/// are read as a stream, so memory stays flat however many the query returns.
+struct Rows {
+    kept: Vec<TextRow>,
+    count: u64,
 }
 
 /// A row as column name → text (NULL as null), in column order.
 type TextRow = Map<String, Json>;
 
-async fn query_rows(
-    conn: &mut sqlx::PgConnection,
-    query: &str,
-) -> Result<Vec<TextRow>, CheckError> {
+async fn query_rows(conn: &mut sqlx::PgConnection, query: &str) -> Result<Rows, CheckError> {
     let query = query.trim().trim_end_matches(';').trim();
     // Preparing first rejects a string of several statements: a `COMMIT; DELETE …` must never
     // get past the read-only transaction.
@@ -216,10 +220,20 @@ async fn query_rows(
         .await
         .map_err(|e| CheckError::new(query_error(&e)))?;
     // The simple protocol returns every column as text, whatever its type.
-    let rows = sqlx::raw_sql(AssertSqlSafe(query))
-        .fetch_all(&mut *conn)
+    let mut stream = sqlx::raw_sql(AssertSqlSafe(query)).fetch(&mut *conn);
+    let mut rows = Rows {
+        kept: Vec::new(),
+        count: 0,
+    };
+    while let Some(row) = futures::TryStreamExt::try_next(&mut stream)
         .await
-        .map_err(|e| CheckError::new(query_error(&e)))?;
+        .map_err(|e| CheckError::new(query_error(&e)))?
+    {
+        rows.count += 1;
+        if rows.kept.len() < MAX_ROW_FINDINGS {
+            rows.kept.push(text_row(&row)?);
+        }
+    }
     // Checked after running, so that a write is reported as one. Only the server knows whether
     // a statement describes rows: one that does not (or has no column) checks nothing.
     if statement.columns().is_empty() {
@@ -227,21 +241,21 @@ async fn query_rows(
             "the query returns no columns, so there is nothing to check: a `sql` query must return rows with at least one column",
         ));
     }
-    rows.iter()
-        .map(|row| {
-            let mut out = Map::new();
-            for (i, column) in row.columns().iter().enumerate() {
-                let text: Option<String> = row.try_get_unchecked(i).map_err(|e| {
-                    CheckError::new(format!("cannot read column {}: {e}", column.name()))
-                })?;
-                out.insert(
-                    column.name().to_string(),
-                    text.map_or(Json::Null, Json::String),
-                );
-            }
-            Ok(out)
-        })
-        .collect()
+    Ok(rows)
+}
+
+fn text_row(row: &sqlx::postgres::PgRow) -> Result<TextRow, CheckError> {
+    let mut out = Map::new();
+    for (i, column) in row.columns().iter().enumerate() {
+        let text: Option<String> = row
+            .try_get_unchecked(i)
+            .map_err(|e| CheckError::new(format!("cannot read column {}: {e}", column.name())))?;
+        out.insert(
+            column.name().to_string(),
+            text.map_or(Json::Null, Json::String),
+        );
+    }
+    Ok(out)
 }
 
 fn query_error(e: &sqlx::Error) -> String {
@@ -253,20 +267,20 @@ fn query_error(e: &sqlx::Error) -> String {
     }
 }
 
-fn judge(expect: &Expect, rows: Vec<TextRow>) -> Observation {
+fn judge(expect: &Expect, rows: &Rows) -> Observation {
     let mut obs = Observation::default();
-    obs.measure("rows", rows.len() as f64);
+    obs.measure("rows", rows.count as f64);
     match expect {
-        Expect::Rows(RowCount::Exactly(0)) => each_row_a_finding(&rows, &mut obs),
-        Expect::Rows(range) => row_count(range, rows.len() as u64, &mut obs),
-        Expect::Value(expected) => single_value(expected, &rows, &mut obs),
+        Expect::Rows(RowCount::Exactly(0)) => each_row_a_finding(rows, &mut obs),
+        Expect::Rows(range) => row_count(range, rows.count, &mut obs),
+        Expect::Value(expected) => single_value(expected, rows, &mut obs),
     }
     obs
 }
 
 /// `rows: 0`: each row returned is a finding, named by its first column.
-fn each_row_a_finding(rows: &[TextRow], obs: &mut Observation) {
-    for row in rows.iter().take(MAX_ROW_FINDINGS) {
+fn each_row_a_finding(rows: &Rows, obs: &mut Observation) {
+    for row in &rows.kept {
         let subject = row.values().next().map(cell_text).unwrap_or_default();
         let details: Vec<String> = row
             .iter()
@@ -281,9 +295,11 @@ fn each_row_a_finding(rows: &[TextRow], obs: &mut Observation) {
         obs.findings
             .push(Finding::fail(subject, message).with_evidence(Json::Object(row.clone())));
     }
-    let count = rows.len();
-    if count > MAX_ROW_FINDINGS {
-        obs.summary = Some(format!("{count} rows, the first {MAX_ROW_FINDINGS} listed"));
+    let count = rows.count;
+    if count > MAX_ROW_FINDINGS as u64 {
+        obs.summary = Some(format!(
+            "{count} rows, the first {MAX_ROW_FINDINGS} listed (the rest were counted, not kept)"
+        ));
     } else {
         obs.summary = Some(format!("{count} rows, expected none"));
     }
@@ -310,13 +326,13 @@ fn row_count(range: &RowCount, count: u64, obs: &mut Observation) {
     }
 }
 
-fn single_value(expected: &Json, rows: &[TextRow], obs: &mut Observation) {
-    let [row] = rows else {
+fn single_value(expected: &Json, rows: &Rows, obs: &mut Observation) {
+    let ([row], 1) = (rows.kept.as_slice(), rows.count) else {
         obs.findings.push(Finding::fail(
             "value",
             format!(
                 "the query returned {} rows, expected exactly one with the value",
-                rows.len()
+                rows.count
             ),
         ));
         return;
@@ -415,11 +431,49 @@ mod tests {
             .collect()
     }
 
+    fn all(kept: Vec<TextRow>) -> Rows {
+        Rows {
+            count: kept.len() as u64,
+            kept,
+        }
+    }
+
+    #[test]
+    fn past_the_kept_rows_the_rest_are_counted_exactly() {
+        let kept: Vec<TextRow> = (0..MAX_ROW_FINDINGS)
+            .map(|i| row(&[("id", Some(&i.to_string()))]))
+            .collect();
+        let rows = Rows {
+            kept,
+            count: 1_000_000,
+        };
+        let obs = judge(&Expect::Rows(RowCount::Exactly(0)), &rows);
+        assert_eq!(obs.findings.len(), MAX_ROW_FINDINGS);
+        assert_eq!(obs.measurements["rows"], 1_000_000.0);
+        assert_eq!(
+            obs.summary.as_deref(),
+            Some("1000000 rows, the first 200 listed (the rest were counted, not kept)")
+        );
+        let obs = judge(&Expect::Rows(RowCount::Exactly(5)), &rows);
+        assert_eq!(
+            obs.findings[0].message,
+            "the query returned 1000000 rows, expected exactly 5"
+        );
+        let obs = judge(&Expect::Value(json!(1)), &rows);
+        assert_eq!(
+            obs.findings[0].message,
+            "the query returned 1000000 rows, expected exactly one with the value"
+        );
+    }
+
     #[test]
     fn each_row_is_a_finding_named_by_its_first_column() {
         let obs = judge(
             &Expect::Rows(RowCount::Exactly(0)),
-            vec![row(&[("table", Some("public.a")), ("rows", Some("3"))])],
+            &all(vec![row(&[
+                ("table", Some("public.a")),
+                ("rows", Some("3")),
+            ])]),
         );
         assert_eq!(obs.findings.len(), 1);
         assert_eq!(obs.findings[0].subject, "public.a");
@@ -438,7 +492,7 @@ mod tests {
                 min: Some(3),
                 max: None,
             }),
-            two.clone(),
+            &all(two.clone()),
         );
         assert_eq!(
             obs.findings[0].message,
@@ -449,7 +503,7 @@ mod tests {
                 min: Some(1),
                 max: Some(2),
             }),
-            two,
+            &all(two),
         );
         assert!(obs.findings.is_empty());
     }
