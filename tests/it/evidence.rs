@@ -1056,3 +1056,68 @@ fn wal_archiving_to_a_folder_failing_and_off() {
          (SQLSTATE 42501); grant the role pg_monitor (or EXECUTE on pg_ls_archive_statusdir())"
     );
 }
+
+/// Issue 11: a name dated in the future never makes a backup fresh; a `pg_basebackup -Fp`
+/// folder counts every file and is verified by pg_verifybackup.
+#[test]
+fn base_backups_and_names_ahead_of_the_clock() {
+    let p = Project::new(&format!(
+        "checks:\n{}{}{}",
+        check("future", "backup", "{ dir: future, max_age: 1d }"),
+        check(
+            "base",
+            "backup",
+            "{ dir: base, pattern: \"base-*\", min_size: 10MB, verify: pg_restore }"
+        ),
+        check(
+            "damaged",
+            "backup",
+            "{ dir: damaged, pattern: \"base-*\", verify: pg_restore }"
+        ),
+    ));
+    let future = "shop-2027-06-01T0000.dump";
+    put(&p, &format!("future/{future}"), &[1u8; 2000]);
+    let five_days_ago = std::time::SystemTime::now() - std::time::Duration::from_secs(5 * 86400);
+    std::fs::File::options()
+        .write(true)
+        .open(p.path(&format!("future/{future}")))
+        .unwrap()
+        .set_modified(five_days_ago)
+        .unwrap();
+    let name = stamped(0, "d")
+        .trim_end_matches(".d")
+        .replace("db-", "base-");
+    for dir in ["base", "damaged"] {
+        std::fs::create_dir_all(p.path(dir)).unwrap();
+        let status = std::process::Command::new("pg_basebackup")
+            .arg("-D")
+            .arg(p.path(&format!("{dir}/{name}")))
+            .args(["-Fp", "-X", "stream", "--no-sync", "-d"])
+            .arg(common::postgres().url("postgres"))
+            .status()
+            .unwrap();
+        assert!(status.success(), "pg_basebackup failed");
+    }
+    std::fs::write(p.path(&format!("damaged/{name}/PG_VERSION")), "99\n").unwrap();
+    let result = common::check_json(&p);
+    let future_check = check_of(&result, "future");
+    assert_eq!(future_check["status"], "fail", "{future_check}");
+    assert_eq!(
+        future_check["message"],
+        format!("the newest backup, {future}, is 5days old, more than max_age 1day")
+    );
+    let base = check_of(&result, "base");
+    assert_eq!(base["status"], "pass", "{base}");
+    assert!(
+        base["measurements"]["newest_size_bytes"].as_f64().unwrap() > 10e6,
+        "{base}"
+    );
+    let damaged = check_of(&result, "damaged");
+    assert_eq!(damaged["status"], "fail", "{damaged}");
+    assert_eq!(
+        damaged["message"],
+        format!(
+            "pg_verifybackup finds the base backup {name} damaged: checksum mismatch for file \"PG_VERSION\""
+        )
+    );
+}

@@ -64,6 +64,17 @@ pub fn judge(
         ));
         return obs;
     };
+    if newest.time > now {
+        obs.findings.push(Finding::fail(
+            format!("{shown_dir}#age"),
+            format!(
+                "the newest backup, {}, is dated {}, ahead of the clock: its age cannot be known",
+                newest.name,
+                newest.time.format("%Y-%m-%d %H:%M UTC")
+            ),
+        ));
+        return obs;
+    }
     let age = (now - newest.time).to_std().unwrap_or_default();
     obs.measure("newest_age_s", age.as_secs() as f64);
     obs.measure("newest_size_bytes", newest.size as f64);
@@ -166,17 +177,13 @@ fn list_backups(dir: &Path, pattern: &glob::Pattern) -> std::io::Result<Vec<Back
         }
         let meta = entry.metadata()?;
         let size = if meta.is_dir() {
-            std::fs::read_dir(entry.path())?
-                .filter_map(|e| e.ok()?.metadata().ok())
-                .filter(|m| m.is_file())
-                .map(|m| m.len())
-                .sum()
+            folder_size(&entry.path())?
         } else {
             meta.len()
         };
         let modified: DateTime<Utc> = meta.modified().unwrap_or(SystemTime::UNIX_EPOCH).into();
         backups.push(Backup {
-            time: time_from_name(&name, modified).unwrap_or(modified),
+            time: backup_time(time_from_name(&name, modified), modified),
             name,
             path: entry.path(),
             size,
@@ -184,6 +191,27 @@ fn list_backups(dir: &Path, pattern: &glob::Pattern) -> std::io::Result<Vec<Back
     }
     backups.sort_by(|a, b| a.time.cmp(&b.time).then_with(|| a.name.cmp(&b.name)));
     Ok(backups)
+}
+
+/// The bytes of every file under `dir`, however deep (symbolic links are not followed).
+fn folder_size(dir: &Path) -> std::io::Result<u64> {
+    let mut total = 0;
+    for entry in std::fs::read_dir(dir)? {
+        let entry = entry?;
+        let kind = entry.file_type()?;
+        if kind.is_dir() {
+            total += folder_size(&entry.path())?;
+        } else if kind.is_file() {
+            total += entry.metadata()?.len();
+        }
+    }
+    Ok(total)
+}
+
+/// The older of the name's time and the file's: a copy is younger than the backup it holds,
+/// and a name can claim any date (one ahead of the clock is then judged, never trusted).
+fn backup_time(from_name: Option<DateTime<Utc>>, modified: DateTime<Utc>) -> DateTime<Utc> {
+    from_name.map_or(modified, |named| named.min(modified))
 }
 
 static NAME_TIME: LazyLock<regex::Regex> = LazyLock::new(|| {
@@ -238,6 +266,52 @@ mod tests {
             Some(at("2026-11-19T00:00:00Z"))
         );
         assert_eq!(time_from_name("latest.dump", m), None);
+    }
+
+    #[test]
+    fn the_older_of_name_and_file_time_counts() {
+        let modified = at("2026-11-16T05:00:00Z");
+        let future = time_from_name("shop-2027-06-01T0000.dump", modified);
+        assert_eq!(backup_time(future, modified), modified);
+        let named = time_from_name("shop-2026-11-15T0200.dump", modified);
+        assert_eq!(backup_time(named, modified), at("2026-11-15T02:00:00Z"));
+        assert_eq!(backup_time(None, modified), modified);
+    }
+
+    #[test]
+    fn a_backup_dated_ahead_of_the_clock_fails() {
+        let backups = [backup(
+            "shop-2027-06-01T0000.dump",
+            "2027-06-01T00:00:00Z",
+            10_000,
+        )];
+        let obs = judge(
+            &source(),
+            Duration::from_secs(3600),
+            &backups,
+            at("2026-11-21T05:00:00Z"),
+        );
+        let found: Vec<(&str, &str)> = obs
+            .findings
+            .iter()
+            .map(|f| (f.subject.as_str(), f.message.as_str()))
+            .collect();
+        assert_eq!(
+            found,
+            [(
+                "backups#age",
+                "the newest backup, shop-2027-06-01T0000.dump, is dated 2027-06-01 00:00 UTC, ahead of the clock: its age cannot be known"
+            )]
+        );
+    }
+
+    #[test]
+    fn folder_sizes_count_every_level() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("top"), [0u8; 10]).unwrap();
+        std::fs::create_dir_all(dir.path().join("base/1")).unwrap();
+        std::fs::write(dir.path().join("base/1/16384"), [0u8; 100]).unwrap();
+        assert_eq!(folder_size(dir.path()).unwrap(), 110);
     }
 
     fn source() -> FilesSource {

@@ -72,6 +72,9 @@ async fn verify_directory(
     name: &str,
     subject: &str,
 ) -> Result<Vec<Finding>, CheckError> {
+    if is_base_backup(path) {
+        return pg_verifybackup(path, name, subject).await;
+    }
     if !path.join("toc.dat").is_file() {
         return Ok(vec![Finding::fail(
             subject,
@@ -92,6 +95,57 @@ async fn verify_directory(
         )]);
     }
     pg_restore(path, name, subject).await
+}
+
+/// A physical base backup in plain format (`pg_basebackup -Fp`): a data directory, with the
+/// manifest pg_basebackup writes.
+fn is_base_backup(path: &Path) -> bool {
+    path.join("PG_VERSION").is_file() || path.join("backup_manifest").is_file()
+}
+
+/// `pg_verifybackup` checks every file against the backup's manifest and the WAL it needs.
+async fn pg_verifybackup(
+    path: &Path,
+    name: &str,
+    subject: &str,
+) -> Result<Vec<Finding>, CheckError> {
+    let program = tool_path("pg_verifybackup");
+    if !program.is_file() {
+        return Err(CheckError::new(format!(
+            "cannot verify the base backup {name}: pg_verifybackup is not installed (it comes with the PostgreSQL server package, PostgreSQL 13 or later)"
+        )));
+    }
+    let output = tokio::process::Command::new(program)
+        .arg("--quiet")
+        .arg(path)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .kill_on_drop(true)
+        .output()
+        .await
+        .map_err(|e| CheckError::new(format!("cannot run pg_verifybackup on {name}: {e}")))?;
+    if output.status.success() {
+        return Ok(Vec::new());
+    }
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    let first = stderr
+        .lines()
+        .find(|l| !l.trim().is_empty())
+        .unwrap_or("no message")
+        .trim_start_matches("pg_verifybackup: ")
+        .trim_start_matches("error: ");
+    Ok(vec![
+        Finding::fail(
+            subject,
+            format!("pg_verifybackup finds the base backup {name} damaged: {first}"),
+        )
+        .with_evidence(json!({
+            "backup": name,
+            "exit_code": output.status.code(),
+            "stderr": truncate(&stderr, STDERR_EVIDENCE_BYTES),
+        })),
+    ])
 }
 
 /// The first uncompressed table data file (`NNNN.dat`) of a directory-format dump that lacks its
