@@ -381,6 +381,9 @@ async fn run_one(
     };
     let _permit = global.clone().acquire_owned().await;
     let timeout = options.timeout.unwrap_or(check.timeout);
+    // A check that waits on purpose (a rate-limit reset) gets its wait on top of its timeout:
+    // otherwise the default 10s would throw away a finished burst while it waits.
+    let allowed = timeout + kind.waits();
     let attempts = if kind.is_network() {
         check.retries + 1
     } else {
@@ -394,11 +397,11 @@ async fn run_one(
         }
         let ctx = context.for_check(connection, timeout, secrets);
         let outcome: CheckOutcome =
-            match tokio::time::timeout(timeout, checks::run(kind, &ctx)).await {
+            match tokio::time::timeout(allowed, checks::run(kind, &ctx)).await {
                 Ok(outcome) => outcome,
                 Err(_) => Err(checks::outcome::CheckError::new(format!(
                     "timed out after {}",
-                    crate::vocab::human(timeout)
+                    crate::vocab::human(allowed)
                 ))),
             };
         last = match outcome {
