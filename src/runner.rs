@@ -381,6 +381,9 @@ async fn run_one(
     };
     let _permit = global.clone().acquire_owned().await;
     let timeout = options.timeout.unwrap_or(check.timeout);
+    // A check that waits on purpose (a rate-limit reset) gets its wait on top of its timeout:
+    // otherwise the default 10s would throw away a finished burst while it waits.
+    let allowed = timeout + kind.waits();
     let attempts = if kind.is_network() {
         check.retries + 1
     } else {
@@ -394,8 +397,8 @@ async fn run_one(
         }
         let ctx = context.for_check(connection, timeout, secrets);
         let started = Instant::now();
-        let outcome = tokio::time::timeout(timeout, checks::run(kind, &ctx)).await;
-        let outcome = within_deadline(outcome.ok(), started.elapsed(), timeout, attempts);
+        let outcome = tokio::time::timeout(allowed, checks::run(kind, &ctx)).await;
+        let outcome = within_deadline(outcome.ok(), started.elapsed(), allowed, attempts);
         last = match outcome {
             Ok(obs) => return Ran::Observed(obs),
             Err(e) => Ran::Errored(e.0),

@@ -11,6 +11,8 @@ pub mod outcome;
 pub mod params;
 pub mod postgres;
 
+use std::time::Duration;
+
 use schemars::JsonSchema;
 use serde::Deserialize;
 use serde::de::{self, DeserializeSeed, Deserializer, EnumAccess, IntoDeserializer, VariantAccess};
@@ -87,6 +89,12 @@ pub trait KindSpec {
         false
     }
 
+    /// The longest the check waits on purpose (a `rate_limit` reset waits up to `max_wait`):
+    /// its timeout covers that wait on top of the time its requests may take.
+    fn waits(&self) -> Duration {
+        Duration::ZERO
+    }
+
     /// Whether the check must name a target: not when it addresses its own `url:`.
     fn needs_target(&self) -> bool {
         self.family().is_some()
@@ -161,6 +169,11 @@ impl Kind {
     /// Whether `retries` applies: only probes over the network can be flaky.
     pub fn is_network(&self) -> bool {
         self.spec().is_network()
+    }
+
+    /// The longest the check waits on purpose, added to its timeout.
+    pub fn waits(&self) -> Duration {
+        self.spec().waits()
     }
 
     /// Whether the check must run after its target's other checks, and alone on it.

@@ -590,6 +590,34 @@ fn rate_limit_waits_for_the_reset() {
     );
 }
 
+/// The wait for the reset (Retry-After 3s) is longer than the check's timeout (1s): the timeout
+/// covers the wait, so the burst is judged instead of ending as "timed out after 1s".
+#[test]
+fn rate_limit_reset_waits_beyond_the_check_timeout() {
+    let (app, _) = limited(vec![(
+        "/slow-reset",
+        limiter(5, Duration::from_secs(15), Headers::X),
+    )]);
+    let server = http_server(app);
+    let p = project(
+        &server.base,
+        &check(
+            "reset",
+            "rate_limit",
+            "{ path: /slow-reset, limit: 5, window: 15s, concurrency: 1, reset: true, max_wait: 5s }",
+        )
+        .replace("    rate_limit:", "    timeout: 1s\n    rate_limit:"),
+    );
+    let (result, _) = run(&p, &[]);
+    let reset = check_of(&result, "reset");
+    assert_eq!(reset["status"], "pass", "{reset}");
+    assert_eq!(
+        reset["message"],
+        "GET /slow-reset served 5 requests, then answered 429 (limit 5 per 15s)"
+    );
+    assert_eq!(reset["measurements"]["retry_after_s"], 3.0);
+}
+
 #[test]
 fn rate_limit_budget_is_capped_in_the_configuration() {
     let p = project(

@@ -143,8 +143,9 @@ async fn pg_verifybackup(
         .with_evidence(json!({
             "backup": name,
             "exit_code": output.status.code(),
-            "stderr": truncate(&stderr, STDERR_EVIDENCE_BYTES),
-        })),
+            "stderr": keep(&stderr),
+        }))
+        .cut(&[Cut::Evidence("stderr", STDERR_EVIDENCE_BYTES)]),
     ])
 }
 

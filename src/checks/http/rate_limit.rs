@@ -211,6 +211,15 @@ impl KindSpec for RateLimitParams {
         true
     }
 
+    /// A reset waits for `Retry-After`, at most `max_wait`, and a little more (`burst::status_after`).
+    fn waits(&self) -> Duration {
+        if self.reset {
+            self.max_wait.0 + burst::PAST_THE_WAIT
+        } else {
+            Duration::ZERO
+        }
+    }
+
     fn needs_target(&self) -> bool {
         self.url.is_none()
     }

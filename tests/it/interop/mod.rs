@@ -179,7 +179,7 @@ fn express_rate_limit_gets_one_verdict_at_any_concurrency() {
         .iter()
         .map(|(c, path, limit)| {
             check(
-                &format!("{path}"),
+                path,
                 "express",
                 "rate_limit",
                 &format!(

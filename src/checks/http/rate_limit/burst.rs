@@ -111,6 +111,9 @@ fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     mutex.lock().unwrap_or_else(|e| e.into_inner())
 }
 
+/// How long after the announced wait the request is sent: the server's clock rounds too.
+pub const PAST_THE_WAIT: Duration = Duration::from_millis(100);
+
 /// The status of one request sent a little after `wait`.
 pub async fn status_after(
     http: &HttpHandle,
@@ -120,8 +123,7 @@ pub async fn status_after(
     wait: Duration,
     subject: &str,
 ) -> Result<u16, CheckError> {
-    // A little past the announced time: the server's clock rounds too.
-    tokio::time::sleep(wait + Duration::from_millis(100)).await;
+    tokio::time::sleep(wait + PAST_THE_WAIT).await;
     let response = request(&http.client, method, url, &params.headers.request)
         .send()
         .await
