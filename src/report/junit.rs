@@ -1,10 +1,13 @@
-//! JUnit XML: one test suite per category, one test case per check.
+//! JUnit XML: a `ready` suite whose `ready.decision` case fails on NO-GO, then one test suite
+//! per category, one test case per check; only the attributes junit-10.xsd (Jenkins, Surefire)
+//! allows.
 
 use std::io;
 use std::time::Duration;
 
 use quick_junit::{NonSuccessKind, Report, TestCase, TestCaseStatus, TestSuite};
 
+use super::table::verdict_line;
 use super::{Reporter, baseline_delta, score_text};
 use crate::result::{CheckResult, RunResult};
 use crate::vocab::{Level, Status};
@@ -40,8 +43,8 @@ impl Reporter for JunitReport {
             r.stage,
             score_text(r.score)
         ));
-        report.set_timestamp(r.started_at.fixed_offset());
         report.set_time(Duration::from_millis(r.duration_ms));
+        report.add_test_suite(decision_suite(r));
         for category in &r.categories {
             let members: Vec<&CheckResult> = r
                 .checks
@@ -86,7 +89,82 @@ impl Reporter for JunitReport {
             }
             report.add_test_suite(suite);
         }
-        report.serialize(&mut *out).map_err(io::Error::other)?;
+        let xml = report.to_string().map_err(io::Error::other)?;
+        out.write_all(&schema_attributes_only(&xml).map_err(io::Error::other)?)?;
         writeln!(out)
     }
+}
+
+/// The verdict as a test case, so every JUnit viewer shows a NO-GO red.
+fn decision_suite(r: &RunResult) -> TestSuite {
+    let status = if r.decision.go {
+        TestCaseStatus::success()
+    } else {
+        let mut s = TestCaseStatus::non_success(NonSuccessKind::Failure);
+        s.set_message(verdict_line(r))
+            .set_type("no-go")
+            .set_description(r.decision.reasons.join("\n"));
+        s
+    };
+    let mut case = TestCase::new("ready.decision", status);
+    case.set_classname("ready");
+    let mut suite = TestSuite::new("ready");
+    suite.add_test_case(case);
+    suite
+}
+
+/// The attributes junit-10.xsd allows on each element; quick-junit writes more (`skipped` and
+/// `timestamp` on `<testsuites>`, …), which strict consumers reject.
+fn allowed(element: &[u8], attribute: &[u8]) -> bool {
+    let allowed: &[&str] = match element {
+        b"testsuites" => &["name", "time", "tests", "failures", "errors"],
+        b"testsuite" => &[
+            "name",
+            "tests",
+            "failures",
+            "errors",
+            "group",
+            "time",
+            "skipped",
+            "timestamp",
+            "hostname",
+            "id",
+            "package",
+            "file",
+            "log",
+            "url",
+        ],
+        b"testcase" => &["name", "time", "classname", "group"],
+        b"failure" | b"error" | b"skipped" => &["type", "message"],
+        b"property" => &["name", "value"],
+        _ => return true,
+    };
+    allowed.iter().any(|a| a.as_bytes() == attribute)
+}
+
+fn schema_attributes_only(xml: &str) -> Result<Vec<u8>, quick_xml::Error> {
+    use quick_xml::events::{BytesStart, Event};
+    let mut reader = quick_xml::Reader::from_str(xml);
+    let mut writer = quick_xml::Writer::new(Vec::new());
+    loop {
+        let event = reader.read_event()?;
+        let keep = |start: &BytesStart| -> Result<BytesStart<'static>, quick_xml::Error> {
+            let name = start.name().as_ref().to_vec();
+            let mut kept = BytesStart::new(String::from_utf8_lossy(&name).into_owned());
+            for attribute in start.attributes() {
+                let attribute = attribute.map_err(quick_xml::Error::from)?;
+                if allowed(&name, attribute.key.as_ref()) {
+                    kept.push_attribute(attribute);
+                }
+            }
+            Ok(kept)
+        };
+        match event {
+            Event::Eof => break,
+            Event::Start(start) => writer.write_event(Event::Start(keep(&start)?))?,
+            Event::Empty(start) => writer.write_event(Event::Empty(keep(&start)?))?,
+            other => writer.write_event(other)?,
+        }
+    }
+    Ok(writer.into_inner())
 }

@@ -273,3 +273,43 @@ fn github_annotations_point_at_the_check_definition() {
         "{annotation}"
     );
 }
+
+#[test]
+fn junit_fails_a_decision_case_on_no_go_and_validates_against_junit_10_xsd() {
+    let run = report(&sample(), &["--format", "junit"], &[]);
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    let doc = roxmltree::Document::parse(&run.stdout).expect("well-formed XML");
+    let decision = doc
+        .descendants()
+        .find(|n| n.attribute("name") == Some("ready.decision"))
+        .expect("a ready.decision test case");
+    let failure = decision
+        .children()
+        .find(|n| n.has_tag_name("failure"))
+        .expect("NO-GO fails the decision");
+    assert_eq!(
+        failure.attribute("message"),
+        Some("NO-GO for production · score 30.1 < 93 · 2 blockers failed")
+    );
+    assert!(
+        failure
+            .text()
+            .unwrap_or_default()
+            .contains("production: score 30.1 is below 93")
+    );
+
+    let dir = tempfile::tempdir().unwrap();
+    let xml = dir.path().join("report.xml");
+    std::fs::write(&xml, &run.stdout).unwrap();
+    let xsd = format!("{}/tests/junit-10.xsd", env!("CARGO_MANIFEST_DIR"));
+    let lint = std::process::Command::new("xmllint")
+        .args(["--noout", "--schema", &xsd])
+        .arg(&xml)
+        .output()
+        .expect("xmllint (libxml2-utils, installed by .ci/run)");
+    assert!(
+        lint.status.success(),
+        "{}",
+        String::from_utf8_lossy(&lint.stderr)
+    );
+}
