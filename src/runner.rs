@@ -417,7 +417,9 @@ fn within_deadline(
 ) -> CheckOutcome {
     match outcome {
         Some(outcome) if elapsed <= timeout => outcome,
-        _ => Err(checks::outcome::CheckError::new(timed_out(timeout, attempts))),
+        _ => Err(checks::outcome::CheckError::new(timed_out(
+            timeout, attempts,
+        ))),
     }
 }
 

@@ -149,8 +149,7 @@ pub(crate) fn emit(
         None => print_stdout(&main)?,
     }
     for (format, path) in extra {
-        let report =
-            reports::render_with_history(*format, Look::PLAIN, result, history, redactor)?;
+        let report = reports::render_with_history(*format, Look::PLAIN, result, history, redactor)?;
         write_file(path, &report)?;
     }
     let github = format == Format::Github || extra.iter().any(|(f, _)| *f == Format::Github);

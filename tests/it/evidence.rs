@@ -1092,7 +1092,14 @@ fn base_backups_and_names_ahead_of_the_clock() {
         let status = std::process::Command::new("pg_basebackup")
             .arg("-D")
             .arg(p.path(&format!("{dir}/{name}")))
-            .args(["-Fp", "-X", "stream", "--no-sync", "-d"])
+            .args([
+                "-Fp",
+                "-X",
+                "stream",
+                "--no-sync",
+                "--checkpoint=fast",
+                "-d",
+            ])
             .arg(common::postgres().url("postgres"))
             .status()
             .unwrap();

@@ -12,8 +12,10 @@ use crate::checks::{Ctx, KindSpec};
 use crate::model::TargetFamily;
 use crate::vocab::human;
 
-/// At most this much of a command's output goes into evidence.
-const OUTPUT_EVIDENCE_BYTES: usize = 2048;
+/// At most this much of a command's output goes into evidence, cut after masking. The capture
+/// already keeps only a head and a tail (under 2.1 KiB with the note between them), so the cut
+/// only bounds what a capture could ever hold.
+const OUTPUT_EVIDENCE_BYTES: usize = 4096;
 const OUTPUT_CUTS: &[Cut] = &[
     Cut::Evidence("stdout", OUTPUT_EVIDENCE_BYTES),
     Cut::Evidence("stderr", OUTPUT_EVIDENCE_BYTES),
