@@ -7,7 +7,7 @@
 use std::time::Instant;
 
 use ready::redact::Redactor;
-use ready::report::{Format, render, render_with_history};
+use ready::report::{Format, Look, render, render_with_history};
 use ready::result::{CheckResult, FindingResult, RunResult};
 use ready::vocab::Status;
 
@@ -85,14 +85,15 @@ fn main() {
         })
         .collect();
     let clock = Instant::now();
-    let alone = render(Format::Html, false, &current, &Redactor::default()).expect("rendered");
+    let alone =
+        render(Format::Html, Look::PLAIN, &current, &Redactor::default()).expect("rendered");
     let took = clock.elapsed();
     if let Some(path) = std::env::args().nth(1).filter(|a| !a.starts_with('-')) {
         std::fs::write(&path, &alone).expect("write the page");
     }
     let with_history = render_with_history(
         Format::Html,
-        false,
+        Look::PLAIN,
         &current,
         &history,
         &Redactor::default(),
