@@ -75,15 +75,24 @@ pub enum Profile {
     Postgres,
     /// HTTP services.
     Http,
+    /// A service with PostgreSQL, Redis and S3-compatible storage (MinIO).
+    Backend,
 }
 
 #[derive(Debug, Args, Clone)]
 pub struct InitArgs {
     #[arg(long, value_enum, default_value = "postgres")]
     pub profile: Profile,
+    /// Write the suite from what is there: the database at DATABASE_URL and the service at
+    /// READY_HTTP_URL (read-only), and the project folder (instead of a profile).
+    #[arg(long, conflicts_with = "profile")]
+    pub discover: bool,
     /// Overwrite existing files.
     #[arg(long)]
     pub force: bool,
+    /// Print what would change (a unified diff, or the files when none exists) and write nothing.
+    #[arg(long)]
+    pub dry_run: bool,
     /// The directory to write into.
     #[arg(long, value_name = "DIR", default_value = ".")]
     pub dir: PathBuf,

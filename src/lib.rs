@@ -20,6 +20,7 @@ pub mod waivers;
 
 mod commands;
 mod demo;
+mod discover;
 mod logging;
 
 use std::io::IsTerminal;

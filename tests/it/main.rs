@@ -4,6 +4,7 @@ mod common;
 
 mod cli;
 mod demo;
+mod discover;
 mod evidence;
 mod html;
 mod http_kind;

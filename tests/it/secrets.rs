@@ -137,8 +137,8 @@ fn secrets_are_checked_from_env_dotenv_and_files() {
 }
 
 /// A real redis-server on a free loopback port, stopped when dropped.
-struct Redis {
-    port: u16,
+pub(crate) struct Redis {
+    pub(crate) port: u16,
     child: std::process::Child,
     _dir: tempfile::TempDir,
 }
@@ -150,7 +150,7 @@ impl Drop for Redis {
     }
 }
 
-fn redis(args: &[&str]) -> Redis {
+pub(crate) fn redis(args: &[&str]) -> Redis {
     let dir = tempfile::tempdir().unwrap();
     let port = common::free_port();
     let child = std::process::Command::new("redis-server")

@@ -416,10 +416,13 @@ fn the_github_format_annotates_and_fills_the_step_summary() {
 fn init_writes_a_valid_project_for_every_profile() {
     let config_schema = Project::new("").ready(&["schema", "config"], &[]).json();
     let validator = jsonschema::validator_for(&config_schema).expect("the config schema compiles");
-    for profile in ["supabase", "postgres", "http"] {
+    for profile in ["supabase", "postgres", "http", "backend"] {
         let dir = tempfile::tempdir().unwrap();
         let p = Project { dir };
         std::fs::remove_file(p.path("ready.yaml")).ok();
+        // The supabase profile probes the edge functions it finds.
+        p.write("supabase/functions/momo-webhook/index.ts", "")
+            .write("supabase/functions/send-sms/index.ts", "");
         let run = p.ready(&["init", "--profile", profile], &[]);
         assert_eq!(run.code, 0, "{profile}: {}", run.stderr);
         let run = p.ready(&["validate"], &[]);
@@ -430,6 +433,7 @@ fn init_writes_a_valid_project_for_every_profile() {
         );
         let text = std::fs::read_to_string(p.path("ready.yaml")).unwrap();
         assert!(text.starts_with("# yaml-language-server: $schema=./ready.schema.json\n"));
+        assert_example_waivers_name_real_checks(&p, &text, profile);
         let as_json: Value = serde_saphyr::from_str(&text).unwrap();
         assert!(
             validator.is_valid(&as_json),
@@ -464,6 +468,117 @@ fn init_writes_a_valid_project_for_every_profile() {
             p.ready(&["init", "--profile", profile, "--force"], &[])
                 .code,
             0
+        );
+    }
+}
+
+/// Each commented example waiver's check glob matches a check of the written suite.
+fn assert_example_waivers_name_real_checks(p: &Project, text: &str, profile: &str) {
+    let listed = p.ready(&["list"], &[]).stdout;
+    let ids: Vec<&str> = listed
+        .lines()
+        .skip(1)
+        .filter_map(|l| l.split_whitespace().next())
+        .collect();
+    let globs: Vec<&str> = text
+        .lines()
+        .filter_map(|l| l.strip_prefix("#  - check: "))
+        .collect();
+    assert!(!globs.is_empty(), "{profile}: an example waiver");
+    for check in globs {
+        let glob = glob::Pattern::new(check).unwrap();
+        assert!(
+            ids.iter().any(|id| glob.matches(id)),
+            "{profile}: the example waiver's check {check} names no check of {ids:?}"
+        );
+    }
+}
+
+#[test]
+fn the_supabase_profile_probes_the_edge_functions_and_backend_its_stores() {
+    let p = Project::new("");
+    std::fs::remove_file(p.path("ready.yaml")).unwrap();
+    p.write("supabase/functions/momo-webhook/index.ts", "")
+        .write("supabase/functions/send-sms/index.ts", "")
+        .write("supabase/functions/_shared/cors.ts", "");
+    assert_eq!(p.ready(&["init", "--profile", "supabase"], &[]).code, 0);
+    let listed = p.ready(
+        &["list", "--only", "supabase.*", "--only", "functions.*"],
+        &[],
+    );
+    let ids: Vec<&str> = listed
+        .stdout
+        .lines()
+        .skip(1)
+        .filter_map(|l| l.split_whitespace().next())
+        .collect();
+    assert_eq!(
+        ids,
+        [
+            "supabase.migrations",
+            "functions.answer.momo-webhook",
+            "functions.answer.send-sms",
+            "functions.rate-limit.momo-webhook",
+            "functions.rate-limit.send-sms",
+            "functions.webhook-signature.momo-webhook"
+        ],
+        "{}",
+        listed.stderr
+    );
+    let p = Project::new("");
+    std::fs::remove_file(p.path("ready.yaml")).unwrap();
+    assert_eq!(p.ready(&["init", "--profile", "backend"], &[]).code, 0);
+    let listed = p.ready(&["list"], &[]).stdout;
+    let rows: Vec<(&str, &str)> = listed
+        .lines()
+        .skip(1)
+        .filter_map(|l| {
+            let mut cols = l.split_whitespace();
+            Some((cols.next()?, cols.next()?))
+        })
+        .collect();
+    for expected in [
+        ("secrets.jwt-secret", "secret"),
+        ("secrets.postgres-default-login", "default_credentials"),
+        ("backend.redis-default-login", "default_credentials"),
+        ("backend.storage-access-key", "secret"),
+        ("backend.storage-secret-key", "secret"),
+        ("backups.nightly-dumps", "backup"),
+        ("backend.migrations", "migrations"),
+        ("backend.latency", "http"),
+        ("backend.tls", "tls"),
+        ("backend.hsts-cors", "security_headers"),
+    ] {
+        assert!(rows.contains(&expected), "{expected:?} in {rows:?}");
+    }
+    let ready = std::fs::read_to_string(p.path("ready.yaml")).unwrap();
+    assert!(
+        ready.contains("\n#   GRANT pg_read_all_data TO ready_checks;\n"),
+        "{ready}"
+    );
+    // MinIO's default keys are refused by the storage checks.
+    let run = p.ready(
+        &["check", "--only", "backend.storage-*", "--format", "json"],
+        &[
+            ("S3_ACCESS_KEY", "minioadmin"),
+            ("S3_SECRET_KEY", "minioadmin"),
+        ],
+    );
+    let result = run.json();
+    for (id, var) in [
+        ("backend.storage-access-key", "S3_ACCESS_KEY"),
+        ("backend.storage-secret-key", "S3_SECRET_KEY"),
+    ] {
+        let c = check_of(&result, id);
+        assert_eq!(c["status"], "fail", "{c}");
+        let default = format!("env:{var} is a well-known default value (value not shown)");
+        assert!(
+            c["findings"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|f| f["message"] == default.as_str()),
+            "{c}"
         );
     }
 }

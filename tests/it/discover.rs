@@ -1,0 +1,368 @@
+//! `ready init --discover` end to end: a Supabase-style project folder whose migrations are
+//! applied to a fresh database, a service with a health endpoint and the edge functions, and
+//! the Redis and PostgreSQL of its compose file.
+
+use std::collections::BTreeMap;
+
+use axum::Router;
+use axum::http::StatusCode;
+use axum::routing::{any, get};
+
+use crate::common::{self, Project, postgres};
+use crate::secrets::redis;
+
+/// The tutorial-free JWT secret of the project's `.env`: it must appear nowhere.
+const JWT_SECRET: &str = "dJ7qLw2vXz9KpR4mTn8sYb3cHf6gUe1a";
+
+const MIGRATION_ROLES: &str = "
+DO $$
+BEGIN
+  BEGIN CREATE ROLE anon NOLOGIN NOINHERIT; EXCEPTION WHEN duplicate_object OR unique_violation THEN NULL; END;
+  BEGIN CREATE ROLE authenticated NOLOGIN NOINHERIT; EXCEPTION WHEN duplicate_object OR unique_violation THEN NULL; END;
+  BEGIN CREATE ROLE authenticator NOLOGIN NOINHERIT; EXCEPTION WHEN duplicate_object OR unique_violation THEN NULL; END;
+END
+$$;
+GRANT anon, authenticated TO authenticator;
+CREATE SCHEMA api;
+GRANT USAGE ON SCHEMA public, api TO anon, authenticated;
+CREATE TABLE public.profiles (id uuid PRIMARY KEY, name text NOT NULL);
+ALTER TABLE public.profiles ENABLE ROW LEVEL SECURITY;
+GRANT SELECT ON public.profiles TO anon, authenticated;
+";
+
+const MIGRATION_WALLETS: &str = "
+CREATE TABLE public.wallet_transactions (
+  id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+  profile_id uuid NOT NULL REFERENCES public.profiles (id),
+  amount numeric(12, 2) NOT NULL,
+  currency text NOT NULL
+);
+CREATE TABLE public.webhook_events (
+  id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+  event_id text NOT NULL,
+  payload jsonb NOT NULL
+);
+ALTER TABLE public.wallet_transactions ENABLE ROW LEVEL SECURITY;
+ALTER TABLE public.webhook_events ENABLE ROW LEVEL SECURITY;
+GRANT SELECT ON public.wallet_transactions TO authenticated;
+";
+
+/// What `supabase db push` records after applying the two migrations.
+const HISTORY: &str = "
+CREATE SCHEMA supabase_migrations;
+CREATE TABLE supabase_migrations.schema_migrations (version text PRIMARY KEY, statements text[], name text);
+INSERT INTO supabase_migrations.schema_migrations (version, name)
+VALUES ('20240101000000', 'roles'), ('20240102000000', 'wallets');
+";
+
+/// 3 of 4 lines covered: under the generated 80% bar.
+const LCOV: &str =
+    "TN:\nSF:src/pay.ts\nDA:1,1\nDA:2,1\nDA:3,1\nDA:4,0\nLF:4\nLH:3\nend_of_record\n";
+
+struct Discovered {
+    project: Project,
+    env: Vec<(&'static str, String)>,
+    _redis: crate::secrets::Redis,
+    _api: common::HttpServer,
+}
+
+impl Discovered {
+    fn ready(&self, args: &[&str]) -> common::Run {
+        let env: Vec<(&str, &str)> = self.env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        self.project.ready(args, &env)
+    }
+
+    /// Every file under the project folder but the inputs the test wrote.
+    fn written(&self) -> BTreeMap<String, String> {
+        let mut files = BTreeMap::new();
+        for name in ["ready.yaml", "ready.schema.json"] {
+            files.insert(name.to_string(), self.read(name));
+        }
+        for entry in std::fs::read_dir(self.project.path("checks")).unwrap() {
+            let name = format!("checks/{}", entry.unwrap().file_name().to_string_lossy());
+            files.insert(name.clone(), self.read(&name));
+        }
+        files
+    }
+
+    fn read(&self, name: &str) -> String {
+        std::fs::read_to_string(self.project.path(name)).unwrap()
+    }
+}
+
+fn edge_functions() -> Router {
+    Router::new()
+        .route("/healthz", get(|| async { "ok" }))
+        .route(
+            "/functions/v1/payments-webhook",
+            any(|| async { (StatusCode::UNAUTHORIZED, "missing signature") }),
+        )
+        .route("/functions/v1/send-sms", any(|| async { "sent" }))
+        .route("/functions/v1/health", any(|| async { "ok" }))
+}
+
+/// The project folder, its database with the migrations applied, the service, and Redis.
+fn supabase_project() -> Discovered {
+    let db = postgres().fresh_db(&format!(
+        "{MIGRATION_ROLES}\n{MIGRATION_WALLETS}\n{HISTORY}"
+    ));
+    common::exec(
+        &db.url,
+        &format!(
+            "ALTER ROLE authenticator IN DATABASE {} SET pgrst.db_schemas = 'public, api'",
+            db.name
+        ),
+    )
+    .unwrap();
+    let cache = redis(&["--requirepass", "Redis-discover-pass-4b1e9f0c7d2a"]);
+    let api = common::http_server(edge_functions());
+    let project = Project::new("");
+    std::fs::remove_file(project.path("ready.yaml")).unwrap();
+    project
+        .write("supabase/config.toml", "project_id = \"mobility-hub\"\n\n[api]\nenabled = true\nschemas = [\"public\", \"graphql_public\"]\n")
+        .write("supabase/migrations/20240101000000_roles.sql", MIGRATION_ROLES)
+        .write("supabase/migrations/20240102000000_wallets.sql", MIGRATION_WALLETS)
+        .write("supabase/functions/payments-webhook/index.ts", "Deno.serve(() => new Response(null, { status: 401 }));\n")
+        .write("supabase/functions/send-sms/index.ts", "Deno.serve(() => new Response('sent'));\n")
+        .write("supabase/functions/health/index.ts", "Deno.serve(() => new Response('ok'));\n")
+        .write("supabase/functions/_shared/cors.ts", "export const cors = {};\n")
+        .write(".env", &format!("JWT_SECRET={JWT_SECRET}\nPORT=3000\n"))
+        .write(".env.example", "JWT_SECRET=change-me\n")
+        .write(
+            "docker-compose.yml",
+            &format!(
+                "services:\n  cache:\n    image: redis:7-alpine\n    ports: [\"{}:6379\"]\n  db:\n    image: postgres:15\n    ports: [\"{}:5432\"]\n",
+                cache.port,
+                postgres().port
+            ),
+        )
+        .write("coverage/lcov.info", LCOV);
+    Discovered {
+        project,
+        env: vec![
+            ("DATABASE_URL", db.url.clone()),
+            ("READY_HTTP_URL", api.base.clone()),
+        ],
+        _redis: cache,
+        _api: api,
+    }
+}
+
+#[test]
+fn discover_writes_a_commented_suite_that_validates_and_runs_unchanged() {
+    let p = supabase_project();
+    let run = p.ready(&["init", "--discover"]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let written = p.written();
+    assert_eq!(
+        run.stdout,
+        "wrote 7 files from what --discover found in .; next: ready validate\n"
+    );
+    assert_eq!(
+        written.keys().collect::<Vec<_>>(),
+        [
+            "checks/database.yaml",
+            "checks/functions.yaml",
+            "checks/http.yaml",
+            "checks/repository.yaml",
+            "checks/secrets.yaml",
+            "ready.schema.json",
+            "ready.yaml"
+        ]
+    );
+    // Every check says why it is there.
+    for (file, comment) in [
+        (
+            "ready.yaml",
+            "  # exposed schemas from pgrst.db_schemas of role authenticator: public and api\n",
+        ),
+        (
+            "ready.yaml",
+            "  # authenticator (PostgREST) switches to anon and authenticated\n",
+        ),
+        (
+            "ready.yaml",
+            "  # the health endpoint answered at /healthz\n",
+        ),
+        (
+            "ready.yaml",
+            "#   GRANT pg_read_all_data TO ready_checks;\n",
+        ),
+        (
+            "checks/database.yaml",
+            "  # table public.wallet_transactions has amount and currency columns\n",
+        ),
+        (
+            "checks/database.yaml",
+            "  # public.webhook_events.event_id looks like an idempotency key and no unique index covers it\n",
+        ),
+        (
+            "checks/database.yaml",
+            "  # supabase/migrations holds 2 migrations\n",
+        ),
+        (
+            "checks/functions.yaml",
+            "  # 3 edge functions under supabase/functions: health, payments-webhook and send-sms\n",
+        ),
+        (
+            "checks/functions.yaml",
+            "  # 1 function with `webhook` in the name: payments-webhook\n",
+        ),
+        (
+            "checks/secrets.yaml",
+            "  # .env assigns JWT_SECRET (value not shown)\n",
+        ),
+        (
+            "checks/secrets.yaml",
+            &format!(
+                "  # docker-compose.yml declares the Redis service `cache`, published on 127.0.0.1:{}\n",
+                p._redis.port
+            ),
+        ),
+        (
+            "checks/repository.yaml",
+            "  # coverage report coverage/lcov.info (lcov)\n",
+        ),
+    ] {
+        assert!(
+            written[file].contains(comment),
+            "{file} lacks {comment:?}:\n{}",
+            written[file]
+        );
+    }
+    for (name, text) in &written {
+        assert!(!text.contains(JWT_SECRET), "{name} holds the secret");
+    }
+    assert!(!run.stdout.contains(JWT_SECRET) && !run.stderr.contains(JWT_SECRET));
+
+    let validated = p.ready(&["validate"]);
+    assert_eq!(validated.code, 0, "{}", validated.stderr);
+    assert_eq!(validated.stderr, "");
+    assert!(
+        validated
+            .stdout
+            .ends_with("ready.yaml: valid, 18 checks, 2 targets, 0 waivers\n"),
+        "{}",
+        validated.stdout
+    );
+
+    let listed = p.ready(&["list"]);
+    assert!(
+        listed
+            .stdout
+            .lines()
+            .any(|l| l.trim_start().starts_with("db.rls ")),
+        "the example waiver names a check of the suite: {}",
+        listed.stdout
+    );
+    assert!(
+        written["ready.yaml"]
+            .contains("\n#  - check: db.rls\n#    subject: public.spatial_ref_sys\n")
+    );
+
+    let checked = p.ready(&["check", "--format", "json"]);
+    assert!(
+        checked.code == 0 || checked.code == 1,
+        "{}\n{}",
+        checked.stdout,
+        checked.stderr
+    );
+    assert!(!checked.stdout.contains(JWT_SECRET) && !checked.stderr.contains(JWT_SECRET));
+    let result = checked.json();
+    common::assert_valid_result(&result);
+    let statuses: Vec<(String, String)> = result["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| {
+            (
+                c["id"].as_str().unwrap().to_string(),
+                c["status"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    // Failures the system really has (no forced RLS, no audit trail, an unindexed foreign key,
+    // a loose event id, no limiter, thin coverage), and no error: the config runs as written.
+    let expected: Vec<(String, String)> = [
+        ("db.rls", "fail"),
+        ("db.audit-log", "fail"),
+        ("db.keys", "fail"),
+        ("db.idempotency", "fail"),
+        ("db.migrations", "pass"),
+        ("db.default-login", "pass"),
+        ("functions.answer.health", "pass"),
+        ("functions.answer.payments-webhook", "pass"),
+        ("functions.answer.send-sms", "pass"),
+        ("functions.rate-limit.health", "fail"),
+        ("functions.rate-limit.payments-webhook", "fail"),
+        ("functions.rate-limit.send-sms", "fail"),
+        ("functions.webhook-signature.payments-webhook", "warn"),
+        ("http.health", "pass"),
+        ("coverage.coverage-lcov-info", "fail"),
+        ("secrets.env.jwt-secret", "pass"),
+        ("services.cache.default-login", "pass"),
+        ("services.db.default-login", "pass"),
+    ]
+    .iter()
+    .map(|(a, b)| (a.to_string(), b.to_string()))
+    .collect();
+    assert_eq!(statuses, expected);
+}
+
+#[test]
+fn discover_is_deterministic_refuses_to_overwrite_and_previews_with_dry_run() {
+    let p = supabase_project();
+    let preview = p.ready(&["init", "--discover", "--dry-run"]);
+    assert_eq!(preview.code, 0, "{}", preview.stderr);
+    assert!(
+        preview
+            .stdout
+            .starts_with("==> ready.yaml <==\n# yaml-language-server"),
+        "{}",
+        preview.stdout
+    );
+    assert!(
+        !p.project.path("ready.yaml").exists(),
+        "--dry-run wrote nothing"
+    );
+    assert!(!preview.stdout.contains(JWT_SECRET));
+
+    assert_eq!(p.ready(&["init", "--discover"]).code, 0);
+    let first = p.written();
+    let again = p.ready(&["init", "--discover"]);
+    assert_eq!(again.code, 2);
+    assert!(
+        again.stderr.starts_with("not overwriting ./ready.yaml, "),
+        "{}",
+        again.stderr
+    );
+    let unchanged = p.ready(&["init", "--discover", "--dry-run"]);
+    assert_eq!(
+        unchanged.stdout,
+        "no change: the files already hold what would be written\n"
+    );
+    assert_eq!(p.ready(&["init", "--discover", "--force"]).code, 0);
+    assert_eq!(p.written(), first, "a second run writes the same bytes");
+
+    // A change on the system shows as a diff, and nothing is written.
+    common::exec(
+        &p.env[0].1,
+        "CREATE TABLE public.payouts (id bigint PRIMARY KEY, amount numeric, message_id text)",
+    )
+    .unwrap();
+    let diff = p.ready(&["init", "--discover", "--dry-run"]);
+    assert_eq!(diff.code, 0, "{}", diff.stderr);
+    assert!(
+        diff.stdout
+            .starts_with("--- a/checks/database.yaml\n+++ b/checks/database.yaml\n@@"),
+        "{}",
+        diff.stdout
+    );
+    assert!(
+        diff.stdout
+            .contains("\n+  # table public.payouts has an amount column\n"),
+        "{}",
+        diff.stdout
+    );
+    assert_eq!(p.written(), first);
+}
