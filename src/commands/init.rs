@@ -33,6 +33,8 @@ pub(crate) struct ProjectFile {
     pub targets: String,
     /// A database target is defined: the least-privilege recipe follows the targets.
     pub database: bool,
+    /// Check files are written under `checks/` (an include that matches no file is an error).
+    pub include: bool,
     pub waiver: Option<Waiver>,
 }
 
@@ -65,6 +67,11 @@ fn project_file(p: &ProjectFile) -> String {
     } else {
         String::new()
     };
+    let include = if p.include {
+        "include: [checks/*.yaml]"
+    } else {
+        "# No check file was written: add checks here or under checks/ (include: [checks/*.yaml])."
+    };
     let waiver = match &p.waiver {
         None => String::new(),
         Some(w) => {
@@ -94,7 +101,7 @@ stages:
 
 defaults: {{ timeout: 10s, concurrency: 16 }}
 
-include: [checks/*.yaml]
+{include}
 
 # Accepted risks, each with a reason and an expiry date (the waiver lapses at the end of it).
 waivers: []
@@ -189,6 +196,7 @@ fn discovered_project(plan: &Plan) -> String {
         project: plan.project.clone(),
         targets,
         database: plan.targets.iter().any(|t| t.name == "db"),
+        include: !plan.files.is_empty(),
         waiver,
     })
 }

@@ -160,10 +160,11 @@ pub fn check_file(file: &CheckFile, schema_ref: &str) -> String {
 
 /// The targets of `ready.yaml`, each with the comments that say where its settings come from.
 pub fn targets(out: &mut String, plan: &Plan) {
-    out.push_str("targets:\n");
     if plan.targets.is_empty() {
-        out.push_str("  {}\n");
+        out.push_str("targets: {}\n");
+        return;
     }
+    out.push_str("targets:\n");
     for target in &plan.targets {
         for why in &target.why {
             comment(out, 2, why);

@@ -366,3 +366,25 @@ fn discover_is_deterministic_refuses_to_overwrite_and_previews_with_dry_run() {
     );
     assert_eq!(p.written(), first);
 }
+
+#[test]
+fn discover_in_an_empty_folder_writes_a_suite_that_validates() {
+    let p = Project::new("");
+    std::fs::remove_file(p.path("ready.yaml")).unwrap();
+    assert_eq!(p.ready(&["init", "--discover"], &[]).code, 0);
+    let text = std::fs::read_to_string(p.path("ready.yaml")).unwrap();
+    assert!(
+        text.contains(
+            "\n# - DATABASE_URL was not set: no database checks (set it and run again)\n"
+        ),
+        "{text}"
+    );
+    let run = p.ready(&["validate"], &[]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert!(
+        run.stdout
+            .ends_with("valid, 0 checks, 0 targets, 0 waivers\n"),
+        "{}",
+        run.stdout
+    );
+}

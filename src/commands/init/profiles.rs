@@ -109,6 +109,7 @@ pub(super) fn build(profile: Profile, dir: &Path) -> ProfileFiles {
             project: "my-project".to_string(),
             targets,
             database,
+            include: true,
             waiver: Some(waiver),
         },
         builtin: builtin_for(profile),
