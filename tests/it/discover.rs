@@ -388,3 +388,32 @@ fn discover_in_an_empty_folder_writes_a_suite_that_validates() {
         run.stdout
     );
 }
+
+#[test]
+fn discover_reads_pg_cron_and_checks_its_named_jobs() {
+    // The shared pg_cron database: another test counts its jobs, so none is added here; it holds
+    // that test's named jobs or none, and discovery says which.
+    let url = crate::postgres_database::cron_db();
+    let p = Project::new("");
+    std::fs::remove_file(p.path("ready.yaml")).unwrap();
+    let run = p.ready(&["init", "--discover"], &[("DATABASE_URL", url)]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let ready = std::fs::read_to_string(p.path("ready.yaml")).unwrap();
+    let checks = std::fs::read_to_string(p.path("checks/database.yaml")).unwrap();
+    match checks.find("  - id: db.cron-jobs\n") {
+        Some(at) => {
+            let comment = checks[..at].lines().last().unwrap();
+            assert!(
+                comment.starts_with("  # pg_cron is installed with "),
+                "{checks}"
+            );
+            assert!(checks[at..].contains("\n      jobs: ["), "{checks}");
+        }
+        None => assert!(
+            ready.contains("\n# - pg_cron is installed but has no named job: no cron_job check\n"),
+            "{ready}"
+        ),
+    }
+    let validated = p.ready(&["validate"], &[("DATABASE_URL", url)]);
+    assert_eq!(validated.code, 0, "{}", validated.stderr);
+}

@@ -411,7 +411,7 @@ fn migrations_that_cannot_be_verified_are_errors() {
 static CRON: OnceLock<String> = OnceLock::new();
 
 /// The `postgres` database with pg_cron installed.
-fn cron_db() -> &'static str {
+pub(crate) fn cron_db() -> &'static str {
     CRON.get_or_init(|| {
         let url = postgres().url("postgres");
         exec(&url, "CREATE EXTENSION IF NOT EXISTS pg_cron").unwrap();
