@@ -167,9 +167,22 @@ fn supabase_checks(dir: &Path) -> CheckFile {
     }
 }
 
+const BACKEND_ABOUT: &str = "A service with PostgreSQL, Redis and S3-compatible storage (MinIO, AWS S3, R2): its\nsecrets, stores, migrations, latency and transport. Dated backups with 7 daily / 4 weekly /\n12 monthly retention and restore verification are in checks/backups.yaml (READY_BACKUP_DIR).";
+
 /// A service with PostgreSQL, Redis and S3-compatible storage.
 fn backend_checks() -> CheckFile {
-    let checks = vec![
+    let mut checks = store_checks();
+    checks.extend(service_checks());
+    CheckFile {
+        name: "backend",
+        about: BACKEND_ABOUT.to_string(),
+        checks,
+    }
+}
+
+/// Redis, the storage keys and the migrations.
+fn store_checks() -> Vec<Generated> {
+    vec![
         Generated::new(
             "backend.redis-default-login",
             "Redis refuses clients without a password or with default ones",
@@ -215,6 +228,12 @@ fn backend_checks() -> CheckFile {
         .on("db", "database", "high")
         .because("golang-migrate keeps the version and a dirty flag in schema_migrations")
         .blocking(),
+    ]
+}
+
+/// Latency and transport of the API.
+fn service_checks() -> Vec<Generated> {
+    vec![
         Generated::new(
             "backend.latency",
             "The service answers within 200 ms at the 95th percentile",
@@ -250,10 +269,5 @@ fn backend_checks() -> CheckFile {
         )
         .on("api", "security", "high")
         .because("an API read by browsers needs HSTS and a strict CORS policy"),
-    ];
-    CheckFile {
-        name: "backend",
-        about: "A service with PostgreSQL, Redis and S3-compatible storage (MinIO, AWS S3, R2): its\nsecrets, stores, migrations, latency and transport. Dated backups with 7 daily / 4 weekly /\n12 monthly retention and restore verification are in checks/backups.yaml (READY_BACKUP_DIR).".to_string(),
-        checks,
-    }
+    ]
 }

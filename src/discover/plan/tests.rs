@@ -16,6 +16,7 @@ fn table(schema: &str, name: &str, columns: &[&str], unique: &[&[&str]]) -> Tabl
     }
 }
 
+/// One fact of every sort a Supabase project shows: long because it is data.
 fn supabase_facts() -> Facts {
     let schema = |name: &str, usable_by: &[&str]| SchemaFacts {
         name: name.into(),
