@@ -174,3 +174,28 @@ fn the_sarif_snapshot() {
     );
     settings.bind(|| insta::assert_snapshot!("sarif_report", stdout));
 }
+
+#[test]
+fn report_and_the_report_flag_write_sarif_and_help_lists_it() {
+    let (p, stdout) = mixed_run();
+    let run = p.ready(&["check", "--report", "sarif=out/ready.sarif"], &[]);
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    let written = std::fs::read_to_string(p.path("out/ready.sarif")).unwrap();
+    let strip_times = |text: &str| {
+        regex::Regex::new(r#""(start|end)TimeUtc": "[^"]+""#)
+            .unwrap()
+            .replace_all(text, "")
+            .into_owned()
+    };
+    assert_eq!(strip_times(&written), strip_times(&stdout));
+
+    let sample = concat!(env!("CARGO_MANIFEST_DIR"), "/fixtures/results/sample.json");
+    let again = p.ready(&["report", sample, "--format", "sarif"], &[]);
+    assert_eq!(again.code, 1, "{}", again.stderr);
+    let sarif: Value = serde_json::from_str(&again.stdout).unwrap();
+    assert_valid_sarif(&sarif);
+    assert_eq!(sarif["runs"][0]["results"].as_array().unwrap().len(), 6);
+
+    let help = p.ready(&["check", "--help"], &[]).stdout;
+    assert!(help.contains("- sarif:"), "{help}");
+}
