@@ -94,6 +94,10 @@ fn a_mixed_run_is_valid_sarif_with_a_result_per_failing_finding() {
         "The build script succeeds"
     );
     assert_eq!(
+        build["fullDescription"]["text"],
+        "The build script succeeds: a high `command` check of operations"
+    );
+    assert_eq!(
         build["help"]["text"],
         "Fix the build script.\n\nHow the `command` check works: docs/kinds/command.md"
     );

@@ -133,6 +133,16 @@ impl SarifReport {
             short_description: Message {
                 text: c.title.clone(),
             },
+            full_description: Message {
+                text: format!(
+                    "{}: a {} `{}` check of {}{}",
+                    c.title,
+                    c.severity.as_str(),
+                    c.kind,
+                    c.category,
+                    if c.blocker { ", a blocker" } else { "" }
+                ),
+            },
             help: Some(Message { text: help }),
             help_uri: self.docs_base.as_ref().map(|b| format!("{b}/{docs}")),
             default_configuration: ReportingConfiguration {

@@ -72,6 +72,8 @@ pub struct ToolComponent {
 pub struct ReportingDescriptor {
     pub id: String,
     pub short_description: Message,
+    /// GitHub code scanning requires it.
+    pub full_description: Message,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub help: Option<Message>,
     /// An absolute URI (§3.49.12).
