@@ -45,7 +45,7 @@ const CHECKS: &str = "checks:
     env: { vars: [READY_TEST_UNSET_FLAG] }
 ";
 
-fn mixed_run() -> (Project, String) {
+pub(crate) fn mixed_run() -> (Project, String) {
     let p = Project::new(CONFIG);
     p.write("checks/main.yaml", CHECKS);
     let run = p.ready(&["check", "--format", "sarif"], &[]);
