@@ -58,13 +58,15 @@ pub fn assemble(executed: Vec<Executed>, a: &Assembly) -> RunResult {
         ),
         None => (Vec::new(), Vec::new()),
     };
-    let evaluation = scoring::evaluate(
+    let mut evaluation = scoring::evaluate(
         &checks,
         &suite.categories,
         &suite.stages,
         &regressions,
         &a.goal,
     );
+    let shard = a.options.shard.map(|s| s.to_string());
+    scoring::hold_for_merge(&mut evaluation.decision, shard.as_deref());
     RunResult {
         schema: result::SCHEMA_ID.into(),
         ready_version: env!("CARGO_PKG_VERSION").into(),
@@ -94,7 +96,7 @@ pub fn assemble(executed: Vec<Executed>, a: &Assembly) -> RunResult {
                 kind: t.family.as_str().into(),
             })
             .collect(),
-        shard: a.options.shard.map(|s| s.to_string()),
+        shard,
     }
 }
 

@@ -246,6 +246,18 @@ fn decide(
     }
 }
 
+/// A shard saw only its share of the checks: it is never GO and reaches no stage on its own;
+/// `ready merge` combines the shards and decides.
+pub fn hold_for_merge(decision: &mut Decision, shard: Option<&str>) {
+    if let Some(shard) = shard {
+        decision.go = false;
+        decision.reached = None;
+        decision.reasons.push(format!(
+            "shard {shard}: a shard decides only after `ready merge`"
+        ));
+    }
+}
+
 /// Recomputes the score and the decision of a saved result for another goal, from what the
 /// result records (categories with weights, stages with their selectors, check statuses).
 pub fn rescore(result: &mut crate::result::RunResult, goal: &Goal) -> Result<(), String> {
@@ -287,6 +299,7 @@ pub fn rescore(result: &mut crate::result::RunResult, goal: &Goal) -> Result<(),
     );
     result.stage = goal.stage.to_string();
     result.decision = e.decision;
+    hold_for_merge(&mut result.decision, result.shard.as_deref());
     result.score = e.score;
     result.score_without_waivers = e.score_without_waivers;
     result.coverage = e.coverage;
@@ -541,5 +554,29 @@ mod tests {
         assert!(!e.decision.go);
         assert_eq!(e.score, None);
         assert_eq!(e.decision.reasons[0], "stage `prod` is not defined");
+    }
+
+    #[test]
+    fn a_shard_is_never_go_and_says_that_merge_decides() {
+        let go = Decision {
+            go: true,
+            reached: Some("production".into()),
+            reasons: vec![],
+            blockers: vec![],
+        };
+        let mut whole = go.clone();
+        hold_for_merge(&mut whole, None);
+        assert_eq!(whole, go);
+        let mut shard = go;
+        hold_for_merge(&mut shard, Some("2/4"));
+        assert_eq!(
+            shard,
+            Decision {
+                go: false,
+                reached: None,
+                reasons: vec!["shard 2/4: a shard decides only after `ready merge`".into()],
+                blockers: vec![],
+            }
+        );
     }
 }

@@ -5,6 +5,7 @@ mod html;
 mod json;
 mod junit;
 mod markdown;
+mod sarif;
 mod table;
 mod visible;
 
@@ -28,6 +29,8 @@ pub enum Format {
     Github,
     /// One self-contained HTML go/no-go page with charts (for release managers).
     Html,
+    /// SARIF 2.1.0: a result per failing finding at its check's definition (for code scanning).
+    Sarif,
 }
 
 impl Format {
@@ -74,7 +77,13 @@ pub fn reporter(format: Format, look: Look) -> Box<dyn Reporter> {
             base: std::env::current_dir().ok(),
         }),
         Format::Html => Box::new(html::HtmlReport { history: &[] }),
+        Format::Sarif => Box::new(sarif::SarifReport::here()),
     }
+}
+
+/// The page documenting a check kind, relative to `ready`'s repository root.
+pub fn docs_page(kind: &str) -> String {
+    format!("docs/kinds/{kind}.md")
 }
 
 pub fn score_text(score: Option<f64>) -> String {

@@ -181,6 +181,9 @@ pub(super) fn verdict_line(r: &RunResult) -> String {
         (Some(s), None) => format!("score {}", score_text(Some(s))),
         (None, _) => "no check was scored".to_string(),
     });
+    if let Some(shard) = &r.shard {
+        parts.push(format!("shard {shard}, decided by `ready merge`"));
+    }
     let unverified = unverified(r);
     if !unverified.blockers.is_empty() {
         parts.push(format!(

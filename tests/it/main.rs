@@ -15,6 +15,7 @@ mod local;
 mod postgres_database;
 mod postgres_security;
 mod reports;
+mod sarif;
 mod scheduling;
 mod secrets;
 mod sql;

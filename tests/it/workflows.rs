@@ -379,6 +379,49 @@ fn merged_shards_equal_an_unsharded_run() {
 }
 
 #[test]
+fn a_shard_is_never_go_on_its_own_and_merge_decides() {
+    let n = 6;
+    let p = Project::new(&local_suite(n));
+    let env = env_with(&[], n);
+    let mut files = Vec::new();
+    for i in 1..=2 {
+        let file = format!("shard{i}.json");
+        let shard = format!("{i}/2");
+        let report = format!("json={file}");
+        let args = ["check", "--shard", &shard, "--report", &report, "--quiet"];
+        let run = p.ready(&args, &run_env(&env));
+        assert_eq!(run.code, 1, "{}", run.stderr);
+        assert!(
+            run.stdout.starts_with(&format!(
+                "NO-GO for production · score 100.0 ≥ 80 · shard {shard}, decided by `ready merge`"
+            )),
+            "{}",
+            run.stdout
+        );
+        let result: Value =
+            serde_json::from_str(&std::fs::read_to_string(p.path(&file)).unwrap()).unwrap();
+        assert_eq!(result["decision"]["go"], false);
+        assert_eq!(result["decision"]["reached"], Value::Null);
+        let reason = format!("shard {shard}: a shard decides only after `ready merge`");
+        assert!(
+            result["decision"]["reasons"]
+                .as_array()
+                .unwrap()
+                .contains(&Value::from(reason)),
+            "{result}"
+        );
+        // `report` recomputes the decision and holds it for the merge too.
+        assert_eq!(p.ready(&["report", &file, "--quiet"], &[]).code, 1);
+        files.push(file);
+    }
+    let run = p.ready(&["merge", &files[0], &files[1]], &[]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let merged = run.json();
+    assert_eq!(merged["decision"]["go"], true);
+    assert_eq!(merged["decision"]["reasons"], serde_json::json!([]));
+}
+
+#[test]
 fn the_github_format_annotates_and_fills_the_step_summary() {
     let p = Project::new(&local_suite(4));
     std::fs::write(p.path("summary.md"), "previous step\n").unwrap();

@@ -148,7 +148,7 @@ pub fn check_view(c: &CheckResult, new_findings: &[String]) -> CheckView {
         id: c.id.clone(),
         title: c.title.clone(),
         kind: c.kind.clone(),
-        docs: format!("docs/kinds/{}.md", c.kind),
+        docs: crate::report::docs_page(&c.kind),
         target: c.target.clone().unwrap_or_default(),
         category: c.category.clone(),
         severity: c.severity.as_str(),
