@@ -18,4 +18,5 @@ mod scheduling;
 mod secrets;
 mod sql;
 mod tls;
+mod validate;
 mod workflows;
