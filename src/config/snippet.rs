@@ -32,18 +32,18 @@ pub fn render(diags: &Diagnostics, color: bool) -> String {
     out
 }
 
-/// The first line, the same as the diagnostic's `Display`, coloured when asked.
+/// The first line: the diagnostic's `Display`, and with colour the same text styled (the place
+/// bold, the code red for an error, `warning:` yellow), so scripts read either alike.
 fn header(d: &Diagnostic, color: bool) -> String {
     if !color {
         return d.to_string();
     }
-    let level = match d.level {
-        Level::Error => "\x1b[1;31merror:\x1b[0m ",
-        Level::Warning => "\x1b[1;33mwarning:\x1b[0m ",
+    let (level, code_style) = match d.level {
+        Level::Error => ("", "\x1b[31m"),
+        Level::Warning => ("\x1b[1;33mwarning:\x1b[0m ", "\x1b[33m"),
     };
-    // With colour the level is always named: the colour alone would not say it.
     format!(
-        "\x1b[1m{}\x1b[0m{level}{} \x1b[2m[{}]\x1b[0m",
+        "\x1b[1m{}\x1b[0m{level}{} {code_style}[{}]\x1b[0m",
         d.place(),
         d.message,
         d.code.as_str()
@@ -125,8 +125,12 @@ ready.yaml:3:19: warning: environment variable `DB_URL` is not set [unset-variab
         assert!(!render(&diags(), false).contains('\x1b'));
         let coloured = render(&diags(), true);
         assert!(
-            coloured.contains("\x1b[1;31merror:\x1b[0m unknown category"),
+            coloured.starts_with(
+                "\x1b[1mready.yaml:12:15: \x1b[0munknown category `secrity` \x1b[31m[unknown-category]\x1b[0m\n"
+            ),
             "{coloured}"
         );
+        let escapes = regex::Regex::new("\x1b\\[[0-9;]*m").unwrap();
+        assert_eq!(escapes.replace_all(&coloured, ""), render(&diags(), false));
     }
 }

@@ -54,7 +54,7 @@ fn every_diagnostic_shows_its_source_line_with_the_span_underlined() {
     assert!(!run.stderr.contains('\x1b'));
     let coloured = p.ready(&["validate", "--color", "always"], &[("EMPTY", "")]);
     assert!(
-        coloured.stderr.contains("\x1b[1;31merror:\x1b[0m"),
+        coloured.stderr.contains("\x1b[31m[unknown-target]\x1b[0m"),
         "{}",
         coloured.stderr
     );
