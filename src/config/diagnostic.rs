@@ -98,6 +98,33 @@ impl fmt::Display for Diagnostic {
     }
 }
 
+/// Line `index` (from 0) of `text` for a snippet, with secret values starred out: those of keys
+/// that name a secret on the line, and the whole item of a block list under such a key
+/// (`passwords:` then `- hunter2`).
+pub fn source_line(text: &str, index: usize) -> Option<String> {
+    let lines: Vec<&str> = text.lines().collect();
+    let line = *lines.get(index)?;
+    let indent = line.len() - line.trim_start().len();
+    let item = line.trim_start().starts_with("- ") || line.trim_start() == "-";
+    let parent = lines[..index]
+        .iter()
+        .rev()
+        .filter(|l| !l.trim().is_empty() && !l.trim_start().starts_with('#'))
+        .find(|l| l.len() - l.trim_start().len() < indent);
+    let under_secret = parent.is_some_and(|p| {
+        let key = p.trim().trim_start_matches("- ");
+        key.strip_suffix(':')
+            .is_some_and(super::interpolate::names_a_secret)
+    });
+    if item && under_secret {
+        let value_at = indent + 2;
+        let stars = line.chars().skip(value_at).count();
+        let kept: String = line.chars().take(value_at).collect();
+        return Some(format!("{kept}{}", "*".repeat(stars)));
+    }
+    Some(mask_secret_values(line))
+}
+
 /// `line` with the value of every key that names a secret (`secret:`, `apikey:`, `password:`,
 /// …) starred out, character for character so that columns stay: a snippet shows the line as
 /// written, and a literal secret in it must not reach the terminal.
@@ -343,6 +370,10 @@ mod tests {
             "    passwords: ********  # two"
         );
         assert_eq!(mask_secret_values("  db_password:"), "  db_password:");
+        let text = "x:\n  passwords:\n    # old\n    - hunter2\n  users:\n    - alice\n";
+        assert_eq!(source_line(text, 3).as_deref(), Some("    - *******"));
+        assert_eq!(source_line(text, 5).as_deref(), Some("    - alice"));
+        assert_eq!(source_line(text, 9), None);
         assert_eq!(
             mask_secret_values("    category: security"),
             "    category: security"

@@ -90,7 +90,7 @@ impl Loader<'_> {
             let index = usize::try_from(loc.line)
                 .unwrap_or(usize::MAX)
                 .saturating_sub(1);
-            d.source_line = text.lines().nth(index).map(diagnostic::mask_secret_values);
+            d.source_line = diagnostic::source_line(text, index);
         }
         diags
     }
