@@ -26,8 +26,8 @@ pub const EXIT_CODES: &str =
 pub enum Command {
     /// Load, validate, run every check, report, decide.
     Check(CheckArgs),
-    /// Load and validate only; print every problem as FILE:LINE:COL: message.
-    Validate(ConfigArgs),
+    /// Load and validate only; print every problem as FILE:LINE:COL: message, with its source.
+    Validate(ValidateArgs),
     /// List the checks that would run.
     List(ListArgs),
     /// Describe a check: its purpose, parameters and remediation.
@@ -65,6 +65,8 @@ pub enum SchemaKind {
     Config,
     /// The `ready.result/v1` JSON result.
     Result,
+    /// What `ready validate --format json` prints.
+    Diagnostics,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -167,6 +169,24 @@ pub struct ConfigArgs {
     pub config: Option<PathBuf>,
 }
 
+#[derive(Debug, Args, Clone)]
+pub struct ValidateArgs {
+    #[command(flatten)]
+    pub config: ConfigArgs,
+    /// `text`: each problem with its source line, on stderr; `json`: one document on stdout.
+    #[arg(long, value_enum, default_value = "text")]
+    pub format: ValidateFormat,
+    /// When to colour the text (NO_COLOR, TERM=dumb, CLICOLOR_FORCE and FORCE_COLOR are honoured).
+    #[arg(long, value_enum, default_value = "auto")]
+    pub color: ColorChoice,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ValidateFormat {
+    Text,
+    Json,
+}
+
 #[derive(Debug, Args, Clone, Default)]
 pub struct SelectArgs {
     /// Run only the matching checks: a glob or id:GLOB, tag:NAME, category:NAME, kind:NAME, severity>=LEVEL, blocker.
@@ -235,6 +255,7 @@ impl Command {
             Command::Report(a) => &a.output,
             Command::Merge(a) => &a.output,
             Command::Demo(a) => &a.output,
+            Command::Validate(a) => return a.color,
             _ => return ColorChoice::Auto,
         };
         output.color

@@ -6,7 +6,7 @@ use std::str::FromStr;
 use glob::Pattern;
 
 use crate::checks::Kind;
-use crate::suggest::{closest, did_you_mean};
+use crate::suggest::{closest, did_you_mean, unknown_severity};
 use crate::vocab::Severity;
 
 #[derive(Debug, Clone)]
@@ -39,9 +39,7 @@ impl Selector {
         if let Some(level) = text.strip_prefix("severity>=") {
             return Severity::parse(level.trim())
                 .map(Selector::SeverityAtLeast)
-                .ok_or_else(|| {
-                    format!("unknown severity `{level}` (expected critical, high, medium or low)")
-                });
+                .ok_or_else(|| unknown_severity(level.trim()));
         }
         let (prefix, value) = text.split_once(':').unwrap_or(("id", text));
         if value.is_empty() {
@@ -69,6 +67,18 @@ impl Selector {
                 "unknown category `{c}`{}; known: {}",
                 did_you_mean(c, known.iter().copied()),
                 known.join(", ")
+            )),
+            _ => Ok(self),
+        }
+    }
+
+    /// Refuses an id glob that matches none of the suite's checks, suggesting the closest id.
+    pub fn knowing_ids(self, ids: &[&str]) -> Result<Selector, String> {
+        match &self {
+            Selector::Id(p) if !ids.iter().any(|id| p.matches(id)) => Err(format!(
+                "no check id matches `{}`{}; `ready list` shows them all",
+                p.as_str(),
+                did_you_mean(p.as_str(), ids.iter().copied())
             )),
             _ => Ok(self),
         }
@@ -244,6 +254,25 @@ mod tests {
                 .knowing_categories(&known)
                 .is_ok()
         );
+    }
+
+    #[test]
+    fn ids_are_checked_once_known() {
+        let ids = ["rls.enabled", "http.health"];
+        let typo = Selector::parse("id:rls.enabeld").unwrap();
+        assert_eq!(
+            typo.knowing_ids(&ids).unwrap_err(),
+            "no check id matches `rls.enabeld` (did you mean `rls.enabled`?); `ready list` shows them all"
+        );
+        assert_eq!(
+            Selector::parse("nothing.*")
+                .unwrap()
+                .knowing_ids(&ids)
+                .unwrap_err(),
+            "no check id matches `nothing.*`; `ready list` shows them all"
+        );
+        assert!(Selector::parse("http.*").unwrap().knowing_ids(&ids).is_ok());
+        assert!(Selector::parse("tag:x").unwrap().knowing_ids(&ids).is_ok());
     }
 
     #[test]

@@ -18,6 +18,18 @@ pub fn did_you_mean<'a>(word: &str, candidates: impl IntoIterator<Item = &'a str
         .unwrap_or_default()
 }
 
+/// `unknown severity `x` (expected …)`, with the closest level suggested: one sentence for the
+/// configuration and the command line alike.
+pub fn unknown_severity(word: &str) -> String {
+    const LEVELS: [&str; 4] = ["critical", "high", "medium", "low"];
+    match closest(word, LEVELS) {
+        Some(level) => format!(
+            "unknown severity `{word}` (did you mean `{level}`?); expected critical, high, medium or low"
+        ),
+        None => format!("unknown severity `{word}` (expected critical, high, medium or low)"),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -28,5 +40,13 @@ mod tests {
         assert_eq!(closest("sevrity", ["severity", "tags"]), Some("severity"));
         assert_eq!(closest("banana", ["http", "sql"]), None);
         assert_eq!(did_you_mean("sq", ["sql"]), " (did you mean `sql`?)");
+        assert_eq!(
+            unknown_severity("hihg"),
+            "unknown severity `hihg` (did you mean `high`?); expected critical, high, medium or low"
+        );
+        assert_eq!(
+            unknown_severity("extreme"),
+            "unknown severity `extreme` (expected critical, high, medium or low)"
+        );
     }
 }

@@ -3,6 +3,7 @@
 use crate::cli::ConfigArgs;
 use crate::model::Check;
 use crate::redact::SharedRedactor;
+use crate::suggest::did_you_mean;
 use crate::{Exit, usage};
 
 use super::{environment, load};
@@ -21,7 +22,7 @@ pub fn run(id: &str, args: &ConfigArgs, secrets: &SharedRedactor) -> anyhow::Res
             .collect();
         close.sort_unstable();
         let hint = if close.is_empty() {
-            String::new()
+            did_you_mean(id, suite.checks.iter().map(|c| c.id.as_str()))
         } else {
             format!(" (similar: {})", close.join(", "))
         };

@@ -44,19 +44,21 @@ fn load(
     Ok((source, loaded))
 }
 
-/// `--only`/`--skip` were parsed by clap; their category names are checked once the suite's
-/// categories are known.
+/// `--only`/`--skip` were parsed by clap; their category names and ids are checked once the
+/// suite is known: a typo would otherwise select nothing without a word.
 fn selectors(
     selected: &[Selector],
     flag: &str,
     suite: &crate::model::Suite,
 ) -> anyhow::Result<Vec<Selector>> {
     let known: Vec<&str> = suite.categories.iter().map(|c| c.id.as_str()).collect();
+    let ids: Vec<&str> = suite.checks.iter().map(|c| c.id.as_str()).collect();
     selected
         .iter()
         .map(|s| {
             s.clone()
                 .knowing_categories(&known)
+                .and_then(|s| s.knowing_ids(&ids))
                 .map_err(|e| usage(format!("{flag} {s}: {e}")))
         })
         .collect()
@@ -89,7 +91,8 @@ pub(crate) fn goal<'a>(
         (Some(name), _) if stages.contains(&name.as_str()) => name.as_str(),
         (Some(name), _) => {
             return Err(usage(format!(
-                "unknown stage `{name}`; stages: {}",
+                "unknown stage `{name}`{}; stages: {}",
+                crate::suggest::did_you_mean(name, stages.iter().copied()),
                 stages.join(", ")
             )));
         }

@@ -7,12 +7,12 @@ use serde_json::Value as Json;
 
 use super::Loader;
 use super::diagnostic::Code;
-use super::interpolate::MissingVar;
 use super::node::{Key, Loc, Node, NodeDeserializer, Value};
 use super::reader::{Table, unknown_key_message};
 use super::targets::{unknown_target, wrong_family};
 use crate::checks::Kind;
 use crate::model::{Category, Check, CheckState, Defaults, SeverityWeights, Target, TargetFamily};
+use crate::suggest::{did_you_mean, unknown_severity};
 use crate::vocab::Severity;
 
 pub(super) const CHECK_KEYS: &[&str] = &[
@@ -72,7 +72,12 @@ struct CommonKeys {
 }
 
 impl Loader<'_> {
-    pub(super) fn checks(&mut self, nodes: &[CheckNode], scope: &Scope) -> Vec<Check> {
+    /// The checks that could be built, and the id of every check defined (valid or not).
+    pub(super) fn checks(
+        &mut self,
+        nodes: &[CheckNode],
+        scope: &Scope,
+    ) -> (Vec<Check>, Vec<String>) {
         let mut checks = Vec::new();
         let mut seen: HashMap<String, (String, Loc)> = HashMap::new();
         for CheckNode { file, node } in nodes {
@@ -93,7 +98,8 @@ impl Loader<'_> {
                 checks.extend(check);
             }
         }
-        checks
+        self.name_failed_target_users();
+        (checks, seen.into_keys().collect())
     }
 
     /// One check definition, or one per `for_each` item.
@@ -114,7 +120,10 @@ impl Loader<'_> {
         }
         self.check_keys(file, node);
         let Some(list) = node.get("for_each") else {
-            return self.check_copy(file, node, scope).into_iter().collect();
+            return self
+                .check_copy(file, node, scope, None)
+                .into_iter()
+                .collect();
         };
         let Some(items) = self.for_each_items(file, node, list) else {
             return Vec::new();
@@ -122,11 +131,13 @@ impl Loader<'_> {
         // Each copy is made from the definition without its list: copying the list into every
         // copy made expansion quadratic in the number of items.
         let template = without_key(node, "for_each");
+        // Messages name the definition, `fn.{{item}}`: one mistake in it is one diagnostic.
+        let shown = node.get("id").and_then(Node::str);
         items
             .iter()
             .filter_map(|item| {
-                let copy = template.map_strings(&mut |s| (s.replace("{{item}}", item), false));
-                self.check_copy(file, &copy, scope)
+                let copy = template.map_strings(&mut |s, _| (s.replace("{{item}}", item), false));
+                self.check_copy(file, &copy, scope, shown)
             })
             .collect()
     }
@@ -167,12 +178,13 @@ impl Loader<'_> {
     }
 
     /// One check with its id and where the id is written. The id is read first so that
-    /// duplicates are found even in invalid checks.
+    /// duplicates are found even in invalid checks. Messages call it `shown`, else its id.
     fn check_copy(
         &mut self,
         file: &str,
         raw: &Node,
         scope: &Scope,
+        shown: Option<&str>,
     ) -> Option<(String, Loc, Option<Check>)> {
         let table = Table::new(file, raw, CHECK_KEYS, "a check");
         let id = self.required_string(&table, "id", "a check")?;
@@ -185,32 +197,35 @@ impl Loader<'_> {
                 format!("check id `{id}` must match [a-z0-9][a-z0-9._-]*"),
             );
         }
-        let check = self.check(file, &id, id_loc, raw, scope);
+        let check = self.check(file, (&id, shown.unwrap_or(&id)), id_loc, raw, scope);
         Some((id, id_loc, check))
     }
 
+    /// One check; `id` is its id and `shown` the name messages give it.
     fn check(
         &mut self,
         file: &str,
-        id: &str,
+        (id, shown): (&str, &str),
         id_loc: Loc,
         raw: &Node,
         scope: &Scope,
     ) -> Option<Check> {
         let mut missing = Vec::new();
         let node = self.interpolate_node(file, raw, &mut missing);
-        let kind = self.check_kind(file, id, id_loc, raw, &node, !missing.is_empty());
+        let user = format!("check `{shown}`");
+        self.warn_missing(file, &missing, &user, "it would be `error`");
+        let kind = self.check_kind(file, shown, id_loc, raw, &node, !missing.is_empty());
         let table = Table::new(file, &node, CHECK_KEYS, "a check");
         // Every key is read before any early return: all problems are reported at once.
-        let category = self.category(&table, id, id_loc, scope.categories);
-        let severity = self.severity(&table, id, id_loc);
-        let target = self.check_target(&table, id, id_loc, &kind, scope.targets);
+        let category = self.category(&table, shown, id_loc, scope.categories);
+        let severity = self.severity(&table, shown, id_loc);
+        let target = self.check_target(&table, shown, id_loc, &kind, scope.targets);
         let common = self.common_keys(&table, scope.defaults);
         let (category, severity) = (category?, severity?);
         if !kind.ok {
             return None;
         }
-        let mut unresolved: Vec<String> = missing.iter().map(MissingVar::describe).collect();
+        let mut unresolved: Vec<String> = missing.iter().map(|(_, m)| m.describe()).collect();
         unresolved.dedup();
         let state = match kind.kind {
             Some(kind) if unresolved.is_empty() => CheckState::Ready(Box::new(kind)),
@@ -354,7 +369,11 @@ impl Loader<'_> {
             Some(c) if categories.iter().any(|k| k.id == c) => return Some(c.to_string()),
             Some(c) => {
                 let known: Vec<&str> = categories.iter().map(|k| k.id.as_str()).collect();
-                let message = format!("unknown category `{c}`; known: {}", known.join(", "));
+                let message = format!(
+                    "unknown category `{c}`{}; known: {}",
+                    did_you_mean(c, known.iter().copied()),
+                    known.join(", ")
+                );
                 (Code::UnknownCategory, message)
             }
             None => (Code::InvalidValue, "`category` must be a string".into()),
@@ -370,9 +389,7 @@ impl Loader<'_> {
         let severity = node.str().and_then(Severity::parse);
         if severity.is_none() {
             let message = match node.str() {
-                Some(s) => {
-                    format!("unknown severity `{s}` (expected critical, high, medium or low)")
-                }
+                Some(s) => unknown_severity(s),
                 None => "unknown severity: expected critical, high, medium or low".to_string(),
             };
             self.diags
@@ -410,7 +427,7 @@ impl Loader<'_> {
         let params_at = kind.params.map_or(id_loc, |n| n.loc);
         let Some(node) = table.get("target") else {
             if let Some(name) = implied {
-                return self.resolve_target(table.file, params_at, name, kind, targets);
+                return self.resolve_target(table.file, (id, params_at), name, kind, targets);
             }
             if let Some(k) = kind.kind.as_ref().filter(|k| k.needs_target()) {
                 let family = k.family().map_or("", TargetFamily::as_str);
@@ -426,7 +443,7 @@ impl Loader<'_> {
                 .push(table.file, Some(node.loc), Code::InvalidValue, message);
             return None;
         };
-        let named = self.resolve_target(table.file, node.loc, name, kind, targets)?;
+        let named = self.resolve_target(table.file, (id, node.loc), name, kind, targets)?;
         if let Some(implied) = implied
             && named != implied
         {
@@ -440,15 +457,19 @@ impl Loader<'_> {
         Some(named)
     }
 
-    /// A target named by a check: it must exist and be of the family the kind needs.
+    /// A target named by check `id` at `at`: it must exist and be of the family the kind needs.
+    /// A target that failed to load has its own diagnostic, which names the check.
     fn resolve_target(
         &mut self,
         file: &str,
-        at: Loc,
+        (id, at): (&str, Loc),
         name: &str,
         kind: &KindRead,
         targets: &BTreeMap<String, Target>,
     ) -> Option<String> {
+        if self.uses_failed_target(name, id) {
+            return Some(name.to_string());
+        }
         let Some(target) = targets.get(name) else {
             let message = unknown_target(name, targets);
             self.diags

@@ -8,7 +8,7 @@ use std::time::Duration;
 use sha2::Digest;
 
 use super::checks::{CheckNode, Scope};
-use super::diagnostic::Code;
+use super::diagnostic::{Code, Diagnostics};
 use super::node::{self, Node, Value};
 use super::reader::Table;
 use super::targets::default_concurrency;
@@ -106,6 +106,7 @@ impl Loader<'_> {
 
     fn parse(&mut self, file: &str, text: &str) -> Option<Node> {
         self.hasher.update(text.as_bytes());
+        self.sources.insert(file.to_string(), text.to_string());
         match node::parse_document(text) {
             Ok(root) if root.entries().is_some() => Some(root),
             Ok(root) => {
@@ -150,7 +151,11 @@ impl Loader<'_> {
             .string_at(&top, "project")
             .unwrap_or_else(|| directory_name(&base_dir));
         let suite = self.project_suite(&top, &base_dir, project);
-        Some(Loaded { suite, base_dir })
+        Some(Loaded {
+            suite,
+            base_dir,
+            warnings: Diagnostics::default(),
+        })
     }
 
     fn project_suite(&mut self, top: &Table, base_dir: &Path, project: String) -> Suite {
@@ -180,9 +185,9 @@ impl Loader<'_> {
             weights: &severity_weights,
             defaults: &defaults,
         };
-        let checks = self.checks(&check_nodes, &scope);
+        let (checks, defined) = self.checks(&check_nodes, &scope);
         let waivers = match top.get("waivers") {
-            Some(n) => self.waivers(file, n, &checks),
+            Some(n) => self.waivers(file, n, &defined),
             None => Vec::new(),
         };
         Suite {
@@ -231,7 +236,7 @@ impl Loader<'_> {
             weights: &severity_weights,
             defaults: &defaults,
         };
-        let checks = self.checks(&check_nodes, &scope);
+        let (checks, _) = self.checks(&check_nodes, &scope);
         Loaded {
             suite: Suite {
                 project: "built-in suite".into(),
@@ -247,6 +252,7 @@ impl Loader<'_> {
                 config_hash: String::new(),
             },
             base_dir: cwd.to_path_buf(),
+            warnings: Diagnostics::default(),
         }
     }
 

@@ -2,20 +2,38 @@
 
 use std::collections::HashMap;
 
-/// A variable that was needed and not set. The string it was in cannot be trusted, so whatever
-/// uses it (a target, a check) becomes `error` naming the variable.
+/// A variable that was needed and is not set, or set but empty. The string it was in cannot be
+/// trusted, so whatever uses it (a target, a check) becomes `error` naming the variable.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
 pub struct MissingVar {
     pub name: String,
     pub message: Option<String>,
+    /// Set to the empty string, which is not a value either.
+    pub empty: bool,
 }
 
 impl MissingVar {
     pub fn describe(&self) -> String {
+        let state = if self.empty {
+            "is set but empty"
+        } else {
+            "is not set"
+        };
         match &self.message {
-            Some(m) => format!("environment variable {} is not set: {m}", self.name),
-            None => format!("environment variable {} is not set", self.name),
+            Some(m) => format!("environment variable {} {state}: {m}", self.name),
+            None => format!("environment variable {} {state}", self.name),
         }
+    }
+
+    /// How to give it a value.
+    pub fn help(&self) -> String {
+        let name = &self.name;
+        let what = if self.empty {
+            format!("give {name} a value")
+        } else {
+            format!("set {name}")
+        };
+        format!("{what} before `ready check`, or write a default: ${{{name}:-…}}")
     }
 }
 
@@ -90,6 +108,7 @@ pub fn interpolate(
         if name.is_empty() || !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
             return Err(InterpolationError::BadName(body.to_string()));
         }
+        let empty = env.get(name).is_some_and(|v| v.is_empty());
         let value = env.get(name).filter(|v| !v.is_empty());
         match (value, op) {
             (Some(v), _) => {
@@ -103,11 +122,13 @@ pub fn interpolate(
             (None, Some(op)) if op.starts_with('?') => out.missing.push(MissingVar {
                 name: name.to_string(),
                 message: Some(op[1..].to_string()).filter(|m| !m.is_empty()),
+                empty,
             }),
             (None, Some(_)) => return Err(InterpolationError::BadName(body.to_string())),
             (None, None) => out.missing.push(MissingVar {
                 name: name.to_string(),
                 message: None,
+                empty,
             }),
         }
     }
@@ -151,13 +172,33 @@ mod tests {
             vec![
                 MissingVar {
                     name: "A".into(),
-                    message: None
+                    message: None,
+                    empty: false,
                 },
                 MissingVar {
                     name: "B".into(),
-                    message: Some("set B to the API key".into())
+                    message: Some("set B to the API key".into()),
+                    empty: false,
                 },
             ]
+        );
+    }
+
+    #[test]
+    fn empty_variables_are_told_from_unset_ones() {
+        let r = interpolate("${EMPTY}/${EMPTY:?the API key}/${NOPE}", &env()).unwrap();
+        let described: Vec<String> = r.missing.iter().map(MissingVar::describe).collect();
+        assert_eq!(
+            described,
+            [
+                "environment variable EMPTY is set but empty",
+                "environment variable EMPTY is set but empty: the API key",
+                "environment variable NOPE is not set",
+            ]
+        );
+        assert_eq!(
+            r.missing[0].help(),
+            "give EMPTY a value before `ready check`, or write a default: ${EMPTY:-…}"
         );
     }
 

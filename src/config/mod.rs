@@ -13,9 +13,10 @@ pub mod node;
 mod reader;
 pub mod schema;
 mod settings;
+pub mod snippet;
 mod targets;
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 
 use sha2::{Digest, Sha256};
@@ -36,21 +37,25 @@ pub fn load(
         diags: Diagnostics::default(),
         secrets: Vec::new(),
         hasher: Sha256::new(),
+        sources: HashMap::new(),
+        failed_targets: BTreeMap::new(),
     };
     let loaded = match source {
         Source::File(path) => loader.project_file(path),
         Source::Builtin => Some(loader.builtin(cwd)),
     };
     let diags = std::mem::take(&mut loader.diags).finish();
+    let diags = loader.without_secrets(loader.with_source_lines(diags));
     match loaded {
-        Some(mut loaded) if diags.is_empty() => {
+        Some(mut loaded) if !diags.has_errors() => {
             loader.secrets.sort();
             loader.secrets.dedup();
             loaded.suite.secrets = loader.secrets;
             loaded.suite.config_hash = hex::encode(loader.hasher.finalize());
+            loaded.warnings = diags;
             Ok(loaded)
         }
-        _ => Err(loader.without_secrets(diags)),
+        _ => Err(diags),
     }
 }
 
@@ -59,6 +64,8 @@ pub fn load(
 pub struct Loaded {
     pub suite: Suite,
     pub base_dir: PathBuf,
+    /// What `check` would report as `error` although the configuration is valid.
+    pub warnings: Diagnostics,
 }
 
 struct Loader<'a> {
@@ -67,9 +74,27 @@ struct Loader<'a> {
     secrets: Vec<String>,
     /// Over every file read, in reading order, for `config_hash`.
     hasher: Sha256,
+    /// The text of every file read, by the name diagnostics give it, for their snippets.
+    sources: HashMap<String, String>,
+    /// Targets that failed to load: their one diagnostic names the checks that use them.
+    failed_targets: BTreeMap<String, targets::FailedTarget>,
 }
 
 impl Loader<'_> {
+    /// Each diagnostic with the source line its position is on.
+    fn with_source_lines(&self, mut diags: Diagnostics) -> Diagnostics {
+        for d in &mut diags.0 {
+            let (Some(loc), Some(text)) = (d.loc, self.sources.get(&d.file)) else {
+                continue;
+            };
+            let index = usize::try_from(loc.line)
+                .unwrap_or(usize::MAX)
+                .saturating_sub(1);
+            d.source_line = diagnostic::source_line(text, index);
+        }
+        diags
+    }
+
     /// The diagnostics with no secret quoted: a value interpolated from a secret-looking
     /// variable reads as the variable (`${API_KEY}`), any other secret is masked.
     fn without_secrets(&self, mut diags: Diagnostics) -> Diagnostics {
@@ -88,6 +113,8 @@ impl Loader<'_> {
                 d.message = redact::name_secret(&d.message, value, name);
             }
             d.message = redactor.redact(&d.message);
+            // The line as written holds no interpolated value, but may hold a literal secret.
+            d.source_line = d.source_line.as_deref().map(|l| redactor.redact(l));
         }
         diags
     }
@@ -203,7 +230,7 @@ checks:
                 "10:5 a waiver needs `reason`",
                 "15:5 unknown key `sevrity` in a check (did you mean `severity`?); expected one of: id, title, description, rationale, category, severity, weight, blocker, tags, target, timeout, retries, remediation, for_each, KINDS",
                 "18:9 duplicate check id `a.one` (first defined at FILE:12:9)",
-                "19:15 unknown category `secrity`; known: security, reliability, database, observability, operations",
+                "19:15 unknown category `secrity` (did you mean `security`?); known: security, reliability, database, observability, operations",
                 "26:5 check `a.two` has two kinds (`sql` and `http`): a check has exactly one",
                 "29:15 unknown severity `extreme` (expected critical, high, medium or low)",
                 "30:13 unknown target `nowhere`; known: db",
@@ -216,6 +243,135 @@ checks:
                 .replace("KINDS", &Kind::NAMES.join(", ")))
             .collect::<Vec<_>>()
         );
+    }
+
+    fn warnings(loaded: &Loaded) -> Vec<String> {
+        let shown = loaded.warnings.0.iter().map(|d| {
+            format!(
+                "{} {} | {}",
+                d.code.as_str(),
+                d.message,
+                d.help.as_deref().unwrap_or("")
+            )
+        });
+        messages(&loaded.warnings)
+            .into_iter()
+            .zip(shown)
+            .map(|(at, text)| format!("{} {text}", at.split(' ').next().unwrap_or_default()))
+            .collect()
+    }
+
+    #[test]
+    fn names_close_to_a_known_one_are_suggested() {
+        let yaml = "\
+targets:
+  main_db: { postgres: postgres://u@h/d }
+severity_weights: { hihg: 5 }
+stages:
+  - { name: prod, min_score: 90, require: [\"severity>=critcal\"] }
+waivers:
+  - { check: audit.logs, reason: r, expires: 2030-01-01 }
+checks:
+  - id: audit.log
+    category: secuirty
+    severity: meduim
+    target: main-db
+    sql: { query: select 1 }
+";
+        let diags = load_text(yaml, &[]).unwrap_err();
+        assert_eq!(
+            messages(&diags),
+            [
+                "3:21 unknown severity `hihg` (did you mean `high`?); expected critical, high, medium or low",
+                "5:44 unknown severity `critcal` (did you mean `critical`?); expected critical, high, medium or low",
+                "7:14 waiver names no existing check: `audit.logs` (did you mean `audit.log`?)",
+                "10:15 unknown category `secuirty` (did you mean `security`?); known: security, reliability, database, observability, operations",
+                "11:15 unknown severity `meduim` (did you mean `medium`?); expected critical, high, medium or low",
+                "12:13 unknown target `main-db` (did you mean `main_db`?); known: main_db",
+            ]
+        );
+    }
+
+    #[test]
+    fn one_root_cause_gives_one_diagnostic() {
+        let yaml = "\
+targets:
+  db: { postgres: \"mysql://h/d\" }
+  api: { http: 42 }
+waivers:
+  - { check: bad.params, reason: r, expires: 2030-01-01 }
+checks:
+  - id: bad.params
+    category: database
+    severity: low
+    target: db
+    sql: { query: select 1, expect: { rows: { mn: 1 } } }
+  - id: fn.{{item}}
+    for_each: [a, b, c]
+    category: database
+    severity: low
+    target: db
+    sql: { query: select 1, expect: { rows: { mn: 1 } } }
+  - id: up
+    category: reliability
+    severity: low
+    target: api
+    http: { path: / }
+";
+        let diags = load_text(yaml, &[]).unwrap_err();
+        assert_eq!(
+            messages(&diags),
+            [
+                "2:19 target `db`: invalid URL: the scheme must be postgres:// or postgresql:// (checks `bad.params` and `fn.{{item}}` use it)",
+                "3:16 `http` must be a URL string (check `up` uses it)",
+                "11:47 unknown field `mn`, expected `min` or `max` (in `sql` of check `bad.params`)",
+                "17:47 unknown field `mn`, expected `min` or `max` (in `sql` of check `fn.{{item}}`)",
+            ]
+        );
+    }
+
+    #[test]
+    fn unset_and_empty_variables_are_warnings_naming_their_user() {
+        let yaml = "\
+targets:
+  db: { postgres: \"${DB_URL}\", api_roles: [\"${DB_URL}\"] }
+checks:
+  - id: fn.{{item}}
+    for_each: [a, b]
+    category: operations
+    severity: low
+    command: { run: [\"${TOOL:?install the tool}\", \"${MODE:-fast}\", \"${EMPTY}\"] }
+";
+        let loaded = load_text(yaml, &[("EMPTY", "")]).unwrap();
+        assert_eq!(
+            warnings(&loaded),
+            [
+                "2:19 unset-variable environment variable DB_URL is not set; target `db` uses it, so its checks would be `error` | set DB_URL before `ready check`, or write a default: ${DB_URL:-…}",
+                "8:22 unset-variable environment variable TOOL is not set: install the tool; check `fn.{{item}}` uses it, so it would be `error` | set TOOL before `ready check`, or write a default: ${TOOL:-…}",
+                "8:68 empty-variable environment variable EMPTY is set but empty; check `fn.{{item}}` uses it, so it would be `error` | give EMPTY a value before `ready check`, or write a default: ${EMPTY:-…}",
+            ]
+        );
+        assert!(
+            matches!(&loaded.suite.targets["db"].state, TargetState::Unresolved(m) if m == "target `db`: environment variable DB_URL is not set")
+        );
+        let loaded = load_text(yaml, &[("DB_URL", ""), ("TOOL", "t"), ("EMPTY", "e")]).unwrap();
+        assert!(
+            matches!(&loaded.suite.targets["db"].state, TargetState::Unresolved(m) if m == "target `db`: environment variable DB_URL is set but empty")
+        );
+        assert_eq!(loaded.warnings.0.len(), 1, "{:?}", loaded.warnings);
+    }
+
+    #[test]
+    fn diagnostics_carry_their_source_line_with_literal_secrets_masked() {
+        let yaml =
+            "targets:\n  db: { postgres: \"postgres://u:pw-very-secret@h/d\", concurrency: 0 }\n";
+        let diags = load_text(yaml, &[]).unwrap_err();
+        let line = diags.0[0].source_line.as_deref().unwrap();
+        assert!(
+            !line.contains("pw-very-secret") && line.contains("concurrency: 0"),
+            "{line}"
+        );
+        assert_eq!(diags.0[0].end_col(), Some(67));
     }
 
     #[test]

@@ -104,11 +104,11 @@ impl Node {
         T::deserialize(NodeDeserializer { node: self }).map_err(|e| e.located(self.loc))
     }
 
-    /// Rewrites every string of the tree (keys stay as written).
-    pub fn map_strings(&self, f: &mut dyn FnMut(&str) -> (String, bool)) -> Node {
+    /// Rewrites every string of the tree (keys stay as written); `f` is told where each is.
+    pub fn map_strings(&self, f: &mut dyn FnMut(&str, Loc) -> (String, bool)) -> Node {
         let value = match &self.value {
             Value::Str { text, from_env } => {
-                let (text, env) = f(text);
+                let (text, env) = f(text, self.loc);
                 Value::Str {
                     text,
                     from_env: *from_env || env,

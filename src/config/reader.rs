@@ -100,18 +100,19 @@ impl Loader<'_> {
         entries
     }
 
-    /// Replaces `${…}` in every string of the tree; unset variables go to `missing`.
+    /// Replaces `${…}` in every string of the tree; unset or empty variables go to `missing`,
+    /// with where the string that names them is.
     pub(super) fn interpolate_node(
         &mut self,
         file: &str,
         node: &Node,
-        missing: &mut Vec<MissingVar>,
+        missing: &mut Vec<(Loc, MissingVar)>,
     ) -> Node {
         let mut errors = Vec::new();
         let mut secrets = Vec::new();
-        let out = node.map_strings(&mut |s| match interpolate(s, self.env) {
+        let out = node.map_strings(&mut |s, at| match interpolate(s, self.env) {
             Ok(r) => {
-                missing.extend(r.missing);
+                missing.extend(r.missing.into_iter().map(|m| (at, m)));
                 secrets.extend(r.secrets);
                 (r.text, r.from_env)
             }
@@ -162,7 +163,7 @@ impl Loader<'_> {
             },
         };
         let out = self.interpolate_node(file, &as_text, &mut missing);
-        for m in missing {
+        for (_, m) in missing {
             self.diags
                 .push(file, Some(node.loc), Code::Interpolation, m.describe());
         }
@@ -242,6 +243,31 @@ impl Loader<'_> {
                 );
                 None
             }
+        }
+    }
+
+    /// One warning per variable that `user` (a target or a check) needs and the environment
+    /// does not give: `check` would make it `error`.
+    pub(super) fn warn_missing(
+        &mut self,
+        file: &str,
+        missing: &[(Loc, MissingVar)],
+        user: &str,
+        consequence: &str,
+    ) {
+        let mut warned: Vec<&str> = Vec::new();
+        for (loc, m) in missing {
+            if warned.contains(&m.name.as_str()) {
+                continue;
+            }
+            warned.push(&m.name);
+            let code = if m.empty {
+                Code::EmptyVariable
+            } else {
+                Code::UnsetVariable
+            };
+            let message = format!("{}; {user} uses it, so {consequence}", m.describe());
+            self.diags.warn(file, *loc, code, message, m.help());
         }
     }
 

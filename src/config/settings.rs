@@ -7,9 +7,10 @@ use super::diagnostic::Code;
 use super::node::{Loc, Node};
 use super::reader::{Table, number};
 use crate::model::{
-    Category, Check, Defaults, SeverityWeights, Stage, Waiver, default_categories, default_stages,
+    Category, Defaults, SeverityWeights, Stage, Waiver, default_categories, default_stages,
 };
 use crate::selector::Selector;
+use crate::suggest::{did_you_mean, unknown_severity};
 use crate::vocab::Severity;
 
 /// The bounds of a stage's `min_score`.
@@ -76,10 +77,7 @@ impl Loader<'_> {
                     file,
                     Some(key.loc),
                     Code::UnknownKey,
-                    format!(
-                        "unknown severity `{}` (expected critical, high, medium or low)",
-                        key.name
-                    ),
+                    unknown_severity(&key.name),
                 );
                 continue;
             };
@@ -191,7 +189,9 @@ impl Loader<'_> {
         defaults
     }
 
-    pub(super) fn waivers(&mut self, file: &str, node: &Node, checks: &[Check]) -> Vec<Waiver> {
+    /// `defined`: the id of every check defined, valid or not: a check with errors has them
+    /// reported once, and its waiver is not "unknown".
+    pub(super) fn waivers(&mut self, file: &str, node: &Node, defined: &[String]) -> Vec<Waiver> {
         let Some(items) = node.items() else {
             self.diags.push(
                 file,
@@ -203,14 +203,14 @@ impl Loader<'_> {
         };
         items
             .iter()
-            .filter_map(|raw| self.waiver(file, raw, checks))
+            .filter_map(|raw| self.waiver(file, raw, defined))
             .collect()
     }
 
-    fn waiver(&mut self, file: &str, raw: &Node, checks: &[Check]) -> Option<Waiver> {
+    fn waiver(&mut self, file: &str, raw: &Node, defined: &[String]) -> Option<Waiver> {
         let mut missing = Vec::new();
         let item = self.interpolate_node(file, raw, &mut missing);
-        for m in &missing {
+        for (_, m) in &missing {
             self.diags.push(
                 file,
                 Some(raw.loc),
@@ -226,7 +226,7 @@ impl Loader<'_> {
         let subject = self.string_at(&table, "subject");
         let approved_by = self.string_at(&table, "approved_by");
         let ticket = self.string_at(&table, "ticket");
-        let check = check.and_then(|c| self.waiver_check(&table, &c, checks));
+        let check = check.and_then(|c| self.waiver_check(&table, &c, defined));
         let subject = match subject {
             Some(s) => Some(self.glob(&table, "subject", &s, "subject")?),
             None => None,
@@ -264,15 +264,18 @@ impl Loader<'_> {
         &mut self,
         table: &Table,
         text: &str,
-        checks: &[Check],
+        defined: &[String],
     ) -> Option<glob::Pattern> {
         let pattern = self.glob(table, "check", text, "check")?;
-        if !checks.iter().any(|c| pattern.matches(&c.id)) {
+        if !defined.iter().any(|id| pattern.matches(id)) {
             self.diags.push(
                 table.file,
                 table.get("check").map(|n| n.loc),
                 Code::UnknownCheck,
-                format!("waiver names no existing check: `{text}`"),
+                format!(
+                    "waiver names no existing check: `{text}`{}",
+                    did_you_mean(text, defined.iter().map(String::as_str))
+                ),
             );
         }
         Some(pattern)

@@ -8,6 +8,7 @@ use super::diagnostic::Code;
 use super::node::{Key, Node, Value};
 use super::reader::Table;
 use crate::model::{HttpTarget, PostgresTarget, Target, TargetFamily, TargetKind, TargetState};
+use crate::suggest::did_you_mean;
 
 pub(super) const POSTGRES_TARGET_KEYS: &[&str] = &[
     "postgres",
@@ -33,7 +34,11 @@ pub(super) fn unknown_target(name: &str, targets: &BTreeMap<String, Target>) -> 
         return format!("unknown target `{name}`; none are defined under `targets:`");
     }
     let known: Vec<&str> = targets.keys().map(String::as_str).collect();
-    format!("unknown target `{name}`; known: {}", known.join(", "))
+    format!(
+        "unknown target `{name}`{}; known: {}",
+        did_you_mean(name, known.iter().copied()),
+        known.join(", ")
+    )
 }
 
 /// A check naming a target of the wrong family.
@@ -44,6 +49,13 @@ pub(super) fn wrong_family(name: &str, target: TargetFamily, kind: &str, needs: 
     )
 }
 
+/// A target that could not be read: the diagnostic that says why, and the checks that use it.
+#[derive(Debug, Default)]
+pub(super) struct FailedTarget {
+    diagnostic: usize,
+    users: Vec<String>,
+}
+
 impl Loader<'_> {
     pub(super) fn targets(&mut self, file: &str, node: &Node) -> BTreeMap<String, Target> {
         let mut targets = BTreeMap::new();
@@ -51,11 +63,55 @@ impl Loader<'_> {
             return targets;
         };
         for (key, def) in entries {
-            if let Some(target) = self.target(file, key, def) {
-                targets.insert(key.name.clone(), target);
+            let before = self.diags.0.len();
+            match self.target(file, key, def) {
+                Some(target) => {
+                    targets.insert(key.name.clone(), target);
+                }
+                // The last problem pushed is the one that stopped the target.
+                None if self.diags.0.len() > before => {
+                    let failed = FailedTarget {
+                        diagnostic: self.diags.0.len() - 1,
+                        users: Vec::new(),
+                    };
+                    self.failed_targets.insert(key.name.clone(), failed);
+                }
+                None => {}
             }
         }
         targets
+    }
+
+    /// Whether `name` is a target that failed to load; if so `check` is noted as a user of it
+    /// instead of getting a diagnostic of its own.
+    pub(super) fn uses_failed_target(&mut self, name: &str, check: &str) -> bool {
+        let Some(failed) = self.failed_targets.get_mut(name) else {
+            return false;
+        };
+        if !failed.users.iter().any(|u| u == check) {
+            failed.users.push(check.to_string());
+        }
+        true
+    }
+
+    /// Adds to each failed target's diagnostic the checks that use it.
+    pub(super) fn name_failed_target_users(&mut self) {
+        for failed in self.failed_targets.values() {
+            let users: Vec<String> = failed.users.iter().map(|u| format!("`{u}`")).collect();
+            let note = match users.as_slice() {
+                [] => continue,
+                [one] => format!(" (check {one} uses it)"),
+                [first @ .., last] if users.len() <= 5 => {
+                    format!(" (checks {} and {last} use it)", first.join(", "))
+                }
+                _ => format!(
+                    " (checks {} and {} more use it)",
+                    users[..4].join(", "),
+                    users.len() - 4
+                ),
+            };
+            self.diags.0[failed.diagnostic].message.push_str(&note);
+        }
     }
 
     fn target(&mut self, file: &str, key: &Key, def: &Node) -> Option<Target> {
@@ -75,8 +131,10 @@ impl Loader<'_> {
             Some(_) => self.concurrency_at(&table).unwrap_or(1),
             None => default_concurrency(family),
         };
+        let user = format!("target `{name}`");
+        self.warn_missing(file, &missing, &user, "its checks would be `error`");
         let state = match missing.first() {
-            Some(first) => {
+            Some((_, first)) => {
                 TargetState::Unresolved(format!("target `{name}`: {}", first.describe()))
             }
             None => TargetState::Ready(self.target_kind(&table, name, family)?),

@@ -213,16 +213,16 @@ fn validate_reports_every_mistake_with_line_and_column() {
     let run = p.ready(&["validate"], &[]);
     assert_eq!(run.code, 2);
     assert_eq!(run.stdout, "");
-    let lines: Vec<String> = run
-        .stderr
-        .lines()
+    // Each line is followed by its source snippet (tests/it/validate.rs pins those).
+    let lines: Vec<String> = common::diagnostic_lines(&run.stderr)
+        .into_iter()
         .map(|l| l.replace(&format!("{}/", p.dir.path().display()), ""))
         .collect();
     assert_eq!(
         lines,
         [
             "checks/a.yaml:2:9: check id `A.Bad` must match [a-z0-9][a-z0-9._-]* [invalid-value]",
-            "checks/a.yaml:3:15: unknown category `securty`; known: security, reliability, database, observability, operations [unknown-category]",
+            "checks/a.yaml:3:15: unknown category `securty` (did you mean `security`?); known: security, reliability, database, observability, operations [unknown-category]",
             "checks/a.yaml:6:45: a row count cannot be negative (in `sql` of check `A.Bad`) [invalid-value]",
             "checks/a.yaml:10:14: malformed duration `soon`: expected number at 0 (write e.g. 500ms, 10s, 26h) [invalid-value]",
             "checks/a.yaml:12:5: check `b` has two kinds (`env` and `file`): a check has exactly one [kind-count]",
@@ -248,8 +248,9 @@ fn yaml_syntax_errors_have_a_position() {
         "{}",
         run.stderr
     );
+    let lines = common::diagnostic_lines(&run.stderr);
     assert!(
-        run.stderr.trim_end().ends_with("[syntax]"),
+        lines.len() == 1 && lines[0].ends_with("[syntax]"),
         "{}",
         run.stderr
     );
@@ -625,7 +626,7 @@ fn includes_outside_the_project_are_errors_that_quote_nothing() {
     let project = p.dir.path().canonicalize().unwrap();
     let shown_escape = p.dir.path().join(&escape);
     assert_eq!(
-        run.stderr.lines().collect::<Vec<_>>(),
+        common::diagnostic_lines(&run.stderr),
         [
             format!(
                 "{}:2:11: include `checks/*.yaml` resolves to {} outside the project directory {}: move the file into the project (symlinks are followed) [include]",

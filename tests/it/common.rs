@@ -374,6 +374,19 @@ impl Run {
     }
 }
 
+/// The `FILE:LINE:COL: message [code]` lines of `ready validate`, without the source snippets
+/// under them.
+pub fn diagnostic_lines(stderr: &str) -> Vec<&str> {
+    stderr
+        .lines()
+        .filter(|l| !l.is_empty() && !l.starts_with(' '))
+        .filter(|l| {
+            l.split_once(" |")
+                .is_none_or(|(n, _)| n.trim().parse::<u32>().is_err())
+        })
+        .collect()
+}
+
 /// Validates a JSON result against the schema `ready schema result` prints.
 pub fn assert_valid_result(result: &serde_json::Value) {
     let schema = ready::result::json_schema();

@@ -20,4 +20,5 @@ mod scheduling;
 mod secrets;
 mod sql;
 mod tls;
+mod validate;
 mod workflows;

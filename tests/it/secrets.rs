@@ -760,3 +760,30 @@ fn default_credentials_sends_no_password_from_the_environment() {
         ]
     );
 }
+
+/// dotenvy reads the file; a line it cannot read is an error naming the file and the line, and
+/// the value on that line reaches no output.
+#[test]
+fn unreadable_dotenv_lines_are_errors_that_quote_nothing() {
+    const LEAKED: &str = "Dotenv-Line-Secret-81c2f0";
+    let p = project(&[
+        check("quoted", "secret", "{ from: \"dotenv:.env.quoted#KEY\" }"),
+        check("broken", "secret", "{ from: \"dotenv:.env.broken#KEY\" }"),
+    ]);
+    p.write(".env.quoted", &format!("export KEY='{STRONG}' # rotated\n"));
+    p.write(
+        ".env.broken",
+        &format!("KEY={STRONG}\nnot an assignment {LEAKED}\n"),
+    );
+    let run = p.ready(&["check", "--format", "json", "-v"], &[]);
+    let result = run.json();
+    assert_eq!(check_of(&result, "quoted")["status"], "pass", "{result}");
+    assert_eq!(check_of(&result, "broken")["status"], "error");
+    assert_eq!(
+        check_of(&result, "broken")["message"],
+        ".env.broken: line 2 is not a dotenv assignment (NAME=value)"
+    );
+    for text in [&run.stdout, &run.stderr] {
+        assert!(!text.contains(LEAKED) && !text.contains(STRONG), "{text}");
+    }
+}

@@ -295,7 +295,7 @@ fn queries_that_check_nothing_are_configuration_errors() {
     let p = project("postgres://u@127.0.0.1/d", &checks);
     let run = p.ready(&["validate"], &[]);
     assert_eq!(run.code, 2, "{}", run.stderr);
-    let lines: Vec<&str> = run.stderr.lines().collect();
+    let lines = common::diagnostic_lines(&run.stderr);
     let no_rows = |word: &str| {
         format!(
             "`{word}` returns no rows: a `sql` query must be a statement that returns rows (SELECT, WITH, VALUES, TABLE, SHOW or EXPLAIN)"

@@ -154,7 +154,7 @@ impl SecretSource {
             },
             SecretSource::Dotenv { path, name } => {
                 match std::fs::read_to_string(base_dir.join(path)) {
-                    Ok(text) => Ok(dotenv_value(&text, name)),
+                    Ok(text) => dotenv_value(&text, name, path),
                     Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
                     Err(e) => Err(CheckError::new(format!("cannot read {path}: {e}"))),
                 }
@@ -176,47 +176,37 @@ impl<'de> Deserialize<'de> for SecretSource {
     }
 }
 
-/// The last assignment of `name` in a dotenv file: `NAME=value`, `export NAME=value`, quoted
-/// values (double quotes understand `\n`, `\"` and `\\`), and `# comments`.
-pub fn dotenv_value(text: &str, name: &str) -> Option<String> {
+/// The last assignment of `name` in a dotenv file, as dotenvy reads it (`export`, quotes,
+/// `# comments`, `${VAR}` substitution outside single quotes), without touching the process
+/// environment. A line dotenvy cannot read is an error naming the file and the line only: its
+/// text may hold a secret.
+pub fn dotenv_value(text: &str, name: &str, file: &str) -> Result<Option<String>, CheckError> {
+    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
     let mut found = None;
-    for line in text.lines() {
-        let line = line.trim_start();
-        let line = line.strip_prefix("export ").unwrap_or(line);
-        let Some((key, raw)) = line.split_once('=') else {
-            continue;
-        };
-        if key.trim() != name {
-            continue;
+    for item in dotenvy::from_read_iter(text.as_bytes()) {
+        match item {
+            Ok((key, value)) if key == name => found = Some(value),
+            Ok(_) => {}
+            Err(dotenvy::Error::LineParse(line, _)) => {
+                return Err(CheckError::new(format!(
+                    "{file}: line {} is not a dotenv assignment (NAME=value)",
+                    line_number(text, &line)
+                )));
+            }
+            Err(_) => {
+                return Err(CheckError::new(format!(
+                    "{file} cannot be read as a dotenv file"
+                )));
+            }
         }
-        let raw = raw.trim();
-        let value = if let Some(inner) = raw.strip_prefix('"') {
-            let mut out = String::new();
-            let mut chars = inner.chars();
-            while let Some(c) = chars.next() {
-                match c {
-                    '"' => break,
-                    '\\' => match chars.next() {
-                        Some('n') => out.push('\n'),
-                        Some(other) => out.push(other),
-                        None => break,
-                    },
-                    c => out.push(c),
-                }
-            }
-            out
-        } else if let Some(inner) = raw.strip_prefix('\'') {
-            inner.split('\'').next().unwrap_or_default().to_string()
-        } else {
-            // An unquoted value ends at ` #`.
-            match raw.find(" #") {
-                Some(i) => raw[..i].trim_end().to_string(),
-                None => raw.to_string(),
-            }
-        };
-        found = Some(value);
     }
-    found
+    Ok(found)
+}
+
+/// The 1-based line of `text` where the logical `line` dotenvy could not read starts.
+fn line_number(text: &str, line: &str) -> usize {
+    let start = text.find(line).unwrap_or(0);
+    text[..start].matches('\n').count() + 1
 }
 
 /// HMAC algorithms whose key size RFC 7518 §3.2 fixes: a key at least as long as the hash.
@@ -485,13 +475,34 @@ mod tests {
 
     #[test]
     fn dotenv_values_follow_quoting_rules() {
+        let value = |text: &str, name: &str| dotenv_value(text, name, ".env").unwrap();
         let text =
             "# comment\nA=plain # note\nexport B=\"two\\nlines\"\nC='single # kept'\nA=last\n";
-        assert_eq!(dotenv_value(text, "A").as_deref(), Some("last"));
-        assert_eq!(dotenv_value(text, "B").as_deref(), Some("two\nlines"));
-        assert_eq!(dotenv_value(text, "C").as_deref(), Some("single # kept"));
-        assert_eq!(dotenv_value(text, "D"), None);
-        assert_eq!(dotenv_value("X=a # b", "X").as_deref(), Some("a"));
+        assert_eq!(value(text, "A").as_deref(), Some("last"));
+        assert_eq!(value(text, "B").as_deref(), Some("two\nlines"));
+        assert_eq!(value(text, "C").as_deref(), Some("single # kept"));
+        assert_eq!(value(text, "D"), None);
+        assert_eq!(value("X=a # b", "X").as_deref(), Some("a"));
+        // dotenvy substitutes earlier values outside single quotes, as docker compose does.
+        let text = "\u{feff}BASE=k1\nK=\"${BASE}-x\"\nL='${BASE}'\n";
+        assert_eq!(value(text, "K").as_deref(), Some("k1-x"));
+        assert_eq!(value(text, "L").as_deref(), Some("${BASE}"));
+    }
+
+    #[test]
+    fn unreadable_dotenv_lines_are_named_by_number_never_quoted() {
+        let text = "A=1\n\nthis line holds hunter2-secret\nB=2\n";
+        let e = dotenv_value(text, "B", "config/.env").unwrap_err();
+        assert_eq!(
+            e.0,
+            "config/.env: line 3 is not a dotenv assignment (NAME=value)"
+        );
+        let e = dotenv_value("A=1\nB=\"open hunter2\n", "A", ".env").unwrap_err();
+        assert!(
+            !e.0.contains("hunter2") && e.0.starts_with(".env: line 2 "),
+            "{}",
+            e.0
+        );
     }
 
     #[test]
