@@ -212,16 +212,16 @@ pub(super) fn verdict_line(r: &RunResult) -> String {
 }
 
 /// The checks that keep the stage from being met, by why they are listed.
-struct Unverified<'a> {
+pub(super) struct Unverified<'a> {
     /// `blocker: true` checks that ran.
-    blockers: Vec<&'a CheckResult>,
+    pub blockers: Vec<&'a CheckResult>,
     /// Other checks the stages require that ran.
-    required: Vec<&'a CheckResult>,
+    pub required: Vec<&'a CheckResult>,
     /// Required checks that `--only`/`--skip` left out.
-    not_run: Vec<&'a CheckResult>,
+    pub not_run: Vec<&'a CheckResult>,
 }
 
-fn unverified(r: &RunResult) -> Unverified<'_> {
+pub(super) fn unverified(r: &RunResult) -> Unverified<'_> {
     let mut u = Unverified {
         blockers: vec![],
         required: vec![],
