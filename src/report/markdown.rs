@@ -140,7 +140,7 @@ fn blockers(out: &mut dyn io::Write, r: &RunResult, u: &Unverified) -> io::Resul
 
 /// The other checks the stages require that did not pass, then those not run, in one line.
 fn also_required(out: &mut dyn io::Write, r: &RunResult, u: &Unverified) -> io::Result<()> {
-    if u.required.is_empty() && u.not_run.is_empty() {
+    if u.required.is_empty() && u.not_run.is_empty() && u.unconfigured.is_empty() {
         return Ok(());
     }
     writeln!(out)?;
@@ -148,12 +148,16 @@ fn also_required(out: &mut dyn io::Write, r: &RunResult, u: &Unverified) -> io::
     for c in &u.required {
         check_with_findings(out, c, &r.new_findings)?;
     }
-    if !u.not_run.is_empty() {
-        if !u.required.is_empty() {
-            writeln!(out)?;
+    for (why, checks) in [
+        ("Not run (--only/--skip)", &u.not_run),
+        ("Skipped, target not configured", &u.unconfigured),
+    ] {
+        if checks.is_empty() {
+            continue;
         }
-        let ids: Vec<String> = u.not_run.iter().map(|c| code(&c.id)).collect();
-        writeln!(out, "Not run (--only/--skip): {}.", ids.join(", "))?;
+        writeln!(out)?;
+        let ids: Vec<String> = checks.iter().map(|c| code(&c.id)).collect();
+        writeln!(out, "{why}: {}.", ids.join(", "))?;
     }
     Ok(())
 }

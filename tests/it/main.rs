@@ -5,6 +5,7 @@ mod common;
 mod cli;
 mod demo;
 mod evidence;
+mod first_run;
 mod html;
 mod http_kind;
 mod http_probes;
