@@ -3,6 +3,7 @@
 mod common;
 
 mod cli;
+mod coverage_tools;
 mod demo;
 mod evidence;
 mod first_run;
