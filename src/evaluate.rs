@@ -94,6 +94,10 @@ pub fn assemble(executed: Vec<Executed>, a: &Assembly) -> RunResult {
             .map(|t| crate::result::TargetSummary {
                 name: t.name.clone(),
                 kind: t.family.as_str().into(),
+                not_configured: match &t.state {
+                    crate::model::TargetState::NotConfigured(reason) => Some(reason.clone()),
+                    _ => None,
+                },
             })
             .collect(),
         shard,

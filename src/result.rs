@@ -74,6 +74,10 @@ pub struct TargetSummary {
     pub name: String,
     /// `postgres` or `http`.
     pub kind: String,
+    /// Why its checks were skipped when the built-in suite found no configuration for it
+    /// (`target `db` is not configured: set DATABASE_URL`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub not_configured: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]

@@ -6,7 +6,9 @@ use std::time::Instant;
 use anyhow::Context as _;
 
 use crate::cli::CheckArgs;
+use crate::config::Source;
 use crate::evaluate::{self, Assembly};
+use crate::model::{Suite, TargetState};
 use crate::redact::SharedRedactor;
 use crate::report::Format;
 use crate::runner::{self, RunOptions};
@@ -16,8 +18,14 @@ use super::{emit, environment, extra_reports, goal, load, read_result, selectors
 
 pub fn run(args: &CheckArgs, secrets: &SharedRedactor) -> anyhow::Result<Exit> {
     let env = environment();
-    let (_, loaded) = load(&args.config, &env, secrets)?;
+    let (source, loaded) = load(&args.config, &env, secrets)?;
     let suite = &loaded.suite;
+    if source == Source::Builtin
+        && !args.output.quiet
+        && let Some(text) = first_run(suite)
+    {
+        eprint!("{text}");
+    }
     let stage_names: Vec<&str> = suite.stages.iter().map(|s| s.name.as_str()).collect();
     let goal = goal(&args.decision, &stage_names, None)?;
     let extra_reports = extra_reports(&args.output.report);
@@ -67,4 +75,29 @@ pub fn run(args: &CheckArgs, secrets: &SharedRedactor) -> anyhow::Result<Exit> {
         &redactor,
         &[],
     )
+}
+
+/// What a first run without configuration needs to know, when none of the built-in suite's
+/// targets is configured: which variable each target waits for, and where to go next.
+fn first_run(suite: &Suite) -> Option<String> {
+    let reasons: Vec<&str> = suite
+        .targets
+        .values()
+        .map(|t| match &t.state {
+            TargetState::NotConfigured(reason) => Some(reason.as_str()),
+            _ => None,
+        })
+        .collect::<Option<_>>()
+        .filter(|r: &Vec<&str>| !r.is_empty())?;
+    let mut text = String::from(
+        "No ready.yaml here (and no --config or READY_CONFIG): running the built-in suite.\n",
+    );
+    for reason in reasons {
+        text.push_str(&format!("  {reason}\n"));
+    }
+    text.push_str(
+        "Next steps:\n  ready init   write a ready.yaml and checks/ for this project\n  \
+         ready demo   see a whole run on throwaway targets that ready starts itself\n\n",
+    );
+    Some(text)
 }

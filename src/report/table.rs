@@ -129,6 +129,21 @@ fn listing_order(c: &CheckResult) -> (u8, std::cmp::Reverse<crate::vocab::Severi
     (group, std::cmp::Reverse(c.severity), rank)
 }
 
+/// The targets whose checks were skipped for want of configuration: name, reason, how many.
+fn unconfigured_targets(r: &RunResult) -> Vec<(&str, &str, usize)> {
+    let mut targets: Vec<(&str, &str, usize)> = Vec::new();
+    for c in r.checks.iter().filter(|c| c.selected) {
+        let (Some(reason), Some(name)) = (not_configured(r, c), c.target.as_deref()) else {
+            continue;
+        };
+        match targets.iter_mut().find(|(n, _, _)| *n == name) {
+            Some((_, _, skipped)) => *skipped += 1,
+            None => targets.push((name, reason, 1)),
+        }
+    }
+    targets
+}
+
 /// `███████▌░░` for 75: ten cells, a half cell for the remainder.
 pub fn bar(score: f64) -> String {
     let tenths = (score.clamp(0.0, 100.0) / 5.0).round() as usize; // in half cells
@@ -201,6 +216,16 @@ pub(super) fn verdict_line(r: &RunResult) -> String {
             )
         ));
     }
+    if !unverified.unconfigured.is_empty() {
+        parts.push(format!(
+            "{} skipped",
+            plural(
+                unverified.unconfigured.len(),
+                "required check",
+                "required checks"
+            )
+        ));
+    }
     if !unverified.not_run.is_empty() {
         parts.push(format!(
             "{} not run",
@@ -215,20 +240,35 @@ pub(super) fn verdict_line(r: &RunResult) -> String {
 }
 
 /// The checks that keep the stage from being met, by why they are listed.
-struct Unverified<'a> {
+pub(super) struct Unverified<'a> {
     /// `blocker: true` checks that ran.
-    blockers: Vec<&'a CheckResult>,
+    pub blockers: Vec<&'a CheckResult>,
     /// Other checks the stages require that ran.
-    required: Vec<&'a CheckResult>,
+    pub required: Vec<&'a CheckResult>,
     /// Required checks that `--only`/`--skip` left out.
-    not_run: Vec<&'a CheckResult>,
+    pub not_run: Vec<&'a CheckResult>,
+    /// Required checks skipped because the built-in suite has no configuration for their target.
+    pub unconfigured: Vec<&'a CheckResult>,
 }
 
-fn unverified(r: &RunResult) -> Unverified<'_> {
+/// Why `c` was skipped when its target is one the built-in suite has no configuration for.
+pub(super) fn not_configured<'a>(r: &'a RunResult, c: &CheckResult) -> Option<&'a str> {
+    if c.status != Status::Skip {
+        return None;
+    }
+    let target = r
+        .targets
+        .iter()
+        .find(|t| Some(&t.name) == c.target.as_ref())?;
+    target.not_configured.as_deref()
+}
+
+pub(super) fn unverified(r: &RunResult) -> Unverified<'_> {
     let mut u = Unverified {
         blockers: vec![],
         required: vec![],
         not_run: vec![],
+        unconfigured: vec![],
     };
     let listed = r
         .decision
@@ -238,6 +278,7 @@ fn unverified(r: &RunResult) -> Unverified<'_> {
     for c in listed {
         match (c.selected, c.blocker) {
             (false, _) => u.not_run.push(c),
+            _ if not_configured(r, c).is_some() => u.unconfigured.push(c),
             (true, true) => u.blockers.push(c),
             (true, false) => u.required.push(c),
         }
@@ -354,12 +395,20 @@ impl TableReport {
             .checks
             .iter()
             .filter(|c| c.selected && (self.look.all || c.status != Status::Pass))
+            .filter(|c| not_configured(r, c).is_none())
             .collect();
         listed.sort_by_key(|c| listing_order(c));
-        if !listed.is_empty() {
+        let unconfigured = unconfigured_targets(r);
+        if !listed.is_empty() || !unconfigured.is_empty() {
             let mut checks = self.table();
             checks.set_header(vec!["status", "check", "severity", "message"]);
-            for c in listed {
+            // Skipped targets come after the other checks that did not pass.
+            let passing = listed.partition_point(|c| c.status != Status::Pass);
+            let count = listed.len();
+            for (i, c) in listed.into_iter().enumerate() {
+                if i == passing {
+                    self.unconfigured_rows(&mut checks, &unconfigured);
+                }
                 checks.add_row(vec![
                     self.paint(
                         &c.status.as_str().to_uppercase(),
@@ -374,6 +423,9 @@ impl TableReport {
                     Cell::new(c.severity.as_str()),
                     Cell::new(cut(&c.message, MESSAGE_LENGTH)),
                 ]);
+            }
+            if passing == count {
+                self.unconfigured_rows(&mut checks, &unconfigured);
             }
             writeln!(out)?;
             write_table(out, &checks)?;
@@ -400,6 +452,19 @@ impl TableReport {
         Ok(())
     }
 
+    /// One row per target the built-in suite has no configuration for, instead of a row for
+    /// each of its skipped checks.
+    fn unconfigured_rows(&self, table: &mut Table, targets: &[(&str, &str, usize)]) {
+        for (name, reason, skipped) in targets {
+            table.add_row(vec![
+                self.paint("SKIP", status_color(Status::Skip), true),
+                Cell::new(format!("{} on {name}", plural(*skipped, "check", "checks"))),
+                Cell::new(""),
+                Cell::new(*reason),
+            ]);
+        }
+    }
+
     /// What keeps the stage from being met: the blockers, the other required checks (with
     /// their first findings and remediation), and in one line the required checks not run.
     fn unverified(&self, out: &mut dyn io::Write, r: &RunResult) -> io::Result<()> {
@@ -407,6 +472,16 @@ impl TableReport {
         self.failing_section(out, "Blockers", &u.blockers)?;
         let also = format!("Also required for {}", r.stage);
         self.failing_section(out, &also, &u.required)?;
+        if !u.unconfigured.is_empty() {
+            writeln!(out)?;
+            let skipped = plural(
+                u.unconfigured.len(),
+                "required check is",
+                "required checks are",
+            );
+            let text = format!("{skipped} skipped because their target is not configured");
+            self.line(out, "", &text)?;
+        }
         if !u.not_run.is_empty() {
             let ids: Vec<&str> = u.not_run.iter().map(|c| c.id.as_str()).collect();
             writeln!(out)?;

@@ -146,6 +146,66 @@ fn coverage_thresholds_over_every_format_and_path_globs() {
 }
 
 #[test]
+fn function_coverage_where_the_report_records_functions() {
+    let p = coverage_project(&[
+        check(
+            "lcov",
+            "coverage",
+            "{ report: coverage/c8.lcov, min_functions: 80 }",
+        ),
+        check(
+            "istanbul",
+            "coverage",
+            "{ report: coverage/coverage-summary.json, min_functions: 80 }",
+        ),
+        check(
+            "cobertura",
+            "coverage",
+            "{ report: coverage/c8-cobertura.xml, min_functions: 80 }",
+        ),
+        check(
+            "py-lcov",
+            "coverage",
+            "{ report: coverage/coveragepy.lcov, min_functions: 100 }",
+        ),
+        check(
+            "py-cobertura",
+            "coverage",
+            "{ report: coverage/coveragepy.xml, min_lines: 10, min_functions: 50 }",
+        ),
+    ]);
+    let result = common::check_json(&p);
+    // c8's own total in coverage-summary.json: functions 3 of 4; each of its formats agrees.
+    for id in ["lcov", "istanbul", "cobertura"] {
+        let c = check_of(&result, id);
+        assert_eq!(
+            (
+                c["status"].as_str().unwrap(),
+                c["message"].as_str().unwrap()
+            ),
+            (
+                "fail",
+                "function coverage is 75% (3/4), below the required 80%"
+            ),
+            "{id}: {c}"
+        );
+        assert_eq!(c["measurements"]["functions_pct"], json!(75.0), "{id}");
+    }
+    assert_eq!(check_of(&result, "py-lcov")["status"], "pass");
+    let py = check_of(&result, "py-cobertura");
+    assert_eq!(
+        (
+            py["status"].as_str().unwrap(),
+            py["message"].as_str().unwrap()
+        ),
+        (
+            "error",
+            "coverage/coveragepy.xml has no function data: function coverage cannot be verified"
+        )
+    );
+}
+
+#[test]
 fn stale_missing_and_unusable_reports_are_never_a_pass() {
     let p = coverage_project(&[
         check(
@@ -234,7 +294,7 @@ fn stale_missing_and_unusable_reports_are_never_a_pass() {
         ),
         (
             "garbage",
-            "coverage/garbage.txt is not an lcov, Cobertura XML or Istanbul coverage-summary.json report",
+            "coverage/garbage.txt is not an lcov, Cobertura XML, Istanbul coverage-summary.json, Go coverage profile or JaCoCo XML report",
         ),
         (
             "final-json",
@@ -266,7 +326,7 @@ fn coverage_parameters_are_validated_with_their_position() {
         check(
             "b",
             "coverage",
-            "{ report: x.info, min_lines: 90, format: jacoco }"
+            "{ report: x.info, min_lines: 90, format: clover }"
         ),
         check("c", "coverage", "{ report: x.info, min_lines: 120 }"),
     ));
@@ -274,11 +334,11 @@ fn coverage_parameters_are_validated_with_their_position() {
     assert_eq!(run.code, 2, "{}", run.stdout);
     assert!(
         run.stderr
-            .contains("give `min_lines` and/or `min_branches`"),
+            .contains("give `min_lines`, `min_branches` and/or `min_functions`"),
         "{}",
         run.stderr
     );
-    assert!(run.stderr.contains("jacoco"), "{}", run.stderr);
+    assert!(run.stderr.contains("clover"), "{}", run.stderr);
     assert!(
         run.stderr
             .contains("ready.yaml:13:44: a percentage is from 0 to 100, not 120"),

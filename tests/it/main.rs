@@ -3,9 +3,11 @@
 mod common;
 
 mod cli;
+mod coverage_tools;
 mod demo;
 mod discover;
 mod evidence;
+mod first_run;
 mod html;
 mod http_kind;
 mod http_probes;

@@ -269,7 +269,11 @@ fn baselines_mark_regressions_and_new_findings() {
         ],
         &run_env(&broken),
     );
-    assert!(run.stdout.contains("| var.v7 | pass | fail |"));
+    assert!(
+        run.stdout.contains("`var.v7` pass → fail"),
+        "{}",
+        run.stdout
+    );
 }
 
 #[test]

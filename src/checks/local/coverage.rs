@@ -1,9 +1,12 @@
-//! `coverage`: a test coverage report (lcov, Cobertura XML, Istanbul `coverage-summary.json`)
-//! is fresh and meets its line and branch thresholds, over all files or the files `paths` names.
-//! The report is read into per-file counts by the module of its format; plain functions judge them.
+//! `coverage`: a test coverage report (lcov, Cobertura XML, Istanbul `coverage-summary.json`,
+//! Go's `-coverprofile`, JaCoCo XML) is fresh and meets its line, branch and function
+//! thresholds, over all files or the files `paths` names. The report is read into per-file counts
+//! by the module of its format; plain functions judge them.
 
 mod cobertura;
+mod go;
 mod istanbul;
+mod jacoco;
 mod lcov;
 
 use std::collections::BTreeMap;
@@ -35,6 +38,12 @@ pub enum Format {
         alias = "nyc"
     )]
     Istanbul,
+    /// Go's `go test -coverprofile` output.
+    #[serde(alias = "coverprofile", alias = "gocover")]
+    Go,
+    /// JaCoCo's XML report.
+    #[serde(alias = "jacoco-xml")]
+    Jacoco,
 }
 
 /// A percentage: `95`, `95.5` or `"95%"`.
@@ -108,6 +117,7 @@ pub struct CoverageParams {
     pub format: Format,
     pub min_lines: Option<f64>,
     pub min_branches: Option<f64>,
+    pub min_functions: Option<f64>,
     pub paths: Vec<GlobParam>,
     pub max_age: Option<DurationParam>,
 }
@@ -120,6 +130,8 @@ struct RawCoverageParams {
     format: Format,
     min_lines: Option<PercentParam>,
     min_branches: Option<PercentParam>,
+    /// Functions (methods) with at least one covered line, where the report records them.
+    min_functions: Option<PercentParam>,
     paths: Option<OneOrMany<GlobParam>>,
     max_age: Option<DurationParam>,
 }
@@ -127,33 +139,42 @@ struct RawCoverageParams {
 impl TryFrom<RawCoverageParams> for CoverageParams {
     type Error = String;
     fn try_from(raw: RawCoverageParams) -> Result<Self, String> {
-        if raw.min_lines.is_none() && raw.min_branches.is_none() {
-            return Err("give `min_lines` and/or `min_branches` (percentages)".into());
+        if raw.min_lines.is_none() && raw.min_branches.is_none() && raw.min_functions.is_none() {
+            return Err(
+                "give `min_lines`, `min_branches` and/or `min_functions` (percentages)".into(),
+            );
         }
         Ok(CoverageParams {
             report: raw.report,
             format: raw.format,
             min_lines: raw.min_lines.map(|p| p.0),
             min_branches: raw.min_branches.map(|p| p.0),
+            min_functions: raw.min_functions.map(|p| p.0),
             paths: raw.paths.map(OneOrMany::into_vec).unwrap_or_default(),
             max_age: raw.max_age,
         })
     }
 }
 
-/// Covered and total lines and branches of one file (or of the whole report).
+/// Covered and total lines, branches and functions of one file (or of the whole report). A Go
+/// profile counts statements as its lines.
 #[derive(Debug, Clone, Copy, Default, PartialEq)]
 pub struct Counts {
     pub lines: (u64, u64),
     pub branches: (u64, u64),
+    pub functions: (u64, u64),
 }
 
 impl Counts {
     fn add(&mut self, other: Counts) {
-        self.lines.0 += other.lines.0;
-        self.lines.1 += other.lines.1;
-        self.branches.0 += other.branches.0;
-        self.branches.1 += other.branches.1;
+        for (mine, theirs) in [
+            (&mut self.lines, other.lines),
+            (&mut self.branches, other.branches),
+            (&mut self.functions, other.functions),
+        ] {
+            mine.0 += theirs.0;
+            mine.1 += theirs.1;
+        }
     }
 }
 
@@ -205,7 +226,8 @@ fn read_report(format: Format, shown: &str, text: &str) -> Result<(Format, Repor
     let format = match format {
         Format::Auto => detect(text).ok_or_else(|| {
             CheckError::new(format!(
-                "{shown} is not an lcov, Cobertura XML or Istanbul coverage-summary.json report"
+                "{shown} is not an lcov, Cobertura XML, Istanbul coverage-summary.json, Go \
+                 coverage profile or JaCoCo XML report"
             ))
         })?,
         f => f,
@@ -214,6 +236,8 @@ fn read_report(format: Format, shown: &str, text: &str) -> Result<(Format, Repor
         Format::Lcov => lcov::parse(text),
         Format::Cobertura => cobertura::parse(text),
         Format::Istanbul => istanbul::parse(text),
+        Format::Go => go::parse(text),
+        Format::Jacoco => jacoco::parse(text),
         Format::Auto => Err("the format could not be detected".to_string()),
     }
     .map_err(|e| CheckError::new(format!("{shown}: {e}")))?;
@@ -261,14 +285,13 @@ fn judge(params: &CoverageParams, format: Format, counts: Counts, age: Duration)
         let globs: Vec<&str> = params.paths.iter().map(|g| g.0.as_str()).collect();
         format!(" in {}", globs.join(", "))
     };
-    let evidence = json!({
+    let mut evidence = json!({
         "report": shown,
         "format": format!("{format:?}").to_lowercase(),
         "lines_covered": counts.lines.0, "lines_total": counts.lines.1,
         "branches_covered": counts.branches.0, "branches_total": counts.branches.1,
     });
-    let mut shown_parts = Vec::new();
-    for (what, (covered, total), required, measure) in [
+    let mut metrics = vec![
         ("line", counts.lines, params.min_lines, "lines_pct"),
         (
             "branch",
@@ -276,11 +299,25 @@ fn judge(params: &CoverageParams, format: Format, counts: Counts, age: Duration)
             params.min_branches,
             "branches_pct",
         ),
-    ] {
+    ];
+    // Function coverage is shown when it is asked for.
+    if params.min_functions.is_some() {
+        evidence["functions_covered"] = json!(counts.functions.0);
+        evidence["functions_total"] = json!(counts.functions.1);
+        metrics.push((
+            "function",
+            counts.functions,
+            params.min_functions,
+            "functions_pct",
+        ));
+    }
+    let mut shown_parts = Vec::new();
+    for (what, (covered, total), required, measure) in metrics {
         if total == 0 {
             if required.is_some() {
                 return Err(CheckError::new(format!(
-                    "{shown} has no {what} data{scope}: {what} coverage cannot be verified"
+                    "{shown} has no {what} data{scope}: {what} coverage cannot be verified{}",
+                    what_the_format_lacks(format, what)
                 )));
             }
             continue;
@@ -312,6 +349,16 @@ fn judge(params: &CoverageParams, format: Format, counts: Counts, age: Duration)
     }
     obs.summary = Some(format!("{shown}: {}", shown_parts.join(", ")));
     Ok(obs)
+}
+
+/// Why a format has no data of a kind at all, where that is the reason.
+fn what_the_format_lacks(format: Format, what: &str) -> &'static str {
+    match (format, what) {
+        (Format::Go, "branch" | "function") => {
+            " (a Go coverage profile records statement blocks only)"
+        }
+        _ => "",
+    }
 }
 
 fn stale(shown: &str, age: Duration, max_age: Duration) -> Option<Finding> {
@@ -368,7 +415,13 @@ fn path_matches(glob: &glob::Pattern, file: &str, base_dir: &Path) -> bool {
 pub fn detect(text: &str) -> Option<Format> {
     let start = text.trim_start_matches('\u{feff}').trim_start();
     if start.starts_with('<') {
-        return start.contains("<coverage").then_some(Format::Cobertura);
+        if start.contains("<coverage") {
+            return Some(Format::Cobertura);
+        }
+        return start.contains("<report").then_some(Format::Jacoco);
+    }
+    if start.starts_with("mode:") {
+        return Some(Format::Go);
     }
     if start.starts_with('{') {
         return Some(Format::Istanbul);
@@ -405,6 +458,7 @@ mod tests {
         let counts = Counts {
             lines: (6470, 10_000),
             branches: (0, 0),
+            functions: (0, 0),
         };
         let obs = judge(
             &params(Some(64.71), None),
@@ -443,6 +497,11 @@ mod tests {
         );
         assert_eq!(detect("{\"total\":{}}"), Some(Format::Istanbul));
         assert_eq!(detect("TN:\nSF:x\n"), Some(Format::Lcov));
+        assert_eq!(detect("mode: set\na.go:1.1,2.2 1 0\n"), Some(Format::Go));
+        assert_eq!(
+            detect("<?xml version=\"1.0\"?><!DOCTYPE report><report name=\"x\">"),
+            Some(Format::Jacoco)
+        );
         assert_eq!(detect("hello"), None);
     }
 
@@ -452,6 +511,7 @@ mod tests {
             format: Format::Auto,
             min_lines,
             min_branches,
+            min_functions: None,
             paths: Vec::new(),
             max_age: Some(DurationParam(Duration::from_secs(3600))),
         }
@@ -460,6 +520,7 @@ mod tests {
     const COUNTS: Counts = Counts {
         lines: (949, 1000),
         branches: (0, 0),
+        functions: (0, 0),
     };
 
     #[test]
@@ -508,6 +569,30 @@ mod tests {
     }
 
     #[test]
+    fn function_coverage_is_judged_where_the_report_has_it() {
+        let mut p = params(None, None);
+        p.min_functions = Some(80.0);
+        let counts = Counts {
+            functions: (3, 4),
+            ..COUNTS
+        };
+        let obs = judge(&p, Format::Lcov, counts, Duration::ZERO).unwrap();
+        assert_eq!(
+            obs.findings[0].message,
+            "function coverage is 75% (3/4), below the required 80%"
+        );
+        assert_eq!(obs.findings[0].subject, "lcov.info#functions");
+        assert_eq!(obs.findings[0].evidence["functions_total"], 4);
+        assert_eq!(obs.measurements["functions_pct"], 75.0);
+        let e = judge(&p, Format::Go, COUNTS, Duration::ZERO).unwrap_err();
+        assert_eq!(
+            e.0,
+            "lcov.info has no function data: function coverage cannot be verified (a Go \
+             coverage profile records statement blocks only)"
+        );
+    }
+
+    #[test]
     fn an_old_report_is_stale_evidence() {
         let obs = judge(
             &params(Some(90.0), None),
@@ -532,6 +617,7 @@ mod tests {
             Counts {
                 lines: (1, 1),
                 branches: (0, 0),
+                functions: (0, 0),
             },
         );
         let mut p = params(Some(90.0), None);

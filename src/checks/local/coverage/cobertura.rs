@@ -1,6 +1,7 @@
 //! Cobertura XML: `<class filename>` holds `<lines><line number hits branch
-//! condition-coverage="50% (1/2)">`. Lines under `<method>` repeat the class's own and are
-//! skipped; classes of the same file (inner classes) are merged line by line.
+//! condition-coverage="50% (1/2)">`. Lines under `<method>` repeat the class's own: they are not
+//! counted as lines, only to tell whether the method ran (a method is covered when its `hits` or
+//! one of its lines' is above zero). Classes of the same file (inner classes) are merged line by line.
 
 use std::collections::BTreeMap;
 use std::time::SystemTime;
@@ -12,11 +13,23 @@ use super::{Counts, Report};
 /// Per line of one file: hits, covered branches, total branches (the highest seen of each).
 type Lines = BTreeMap<u64, (u64, u64, u64)>;
 
+/// Per method of one file (class, name, signature): whether one of its lines was hit.
+type Methods = BTreeMap<(String, String, String), bool>;
+
+/// Where the reader is.
+#[derive(Default)]
+struct Position {
+    file: Option<String>,
+    class: String,
+    method: Option<(String, String, String)>,
+    method_depth: usize,
+}
+
 pub fn parse(text: &str) -> Result<Report, String> {
     let mut reader = quick_xml::Reader::from_str(text);
     let mut files: BTreeMap<String, Lines> = BTreeMap::new();
-    let mut file: Option<String> = None;
-    let mut method_depth = 0usize;
+    let mut methods: BTreeMap<String, Methods> = BTreeMap::new();
+    let mut at = Position::default();
     let mut saw_root = false;
     let mut generated = None;
     loop {
@@ -28,8 +41,11 @@ pub fn parse(text: &str) -> Result<Report, String> {
             Event::Empty(e) => (e, false),
             Event::End(e) => {
                 match e.name().as_ref() {
-                    b"method" => method_depth = method_depth.saturating_sub(1),
-                    b"class" => file = None,
+                    b"method" => {
+                        at.method_depth = at.method_depth.saturating_sub(1);
+                        at.method = None;
+                    }
+                    b"class" => at.file = None,
                     _ => {}
                 }
                 continue;
@@ -42,11 +58,27 @@ pub fn parse(text: &str) -> Result<Report, String> {
                 saw_root = true;
                 generated = attr(element, "timestamp").and_then(|t| generated_at(&t));
             }
-            b"class" if is_start => file = attr(element, "filename"),
-            b"method" if is_start => method_depth += 1,
-            b"line" if method_depth == 0 => {
-                if let Some(file) = &file {
+            b"class" if is_start => {
+                at.file = attr(element, "filename");
+                at.class = attr(element, "name").unwrap_or_default();
+            }
+            b"method" => method(element, is_start, &mut at, &mut methods),
+            b"line" if at.method_depth == 0 => {
+                if let Some(file) = &at.file {
                     record_line(element, files.entry(file.clone()).or_default())?;
+                }
+            }
+            b"line" => {
+                let hit = attr(element, "hits")
+                    .and_then(|h| h.parse::<f64>().ok())
+                    .is_some_and(|h| h > 0.0);
+                if let (Some(file), Some(key)) = (&at.file, &at.method)
+                    && hit
+                {
+                    methods
+                        .entry(file.clone())
+                        .or_default()
+                        .insert(key.clone(), true);
                 }
             }
             _ => {}
@@ -58,11 +90,50 @@ pub fn parse(text: &str) -> Result<Report, String> {
     Ok(Report {
         files: files
             .into_iter()
-            .map(|(name, lines)| (name, counts(&lines)))
+            .map(|(name, lines)| {
+                let mut c = counts(&lines);
+                if let Some(methods) = methods.get(&name) {
+                    c.functions = (
+                        methods.values().filter(|&&hit| hit).count() as u64,
+                        methods.len() as u64,
+                    );
+                }
+                (name, c)
+            })
             .collect(),
         total: None,
         generated,
     })
+}
+
+/// A `<method>` of the class being read: known from its start, covered once a line of it is hit.
+fn method(
+    element: &BytesStart<'_>,
+    is_start: bool,
+    at: &mut Position,
+    methods: &mut BTreeMap<String, Methods>,
+) {
+    let Some(file) = &at.file else {
+        return;
+    };
+    let key = (
+        at.class.clone(),
+        attr(element, "name").unwrap_or_default(),
+        attr(element, "signature").unwrap_or_default(),
+    );
+    // istanbul writes the method's own `hits`; coverage.py and others only its lines.
+    let hit = attr(element, "hits")
+        .and_then(|h| h.parse::<f64>().ok())
+        .is_some_and(|h| h > 0.0);
+    *methods
+        .entry(file.clone())
+        .or_default()
+        .entry(key.clone())
+        .or_insert(false) |= hit;
+    if is_start {
+        at.method_depth += 1;
+        at.method = Some(key);
+    }
 }
 
 fn attr(element: &BytesStart<'_>, name: &str) -> Option<String> {
@@ -130,8 +201,13 @@ mod tests {
         let xml = r#"<?xml version="1.0"?>
 <coverage timestamp="1700000000000">
   <packages><package><classes>
-    <class filename="src/a.py">
-      <methods><method><lines><line number="1" hits="0"/></lines></method></methods>
+    <class filename="src/a.py" name="a">
+      <methods>
+        <method name="f" signature="()V"><lines><line number="1" hits="0"/></lines></method>
+        <method name="g" signature="()V"><lines><line number="2" hits="4"/></lines></method>
+        <method name="h" signature="()V"/>
+        <method name="i" signature="()V" hits="2"/>
+      </methods>
       <lines>
         <line number="1" hits="3"/>
         <line number="2" hits="0" branch="true" condition-coverage="50% (1/2)"/>
@@ -147,7 +223,8 @@ mod tests {
             report.files["src/a.py"],
             Counts {
                 lines: (2, 2),
-                branches: (1, 2)
+                branches: (1, 2),
+                functions: (2, 4),
             }
         );
         assert_eq!(

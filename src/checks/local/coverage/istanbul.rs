@@ -1,5 +1,5 @@
 //! Istanbul / c8 `coverage-summary.json`: `{"total": {"lines": {"total", "covered"}, "branches":
-//! …}, "<file>": {…}}`.
+//! …, "functions": …}, "<file>": {…}}`.
 
 use super::{Counts, Report};
 
@@ -36,6 +36,7 @@ fn counts(entry: &serde_json::Value) -> Option<Counts> {
     Some(Counts {
         lines: pair("lines")?,
         branches: pair("branches").unwrap_or((0, 0)),
+        functions: pair("functions").unwrap_or((0, 0)),
     })
 }
 
@@ -52,6 +53,7 @@ mod tests {
         .unwrap();
         assert_eq!(report.total.unwrap().lines, (9, 10));
         assert_eq!(report.files["src/a.ts"].branches, (1, 2));
+        assert_eq!(report.files["src/a.ts"].functions, (0, 0));
         let final_json = parse(r#"{"/x/a.ts": {"statementMap": {}}}"#).unwrap_err();
         assert!(final_json.contains("coverage-final.json"));
     }

@@ -1,6 +1,7 @@
-//! lcov tracefiles: `SF:` opens a file record, `DA:line,hits` and `BRDA:line,block,branch,taken`
-//! give the detail, `LF/LH/BRF/BRH` the record's totals. Records for the same file (several test
-//! runs merged into one tracefile) are merged line by line.
+//! lcov tracefiles: `SF:` opens a file record, `DA:line,hits`, `BRDA:line,block,branch,taken`,
+//! `FN:line,name` (lcov 2: `FN:start,end,name`) and `FNDA:hits,name` give the detail,
+//! `LF/LH/BRF/BRH/FNF/FNH` the record's totals. Records for the same file (several test runs
+//! merged into one tracefile) are merged line by line and function by function.
 
 use std::collections::BTreeMap;
 
@@ -11,6 +12,8 @@ use super::{Counts, Report};
 struct FileData {
     lines: BTreeMap<u64, u64>,
     branches: BTreeMap<(u64, String, String), u64>,
+    /// Hits by function name.
+    functions: BTreeMap<String, u64>,
     // Totals of records without detail lines.
     summary: Counts,
 }
@@ -22,6 +25,7 @@ struct Record {
     totals: Counts,
     has_lines: bool,
     has_branches: bool,
+    has_functions: bool,
 }
 
 pub fn parse(text: &str) -> Result<Report, String> {
@@ -38,7 +42,7 @@ pub fn parse(text: &str) -> Result<Report, String> {
                 };
                 files.entry(rest.to_string()).or_default();
             }
-            "DA" | "BRDA" | "LF" | "LH" | "BRF" | "BRH" => {
+            "DA" | "BRDA" | "LF" | "LH" | "BRF" | "BRH" | "FN" | "FNDA" | "FNF" | "FNH" => {
                 detail(tag, rest, &mut record, &mut files).ok_or_else(|| {
                     format!("line {}: malformed lcov record `{line}`", number + 1)
                 })?;
@@ -58,6 +62,8 @@ pub fn parse(text: &str) -> Result<Report, String> {
             counts.lines.1 += data.lines.len() as u64;
             counts.branches.0 += data.branches.values().filter(|&&t| t > 0).count() as u64;
             counts.branches.1 += data.branches.len() as u64;
+            counts.functions.0 += data.functions.values().filter(|&&h| h > 0).count() as u64;
+            counts.functions.1 += data.functions.len() as u64;
             (name, counts)
         })
         .collect();
@@ -95,6 +101,25 @@ fn detail(
             let entry = data.branches.entry(key).or_default();
             *entry = (*entry).max(taken);
         }
+        "FN" => {
+            record.has_functions = true;
+            // `line,name` or (lcov 2) `start,end,name`; names may hold commas (C++ signatures).
+            let (_, rest) = rest.split_once(',')?;
+            let name = match rest.split_once(',') {
+                Some((end, name)) if end.trim().parse::<u64>().is_ok() => name,
+                _ => rest,
+            };
+            data.functions.entry(name.to_string()).or_default();
+        }
+        "FNDA" => {
+            record.has_functions = true;
+            let (hits, name) = rest.split_once(',')?;
+            let hits = hits.trim().parse::<i64>().ok()?.max(0) as u64;
+            let entry = data.functions.entry(name.to_string()).or_default();
+            *entry = (*entry).max(hits);
+        }
+        "FNF" => record.totals.functions.1 = num(0)?,
+        "FNH" => record.totals.functions.0 = num(0)?,
         "LF" => record.totals.lines.1 = num(0)?,
         "LH" => record.totals.lines.0 = num(0)?,
         "BRF" => record.totals.branches.1 = num(0)?,
@@ -116,6 +141,10 @@ fn end_of_record(record: &mut Record, files: &mut BTreeMap<String, FileData>) {
         data.summary.branches.0 += record.totals.branches.0;
         data.summary.branches.1 += record.totals.branches.1;
     }
+    if !record.has_functions {
+        data.summary.functions.0 += record.totals.functions.0;
+        data.summary.functions.1 += record.totals.functions.1;
+    }
 }
 
 #[cfg(test)]
@@ -124,21 +153,25 @@ mod tests {
 
     #[test]
     fn records_merge_by_line() {
-        let text = "TN:\nSF:src/a.rs\nDA:1,1\nDA:2,0\nBRDA:2,0,0,1\nBRDA:2,0,1,-\nLF:2\nLH:1\nend_of_record\n\
-                    SF:src/a.rs\nDA:2,3\nend_of_record\nSF:src/b.rs\nLF:10\nLH:4\nBRF:2\nBRH:2\nend_of_record\n";
+        let text = "TN:\nSF:src/a.rs\nFN:1,main\nFN:2,4,f<a, b>\nFNDA:1,main\nFNDA:0,f<a, b>\n\
+                    DA:1,1\nDA:2,0\nBRDA:2,0,0,1\nBRDA:2,0,1,-\nLF:2\nLH:1\nFNF:2\nFNH:1\nend_of_record\n\
+                    SF:src/a.rs\nFNDA:2,f<a, b>\nDA:2,3\nend_of_record\n\
+                    SF:src/b.rs\nLF:10\nLH:4\nBRF:2\nBRH:2\nFNF:3\nFNH:1\nend_of_record\n";
         let report = parse(text).unwrap();
         assert_eq!(
             report.files["src/a.rs"],
             Counts {
                 lines: (2, 2),
-                branches: (1, 2)
+                branches: (1, 2),
+                functions: (2, 2),
             }
         );
         assert_eq!(
             report.files["src/b.rs"],
             Counts {
                 lines: (4, 10),
-                branches: (2, 2)
+                branches: (2, 2),
+                functions: (1, 3),
             }
         );
     }
