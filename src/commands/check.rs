@@ -7,6 +7,7 @@ use anyhow::Context as _;
 
 use crate::cli::CheckArgs;
 use crate::evaluate::{self, Assembly};
+use crate::locations::{self, Locations};
 use crate::redact::SharedRedactor;
 use crate::report::Format;
 use crate::runner::{self, RunOptions};
@@ -44,6 +45,9 @@ pub fn run(args: &CheckArgs, secrets: &SharedRedactor) -> anyhow::Result<Exit> {
     let executed = runtime.block_on(runner::execute(&loaded, &env, &options, secrets));
     // Pools close with the runtime: no connection outlives the run.
     drop(runtime);
+    let folders = locations::folders(suite, &loaded.base_dir, args.migrations.as_deref());
+    let cwd = std::env::current_dir().ok();
+    let locations = Locations::read(&folders, cwd.as_deref());
     let redactor = evaluate::redactor(suite, &executed);
     secrets.replace(redactor.clone());
     let result = evaluate::assemble(
@@ -56,6 +60,7 @@ pub fn run(args: &CheckArgs, secrets: &SharedRedactor) -> anyhow::Result<Exit> {
             duration: clock.elapsed(),
             redactor: &redactor,
             baseline: baseline.as_ref(),
+            locations: &locations,
         },
     );
     emit(

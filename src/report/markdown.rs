@@ -29,7 +29,10 @@ fn findings(out: &mut dyn io::Write, check: &CheckResult, new: &[String]) -> io:
         } else {
             ""
         };
-        let message = f.message.replace('\n', " ");
+        let mut message = f.message.replace('\n', " ");
+        if let Some(at) = &f.location {
+            message.push_str(&format!(" (at `{}`)", at.to_string().replace('`', "'")));
+        }
         // Most messages name their subject already; say it only when they do not.
         if message.contains(&f.subject) {
             writeln!(out, "- {message}{level}{mark}")?;
