@@ -35,6 +35,11 @@ pub fn effect(piece: &Piece, schema: &str) -> Option<Effect> {
     if let Some(path) = search_path(&piece.tokens) {
         return Some(Effect::SearchPath(path));
     }
+    // Only DDL can touch an object: a data load's INSERTs are not worth parsing.
+    let ddl = matches!(piece.tokens.first(), Some(Token::Word(w)) if w == "create" || w == "alter");
+    if !ddl {
+        return None;
+    }
     let parsed = Parser::parse_sql(&PostgreSqlDialect {}, &piece.text);
     let object = match parsed.as_deref() {
         Ok([statement]) => parsed_object(statement, schema),
@@ -205,7 +210,8 @@ fn tolerant_object(tokens: &[Token], schema: &str) -> Option<Object> {
     None
 }
 
-/// `set [session|local] search_path to|= first, …`: the first schema, where new objects go.
+/// `set [session|local] search_path to|= first, …`: the first schema, where new objects go
+/// (`"$user"` is passed over: migrations do not run as a role named like a schema).
 fn search_path(tokens: &[Token]) -> Option<String> {
     let mut h = Head { tokens, at: 0 };
     if !h.word("set") {
@@ -219,7 +225,14 @@ fn search_path(tokens: &[Token]) -> Option<String> {
         return None;
     }
     h.at += usize::from(tokens.get(h.at) == Some(&Token::Punct('=')));
-    h.name_part()
+    loop {
+        let schema = h.name_part()?;
+        if schema != "$user" {
+            return Some(schema);
+        }
+        (tokens.get(h.at) == Some(&Token::Punct(','))).then_some(())?;
+        h.at += 1;
+    }
 }
 
 #[cfg(test)]
@@ -329,13 +342,17 @@ mod tests {
 
     #[test]
     fn set_search_path_names_the_schema_of_what_follows() {
-        for sql in [
-            "set search_path to app, public",
-            "SET LOCAL search_path = \"App\"",
+        for (sql, schema) in [
+            ("set search_path to app, public", "app"),
+            ("SET LOCAL search_path = \"App\"", "App"),
+            ("set search_path = \"$user\", app", "app"),
         ] {
             let piece = &statements(sql)[0];
-            let got = effect(piece, "public");
-            assert!(matches!(got, Some(Effect::SearchPath(ref s)) if s == "app" || s == "App"));
+            assert_eq!(
+                effect(piece, "public"),
+                Some(Effect::SearchPath(schema.into())),
+                "{sql}"
+            );
         }
         let piece = &statements("create table t (id int)")[0];
         assert_eq!(
