@@ -54,6 +54,7 @@ fn check(template: &CheckResult, i: usize) -> CheckResult {
             fingerprint: format!("{}:public.table_{n}", c.id),
             waived: c.status == Status::Waived,
             evidence: serde_json::json!({ "table": format!("public.table_{n}"), "rows": 1200 + n, "roles": ["anon", "authenticated"] }),
+            location: None,
         })
         .collect();
     c.measurements = [("latency_ms".to_string(), 120.5 + i as f64)].into();

@@ -76,6 +76,7 @@ fn main() {
             duration: elapsed,
             redactor: &ready::redact::Redactor::default(),
             baseline: None,
+            locations: &ready::locations::Locations::default(),
         },
     );
     let json = serde_json::to_vec(&result).expect("serialize");

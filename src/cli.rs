@@ -233,6 +233,9 @@ pub struct CheckArgs {
     /// Never show the progress bar.
     #[arg(long)]
     pub no_progress: bool,
+    /// The migration folder whose statements findings point at (besides `migrations` checks').
+    #[arg(long, value_name = "DIR")]
+    pub migrations: Option<PathBuf>,
 }
 
 #[derive(Debug, Args, Clone)]

@@ -8,6 +8,7 @@ use std::time::Duration;
 use chrono::{DateTime, NaiveDate, Utc};
 
 use crate::checks::outcome::{Cut, Finding, Observation};
+use crate::locations::Locations;
 use crate::model::{Check, Suite, Waiver};
 use crate::redact::Redactor;
 use crate::result::{self, CheckResult, FindingResult, RunResult, WaiverResult};
@@ -25,6 +26,8 @@ pub struct Assembly<'a> {
     pub duration: Duration,
     pub redactor: &'a Redactor,
     pub baseline: Option<&'a RunResult>,
+    /// Where the database objects findings name were created (`locations`).
+    pub locations: &'a Locations,
 }
 
 /// The run's one redactor: the configuration's secrets and every value a check read.
@@ -47,7 +50,7 @@ pub fn assemble(executed: Vec<Executed>, a: &Assembly) -> RunResult {
         .checks
         .iter()
         .zip(executed)
-        .map(|(check, executed)| check_result(check, executed, &mut waivers, a.redactor))
+        .map(|(check, executed)| check_result(check, executed, &mut waivers, a))
         .collect();
     let waivers = waivers.results();
     // Fingerprints are compared after redaction: the baseline holds them redacted.
@@ -169,7 +172,7 @@ struct Judged {
     selected: bool,
 }
 
-fn judge(check: &Check, ran: Ran, redactor: &Redactor) -> Judged {
+fn judge(check: &Check, ran: Ran, a: &Assembly) -> Judged {
     let judged = |status, message| Judged {
         status,
         message,
@@ -183,16 +186,16 @@ fn judge(check: &Check, ran: Ran, redactor: &Redactor) -> Judged {
             ..judged(Status::Skip, reason)
         },
         Ran::Errored(message) => judged(Status::Error, message),
-        Ran::Observed(observation) => judge_observation(check, observation, redactor),
+        Ran::Observed(observation) => judge_observation(check, observation, a),
     }
 }
 
 /// Any failing finding fails the check; warnings alone make it `warn`; none is a pass.
-fn judge_observation(check: &Check, observation: Observation, redactor: &Redactor) -> Judged {
+fn judge_observation(check: &Check, observation: Observation, a: &Assembly) -> Judged {
     let findings: Vec<FindingResult> = observation
         .findings
         .into_iter()
-        .map(|f| finding_result(check, f, redactor))
+        .map(|f| finding_result(check, f, a))
         .collect();
     let status = if findings.iter().any(|f| f.level == Level::Fail) {
         Status::Fail
@@ -214,9 +217,9 @@ fn check_result(
     check: &Check,
     executed: Executed,
     waivers: &mut Waivers,
-    redactor: &Redactor,
+    a: &Assembly,
 ) -> CheckResult {
-    let mut judged = judge(check, executed.ran, redactor);
+    let mut judged = judge(check, executed.ran, a);
     let status = waivers.apply(&check.id, judged.status, &mut judged.findings);
     let mut result = CheckResult {
         id: check.id.clone(),
@@ -238,12 +241,13 @@ fn check_result(
         defined_at: Some(check.defined_at.clone()),
     };
     // After the waivers, which match subjects as the check wrote them.
-    result.redact(redactor);
+    result.redact(a.redactor);
     result
 }
 
 /// A finding as the result holds it, its long texts masked and then cut (`Cut`).
-fn finding_result(check: &Check, mut f: Finding, redactor: &Redactor) -> FindingResult {
+fn finding_result(check: &Check, mut f: Finding, a: &Assembly) -> FindingResult {
+    let redactor = a.redactor;
     for cut in &f.cuts {
         match *cut {
             Cut::Message(max) => f.message = redactor.redact_and_cut(&f.message, max),
@@ -255,6 +259,7 @@ fn finding_result(check: &Check, mut f: Finding, redactor: &Redactor) -> Finding
         }
     }
     FindingResult {
+        location: a.locations.of_finding(check.kind_name(), &f.subject),
         fingerprint: result::fingerprint(&check.id, &f.subject, f.rule),
         subject: f.subject,
         message: f.message,
@@ -286,6 +291,7 @@ mod tests {
     use crate::config::{self, Loaded, Source};
     use crate::report::{self, Format};
 
+    static NO_LOCATIONS: Locations = Locations::EMPTY;
     const SECRET: &str = "read-by-the-check-7f3a";
 
     fn loaded(dir: &std::path::Path) -> Loaded {
@@ -330,6 +336,7 @@ mod tests {
             duration: Duration::ZERO,
             redactor,
             baseline: None,
+            locations: &NO_LOCATIONS,
         }
     }
 

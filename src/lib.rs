@@ -6,6 +6,7 @@ pub mod checks;
 pub mod cli;
 pub mod config;
 pub mod evaluate;
+pub mod locations;
 pub mod merge;
 pub mod model;
 pub mod redact;

@@ -216,6 +216,23 @@ pub struct FindingResult {
     pub fingerprint: String,
     pub waived: bool,
     pub evidence: serde_json::Value,
+    /// The migration statement that created or last changed the object the finding is about.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub location: Option<Location>,
+}
+
+/// A line of a file in the project: where a finding's cause is written.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct Location {
+    pub file: String,
+    /// 1-based: the line the statement starts on.
+    pub line: u32,
+}
+
+impl std::fmt::Display for Location {
+    fn fmt(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        write!(f, "{}:{}", self.file, self.line)
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]

@@ -74,6 +74,7 @@ mod tests {
             fingerprint: String::new(),
             waived: false,
             evidence: serde_json::Value::Null,
+            location: None,
         }
     }
 

@@ -8,6 +8,7 @@ use anyhow::Context as _;
 use crate::cli::CheckArgs;
 use crate::config::Source;
 use crate::evaluate::{self, Assembly};
+use crate::locations::{self, Locations};
 use crate::model::{Suite, TargetState};
 use crate::redact::SharedRedactor;
 use crate::report::Format;
@@ -52,6 +53,9 @@ pub fn run(args: &CheckArgs, secrets: &SharedRedactor) -> anyhow::Result<Exit> {
     let executed = runtime.block_on(runner::execute(&loaded, &env, &options, secrets));
     // Pools close with the runtime: no connection outlives the run.
     drop(runtime);
+    let folders = locations::folders(suite, &loaded.base_dir, args.migrations.as_deref());
+    let cwd = std::env::current_dir().ok();
+    let locations = Locations::read(&folders, cwd.as_deref());
     let redactor = evaluate::redactor(suite, &executed);
     secrets.replace(redactor.clone());
     let result = evaluate::assemble(
@@ -64,6 +68,7 @@ pub fn run(args: &CheckArgs, secrets: &SharedRedactor) -> anyhow::Result<Exit> {
             duration: clock.elapsed(),
             redactor: &redactor,
             baseline: baseline.as_ref(),
+            locations: &locations,
         },
     );
     emit(

@@ -286,6 +286,7 @@ fn check(
             duration: clock.elapsed(),
             redactor: &redactor,
             baseline: None,
+            locations: &crate::locations::Locations::EMPTY,
         },
     );
     emit(

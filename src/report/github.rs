@@ -1,12 +1,13 @@
 //! GitHub Actions workflow commands: the verdict, then an annotation per failing or erroring
-//! check at its definition, most severe first.
+//! check at its definition, most severe first; a finding located in a migration is annotated
+//! on that line instead.
 
 use std::io;
 use std::path::{Path, PathBuf};
 
 use super::table::verdict_line;
 use super::{Reporter, baseline_delta, score_text};
-use crate::result::{CheckResult, RunResult};
+use crate::result::{CheckResult, FindingResult, RunResult};
 use crate::vocab::{Severity, Status};
 
 pub struct GithubReport {
@@ -38,14 +39,25 @@ fn level(severity: Severity) -> &'static str {
     }
 }
 
-/// `::LEVEL file=…,line=…,title=…::MESSAGE` for a failing or erroring check.
-fn annotation(c: &CheckResult, base: Option<&Path>) -> String {
+/// `file` relative to `base` when it lies below it.
+fn relative<'a>(file: &'a str, base: Option<&Path>) -> std::borrow::Cow<'a, str> {
+    base.and_then(|b| Path::new(file).strip_prefix(b).ok())
+        .map_or(file.into(), |f| f.to_string_lossy().into_owned().into())
+}
+
+/// `::LEVEL file=…,line=…,title=…::MESSAGE`, at `place` (file and line) when known.
+fn annotation(
+    c: &CheckResult,
+    place: Option<(&str, u32)>,
+    text: &str,
+    base: Option<&Path>,
+) -> String {
     let mut properties = Vec::new();
-    if let Some((file, line)) = c.definition() {
-        let file = base
-            .and_then(|b| Path::new(file).strip_prefix(b).ok())
-            .map_or(file.into(), |f| f.to_string_lossy());
-        properties.push(format!("file={},line={line}", property(&file)));
+    if let Some((file, line)) = place {
+        properties.push(format!(
+            "file={},line={line}",
+            property(&relative(file, base))
+        ));
     }
     let title = format!(
         "ready: {} ({}, {})",
@@ -54,7 +66,7 @@ fn annotation(c: &CheckResult, base: Option<&Path>) -> String {
         c.severity.as_str()
     );
     properties.push(format!("title={}", property(&title)));
-    let mut message = c.message.clone();
+    let mut message = text.to_string();
     if let Some(fix) = &c.remediation {
         message.push_str(&format!("\nFix: {}", fix.trim()));
     }
@@ -64,6 +76,23 @@ fn annotation(c: &CheckResult, base: Option<&Path>) -> String {
         properties.join(","),
         data(&message)
     )
+}
+
+/// A failing or erroring check's annotations: one at each open finding that has a location (the
+/// migration line), and one at the check's definition for the rest, if any.
+fn annotations(c: &CheckResult, base: Option<&Path>) -> Vec<String> {
+    let open: Vec<&FindingResult> = c.findings.iter().filter(|f| !f.waived).collect();
+    let mut out: Vec<String> = open
+        .iter()
+        .filter_map(|f| {
+            let at = f.location.as_ref()?;
+            Some(annotation(c, Some((&at.file, at.line)), &f.message, base))
+        })
+        .collect();
+    if out.is_empty() || open.iter().any(|f| f.location.is_none()) {
+        out.push(annotation(c, c.definition(), &c.message, base));
+    }
+    out
 }
 
 impl Reporter for GithubReport {
@@ -78,14 +107,16 @@ impl Reporter for GithubReport {
         let mut errors = usize::from(!r.decision.go);
         let mut rest = Vec::new();
         for c in failing {
-            if level(c.severity) == "error" {
-                if errors == MAX_ERRORS {
-                    rest.push(c.id.as_str());
-                    continue;
+            for line in annotations(c, self.base.as_deref()) {
+                if level(c.severity) == "error" {
+                    if errors == MAX_ERRORS {
+                        rest.push(c.id.as_str());
+                        break;
+                    }
+                    errors += 1;
                 }
-                errors += 1;
+                writeln!(out, "{line}")?;
             }
-            writeln!(out, "{}", annotation(c, self.base.as_deref()))?;
         }
         if !rest.is_empty() {
             writeln!(

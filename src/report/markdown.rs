@@ -212,12 +212,17 @@ fn check_with_findings(out: &mut dyn io::Write, c: &CheckResult, new: &[String])
         } else {
             ""
         };
+        let at = f
+            .location
+            .as_ref()
+            .map(|l| format!(" (at {})", code(&l.to_string())))
+            .unwrap_or_default();
         // Most messages name their subject already; say it only when they do not.
         if f.message.contains(&f.subject) {
-            writeln!(out, "  - {}{level}{mark}", leading(&f.message))?;
+            writeln!(out, "  - {}{at}{level}{mark}", leading(&f.message))?;
         } else {
             let subject = code(&f.subject);
-            writeln!(out, "  - {subject}: {}{level}{mark}", text(&f.message))?;
+            writeln!(out, "  - {subject}: {}{at}{level}{mark}", text(&f.message))?;
         }
     }
     let open = c.findings.iter().filter(|f| !f.waived).count();

@@ -514,7 +514,11 @@ impl TableReport {
             self.line(out, "  ✗ ", &head)?;
             let open: Vec<_> = c.findings.iter().filter(|f| !f.waived).collect();
             for f in open.iter().take(5) {
-                self.line(out, "      - ", &cut(&f.message, MESSAGE_LENGTH))?;
+                let mut text = cut(&f.message, MESSAGE_LENGTH);
+                if let Some(at) = &f.location {
+                    text.push_str(&format!(" (at {at})"));
+                }
+                self.line(out, "      - ", &text)?;
             }
             if open.len() > 5 {
                 writeln!(out, "      - … {} more in the JSON result", open.len() - 5)?;

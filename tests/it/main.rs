@@ -14,6 +14,7 @@ mod http_probes;
 mod interop;
 mod leaks;
 mod local;
+mod locations;
 mod postgres_database;
 mod postgres_security;
 mod reports;

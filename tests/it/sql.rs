@@ -360,3 +360,101 @@ fn a_statement_without_columns_is_an_error_and_integers_compare_exactly() {
     );
     assert_eq!(status_of(&result, "exact"), "pass");
 }
+
+/// `samples` and `expect.max_latency`: a fast query passes with its percentiles, a slow one
+/// fails with them (50 ms sleeps against a 10 ms limit: far apart, whatever the machine's load).
+#[test]
+fn query_latency_is_judged_on_the_p95_of_its_samples() {
+    let db = postgres().fresh_db(SCHEMA);
+    let checks = [
+        sql_check(
+            "fast",
+            "{ query: \"SELECT id FROM accounts\", samples: 5, expect: { rows: 3, max_latency: 5s } }",
+        ),
+        sql_check(
+            "slow",
+            "{ query: \"SELECT pg_sleep(0.05)\", samples: 3, expect: { max_latency: 10ms } }",
+        ),
+        sql_check(
+            "broken",
+            "{ query: \"SELECT * FROM acounts\", samples: 3, expect: { max_latency: 1s } }",
+        ),
+    ]
+    .concat();
+    let run = project(&db.url, &checks).ready(&["check", "--format", "json"], &[]);
+    let result = run.json();
+    common::assert_valid_result(&result);
+    let fast = check_of(&result, "fast");
+    assert_eq!(fast["status"], "pass", "{fast}");
+    let keys: Vec<&String> = fast["measurements"].as_object().unwrap().keys().collect();
+    assert_eq!(keys, ["max_ms", "p50_ms", "p95_ms", "rows"]);
+    assert!(
+        fast["message"].as_str().unwrap().starts_with(
+            "the query returned 3 rows, expected exactly 3; p95 latency over 5 samples "
+        ),
+        "{fast}"
+    );
+    let slow = check_of(&result, "slow");
+    assert_eq!(slow["status"], "fail", "{slow}");
+    let finding = &slow["findings"][0];
+    assert_eq!(finding["subject"], "latency");
+    let shape = regex::Regex::new(
+        r"^p95 latency over 3 samples is (\d+\.\d) ms, over the limit of 10 ms \(p50 \d+\.\d ms, p95 (\d+\.\d) ms, max \d+\.\d ms\)$",
+    )
+    .unwrap();
+    let message = finding["message"].as_str().unwrap();
+    let caps = shape
+        .captures(message)
+        .unwrap_or_else(|| panic!("{message}"));
+    assert_eq!(caps[1], caps[2]);
+    assert_eq!(
+        finding["evidence"],
+        json!({"samples": 3, "max_latency_ms": 10.0})
+    );
+    let m = &slow["measurements"];
+    assert!(m["p50_ms"].as_f64().unwrap() >= 50.0, "{m}");
+    assert!(
+        m["p95_ms"].as_f64().unwrap() >= m["p50_ms"].as_f64().unwrap(),
+        "{m}"
+    );
+    assert!(
+        m["max_ms"].as_f64().unwrap() >= m["p95_ms"].as_f64().unwrap(),
+        "{m}"
+    );
+    let broken = check_of(&result, "broken");
+    assert_eq!(broken["status"], "error");
+    assert_eq!(
+        broken["message"],
+        "query failed: relation \"acounts\" does not exist (SQLSTATE 42P01)"
+    );
+}
+
+#[test]
+fn samples_and_max_latency_are_validated_at_load() {
+    let checks = [
+        sql_check("none", "{ query: \"SELECT 1\", samples: 0 }"),
+        sql_check(
+            "unitless",
+            "{ query: \"SELECT 1\", expect: { max_latency: 100 } }",
+        ),
+    ]
+    .concat();
+    let run = project("postgres://u@127.0.0.1/d", &checks).ready(&["validate"], &[]);
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    let lines = common::diagnostic_lines(&run.stderr);
+    assert_eq!(lines.len(), 2, "{}", run.stderr);
+    assert!(
+        lines[0].ends_with(
+            "samples must be between 1 and 1000, not 0 (in `sql` of check `none`) [invalid-value]"
+        ),
+        "{}",
+        lines[0]
+    );
+    assert!(
+        lines[1].ends_with(
+            "a duration needs a unit, such as 30s or 500ms (in `sql` of check `unitless`) [invalid-value]"
+        ),
+        "{}",
+        lines[1]
+    );
+}

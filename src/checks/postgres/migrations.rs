@@ -103,6 +103,21 @@ pub struct MigrationsParams {
     pub tool: Tool,
 }
 
+impl MigrationsParams {
+    /// The folders the migrations may be in, most likely first: `dir`, else the tool's usual
+    /// folder, else (for `auto`, decided only against the database) every tool's.
+    pub fn folder_candidates(&self) -> Vec<String> {
+        match (&self.dir, self.tool) {
+            (Some(dir), _) => vec![dir.clone()],
+            (None, Tool::Auto) => Tool::DETECTED
+                .iter()
+                .map(|t| t.default_dir().into())
+                .collect(),
+            (None, tool) => vec![tool.default_dir().into()],
+        }
+    }
+}
+
 /// `000123` and `123` are one version; so are Flyway's `1.01` and `1.1`.
 fn normalise(version: &str) -> String {
     version

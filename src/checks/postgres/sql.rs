@@ -1,17 +1,29 @@
 //! `sql`: a read-only query and what its result must look like.
 
-use schemars::{JsonSchema, Schema, SchemaGenerator, json_schema};
+use std::time::Instant;
+
+use schemars::JsonSchema;
 use serde::Deserialize;
-use serde_json::{Map, Value as Json};
+use serde_json::{Map, Value as Json, json};
 use sqlx::{AssertSqlSafe, Column, Executor, Row, SqlSafeStr, Statement};
 
+mod expect;
+
+use expect::no_rows;
+pub use expect::{Expect, ExpectResult, RowCount};
+
 use super::describe;
+use crate::checks::http::request::percentile;
 use crate::checks::outcome::{CheckError, CheckOutcome, Finding, Observation};
+use crate::checks::params::DurationParam;
 use crate::checks::{Ctx, KindSpec};
 use crate::model::TargetFamily;
 
 /// Beyond this many offending rows the rest are counted, not listed.
 const MAX_ROW_FINDINGS: usize = 200;
+
+/// The most samples a check may take.
+const MAX_SAMPLES: u32 = 1000;
 
 #[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
@@ -20,6 +32,25 @@ pub struct SqlParams {
     pub query: String,
     #[serde(default = "no_rows")]
     pub expect: Expect,
+    /// How many times the query runs (in the one read-only transaction) for its latency; the
+    /// rows are judged from the first run.
+    #[serde(default = "one", deserialize_with = "sample_count")]
+    #[schemars(range(min = 1, max = 1000))]
+    pub samples: u32,
+}
+
+fn one() -> u32 {
+    1
+}
+
+fn sample_count<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<u32, D::Error> {
+    let n = u64::deserialize(deserializer)?;
+    match u32::try_from(n) {
+        Ok(n @ 1..=MAX_SAMPLES) => Ok(n),
+        _ => Err(serde::de::Error::custom(format!(
+            "samples must be between 1 and {MAX_SAMPLES}, not {n}"
+        ))),
+    }
 }
 
 /// The statements that can return rows. INSERT, UPDATE, DELETE and MERGE can too (`RETURNING`);
@@ -96,92 +127,6 @@ fn after_block_comment(text: &str) -> Option<&str> {
     None
 }
 
-fn no_rows() -> Expect {
-    Expect::Rows(RowCount::Exactly(0))
-}
-
-#[derive(Debug, Clone, Deserialize, JsonSchema)]
-#[serde(rename_all = "lowercase", deny_unknown_fields)]
-pub enum Expect {
-    Rows(RowCount),
-    Value(Json),
-}
-
-/// `rows: 0` or `rows: { min: 1, max: 5 }`.
-#[derive(Debug, Clone)]
-pub enum RowCount {
-    Exactly(u64),
-    Between { min: Option<u64>, max: Option<u64> },
-}
-
-impl<'de> Deserialize<'de> for RowCount {
-    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        #[derive(Deserialize)]
-        #[serde(deny_unknown_fields)]
-        struct Range {
-            min: Option<u64>,
-            max: Option<u64>,
-        }
-        struct V;
-        impl<'de> serde::de::Visitor<'de> for V {
-            type Value = RowCount;
-            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
-                f.write_str("a row count or { min, max }")
-            }
-            fn visit_u64<E: serde::de::Error>(self, v: u64) -> Result<RowCount, E> {
-                Ok(RowCount::Exactly(v))
-            }
-            fn visit_i64<E: serde::de::Error>(self, v: i64) -> Result<RowCount, E> {
-                u64::try_from(v)
-                    .map(RowCount::Exactly)
-                    .map_err(|_| E::custom("a row count cannot be negative"))
-            }
-            fn visit_map<A: serde::de::MapAccess<'de>>(self, map: A) -> Result<RowCount, A::Error> {
-                let range = Range::deserialize(serde::de::value::MapAccessDeserializer::new(map))?;
-                if range.min.is_none() && range.max.is_none() {
-                    return Err(serde::de::Error::custom(
-                        "`rows: {}` sets no bound: give `min`, `max` or both, or a number",
-                    ));
-                }
-                if let (Some(min), Some(max)) = (range.min, range.max)
-                    && min > max
-                {
-                    return Err(serde::de::Error::custom(format!(
-                        "min {min} is above max {max}"
-                    )));
-                }
-                Ok(RowCount::Between {
-                    min: range.min,
-                    max: range.max,
-                })
-            }
-        }
-        deserializer.deserialize_any(V)
-    }
-}
-
-impl JsonSchema for RowCount {
-    fn schema_name() -> std::borrow::Cow<'static, str> {
-        "RowCount".into()
-    }
-    fn json_schema(_: &mut SchemaGenerator) -> Schema {
-        json_schema!({
-            "anyOf": [
-                { "type": "integer", "minimum": 0 },
-                {
-                    "type": "object",
-                    "properties": {
-                        "min": { "type": "integer", "minimum": 0 },
-                        "max": { "type": "integer", "minimum": 0 }
-                    },
-                    "additionalProperties": false,
-                    "minProperties": 1
-                }
-            ]
-        })
-    }
-}
-
 impl KindSpec for SqlParams {
     fn family(&self) -> Option<TargetFamily> {
         Some(TargetFamily::Postgres)
@@ -195,10 +140,36 @@ impl KindSpec for SqlParams {
 pub async fn run(params: &SqlParams, ctx: &Ctx<'_>) -> CheckOutcome {
     let (db, timeout) = (ctx.postgres()?, ctx.timeout);
     let mut tx = db.read_only(timeout).await?;
-    let result = query_rows(&mut tx, &params.query).await;
+    let result = sample(&mut tx, params).await;
     db.finish(tx).await;
-    let rows = result?;
-    Ok(judge(&params.expect, &rows))
+    let (rows, latencies) = result?;
+    Ok(judge(&params.expect, &rows, &latencies))
+}
+
+/// Runs the query `samples` times: the rows of the first run, and each run's latency in ms.
+async fn sample(
+    conn: &mut sqlx::PgConnection,
+    params: &SqlParams,
+) -> Result<(Rows, Vec<f64>), CheckError> {
+    let (rows, first) = query_rows(conn, &params.query).await?;
+    let mut latencies = vec![first];
+    for _ in 1..params.samples {
+        latencies.push(time_query(conn, &params.query).await?);
+    }
+    Ok((rows, latencies))
+}
+
+/// One more run of the query, its rows read and dropped: how long it took, in ms.
+async fn time_query(conn: &mut sqlx::PgConnection, query: &str) -> Result<f64, CheckError> {
+    let query = query.trim().trim_end_matches(';').trim();
+    let clock = Instant::now();
+    let mut stream = sqlx::raw_sql(AssertSqlSafe(query)).fetch(&mut *conn);
+    while futures::TryStreamExt::try_next(&mut stream)
+        .await
+        .map_err(|e| CheckError::new(query_error(&e)))?
+        .is_some()
+    {}
+    Ok(clock.elapsed().as_secs_f64() * 1000.0)
 }
 
 /// The first `MAX_ROW_FINDINGS` rows a query returned and the exact count of all of them: rows
@@ -211,7 +182,8 @@ struct Rows {
 /// A row as column name → text (NULL as null), in column order.
 type TextRow = Map<String, Json>;
 
-async fn query_rows(conn: &mut sqlx::PgConnection, query: &str) -> Result<Rows, CheckError> {
+/// The rows, and how long the query took to return them all (ms), preparing left out.
+async fn query_rows(conn: &mut sqlx::PgConnection, query: &str) -> Result<(Rows, f64), CheckError> {
     let query = query.trim().trim_end_matches(';').trim();
     // Preparing first rejects a string of several statements: a `COMMIT; DELETE …` must never
     // get past the read-only transaction.
@@ -220,6 +192,7 @@ async fn query_rows(conn: &mut sqlx::PgConnection, query: &str) -> Result<Rows, 
         .await
         .map_err(|e| CheckError::new(query_error(&e)))?;
     // The simple protocol returns every column as text, whatever its type.
+    let clock = Instant::now();
     let mut stream = sqlx::raw_sql(AssertSqlSafe(query)).fetch(&mut *conn);
     let mut rows = Rows {
         kept: Vec::new(),
@@ -234,6 +207,7 @@ async fn query_rows(conn: &mut sqlx::PgConnection, query: &str) -> Result<Rows, 
             rows.kept.push(text_row(&row)?);
         }
     }
+    let latency = clock.elapsed().as_secs_f64() * 1000.0;
     // Checked after running, so that a write is reported as one. Only the server knows whether
     // a statement describes rows: one that does not (or has no column) checks nothing.
     if statement.columns().is_empty() {
@@ -241,7 +215,7 @@ async fn query_rows(conn: &mut sqlx::PgConnection, query: &str) -> Result<Rows, 
             "the query returns no columns, so there is nothing to check: a `sql` query must return rows with at least one column",
         ));
     }
-    Ok(rows)
+    Ok((rows, latency))
 }
 
 fn text_row(row: &sqlx::postgres::PgRow) -> Result<TextRow, CheckError> {
@@ -267,15 +241,62 @@ fn query_error(e: &sqlx::Error) -> String {
     }
 }
 
-fn judge(expect: &Expect, rows: &Rows) -> Observation {
+/// `latencies` has one entry per sample, in ms.
+fn judge(expect: &Expect, rows: &Rows, latencies: &[f64]) -> Observation {
     let mut obs = Observation::default();
     obs.measure("rows", rows.count as f64);
-    match expect {
-        Expect::Rows(RowCount::Exactly(0)) => each_row_a_finding(rows, &mut obs),
-        Expect::Rows(range) => row_count(range, rows.count, &mut obs),
-        Expect::Value(expected) => single_value(expected, rows, &mut obs),
+    match &expect.result {
+        ExpectResult::Rows(RowCount::Exactly(0)) => each_row_a_finding(rows, &mut obs),
+        ExpectResult::Rows(range) => row_count(range, rows.count, &mut obs),
+        ExpectResult::Value(expected) => single_value(expected, rows, &mut obs),
+        ExpectResult::Any => {
+            obs.summary = Some(format!("the query returned {} rows", rows.count));
+        }
+    }
+    if latencies.len() > 1 || expect.max_latency.is_some() {
+        latency(expect.max_latency, latencies, &mut obs);
     }
     obs
+}
+
+/// Percentiles over the samples, and a failure when the p95 is over `max_latency`.
+fn latency(max_latency: Option<DurationParam>, latencies: &[f64], obs: &mut Observation) {
+    let mut sorted = latencies.to_vec();
+    sorted.sort_by(f64::total_cmp);
+    let (p50, p95) = (percentile(&sorted, 50.0), percentile(&sorted, 95.0));
+    let max = sorted.last().copied().unwrap_or_default();
+    obs.measure("p50_ms", round_ms(p50));
+    obs.measure("p95_ms", round_ms(p95));
+    obs.measure("max_ms", round_ms(max));
+    let which = match sorted.len() {
+        1 => "latency".to_string(),
+        n => format!("p95 latency over {n} samples"),
+    };
+    let spread = format!("p50 {p50:.1} ms, p95 {p95:.1} ms, max {max:.1} ms");
+    let Some(DurationParam(limit)) = max_latency else {
+        obs.summary = obs.summary.take().map(|s| format!("{s}; {spread}"));
+        return;
+    };
+    let limit_ms = limit.as_secs_f64() * 1000.0;
+    if p95 > limit_ms {
+        obs.findings.push(
+            Finding::fail(
+                "latency",
+                format!("{which} is {p95:.1} ms, over the limit of {limit_ms:.0} ms ({spread})"),
+            )
+            .with_evidence(json!({"samples": sorted.len(), "max_latency_ms": limit_ms})),
+        );
+    } else {
+        let within = format!("{which} {p95:.1} ms within {limit_ms:.0} ms ({spread})");
+        obs.summary = Some(match obs.summary.take() {
+            Some(s) => format!("{s}; {within}"),
+            None => within,
+        });
+    }
+}
+
+fn round_ms(ms: f64) -> f64 {
+    (ms * 10.0).round() / 10.0
 }
 
 /// `rows: 0`: each row returned is a finding, named by its first column.
@@ -431,6 +452,15 @@ mod tests {
             .collect()
     }
 
+    /// The rows judged, one sample and no latency limit.
+    fn judge_rows(result: ExpectResult, rows: &Rows) -> Observation {
+        let expect = Expect {
+            result,
+            max_latency: None,
+        };
+        judge(&expect, rows, &[1.0])
+    }
+
     fn all(kept: Vec<TextRow>) -> Rows {
         Rows {
             count: kept.len() as u64,
@@ -447,19 +477,19 @@ mod tests {
             kept,
             count: 1_000_000,
         };
-        let obs = judge(&Expect::Rows(RowCount::Exactly(0)), &rows);
+        let obs = judge_rows(ExpectResult::Rows(RowCount::Exactly(0)), &rows);
         assert_eq!(obs.findings.len(), MAX_ROW_FINDINGS);
         assert_eq!(obs.measurements["rows"], 1_000_000.0);
         assert_eq!(
             obs.summary.as_deref(),
             Some("1000000 rows, the first 200 listed (the rest were counted, not kept)")
         );
-        let obs = judge(&Expect::Rows(RowCount::Exactly(5)), &rows);
+        let obs = judge_rows(ExpectResult::Rows(RowCount::Exactly(5)), &rows);
         assert_eq!(
             obs.findings[0].message,
             "the query returned 1000000 rows, expected exactly 5"
         );
-        let obs = judge(&Expect::Value(json!(1)), &rows);
+        let obs = judge_rows(ExpectResult::Value(json!(1)), &rows);
         assert_eq!(
             obs.findings[0].message,
             "the query returned 1000000 rows, expected exactly one with the value"
@@ -468,8 +498,8 @@ mod tests {
 
     #[test]
     fn each_row_is_a_finding_named_by_its_first_column() {
-        let obs = judge(
-            &Expect::Rows(RowCount::Exactly(0)),
+        let obs = judge_rows(
+            ExpectResult::Rows(RowCount::Exactly(0)),
             &all(vec![row(&[
                 ("table", Some("public.a")),
                 ("rows", Some("3")),
@@ -487,8 +517,8 @@ mod tests {
     #[test]
     fn row_ranges() {
         let two = vec![row(&[("x", Some("1"))]), row(&[("x", Some("2"))])];
-        let obs = judge(
-            &Expect::Rows(RowCount::Between {
+        let obs = judge_rows(
+            ExpectResult::Rows(RowCount::Between {
                 min: Some(3),
                 max: None,
             }),
@@ -498,8 +528,8 @@ mod tests {
             obs.findings[0].message,
             "the query returned 2 rows, expected at least 3"
         );
-        let obs = judge(
-            &Expect::Rows(RowCount::Between {
+        let obs = judge_rows(
+            ExpectResult::Rows(RowCount::Between {
                 min: Some(1),
                 max: Some(2),
             }),
@@ -570,5 +600,75 @@ mod tests {
         assert!(parse("with a as (select 1) select * from a").is_ok());
         let unbounded = json!({ "query": "select 1", "expect": { "rows": {} } });
         assert!(serde_json::from_value::<SqlParams>(unbounded).is_err());
+    }
+
+    fn with_latency(limit: Option<&str>) -> Expect {
+        Expect {
+            result: ExpectResult::Rows(RowCount::Exactly(0)),
+            max_latency: limit
+                .map(|l| DurationParam(crate::checks::params::parse_duration(l).unwrap())),
+        }
+    }
+
+    #[test]
+    fn a_p95_over_the_limit_fails_with_its_percentiles() {
+        let latencies = [52.0, 50.0, 51.0, 55.0, 53.0];
+        let obs = judge(&with_latency(Some("10ms")), &all(vec![]), &latencies);
+        assert_eq!(obs.findings.len(), 1);
+        assert_eq!(obs.findings[0].subject, "latency");
+        assert_eq!(
+            obs.findings[0].message,
+            "p95 latency over 5 samples is 55.0 ms, over the limit of 10 ms (p50 52.0 ms, p95 55.0 ms, max 55.0 ms)"
+        );
+        assert_eq!(obs.measurements["p50_ms"], 52.0);
+        assert_eq!(obs.measurements["p95_ms"], 55.0);
+        assert_eq!(obs.measurements["max_ms"], 55.0);
+        let fast = judge(&with_latency(Some("100ms")), &all(vec![]), &latencies);
+        assert!(fast.findings.is_empty());
+        assert_eq!(
+            fast.summary.as_deref(),
+            Some(
+                "0 rows, expected none; p95 latency over 5 samples 55.0 ms within 100 ms (p50 52.0 ms, p95 55.0 ms, max 55.0 ms)"
+            )
+        );
+    }
+
+    #[test]
+    fn one_sample_without_a_limit_measures_only_rows() {
+        let obs = judge(&with_latency(None), &all(vec![]), &[3.0]);
+        assert_eq!(obs.measurements.keys().collect::<Vec<_>>(), ["rows"]);
+        let sampled = judge(&with_latency(None), &all(vec![]), &[3.0, 4.0]);
+        assert_eq!(sampled.measurements["max_ms"], 4.0);
+        assert!(sampled.findings.is_empty());
+    }
+
+    #[test]
+    fn samples_and_max_latency_are_checked_when_read() {
+        let parse = |v: serde_json::Value| {
+            serde_json::from_value::<SqlParams>(v).map_err(|e| e.to_string())
+        };
+        assert_eq!(
+            parse(json!({"query": "select 1", "samples": 0})).unwrap_err(),
+            "samples must be between 1 and 1000, not 0"
+        );
+        assert!(parse(json!({"query": "select 1", "samples": 1001})).is_err());
+        assert_eq!(
+            parse(json!({"query": "select 1", "expect": {"max_latency": 100}})).unwrap_err(),
+            "a duration needs a unit, such as 30s or 500ms"
+        );
+        assert_eq!(
+            parse(json!({"query": "select 1", "expect": {"rows": 1, "value": 1}})).unwrap_err(),
+            "give `rows` or `value`, not both"
+        );
+        let only_latency =
+            parse(json!({"query": "select 1", "samples": 20, "expect": {"max_latency": "100ms"}}))
+                .unwrap();
+        assert!(matches!(only_latency.expect.result, ExpectResult::Any));
+        assert_eq!(only_latency.samples, 20);
+        let null = parse(json!({"query": "select null", "expect": {"value": null}})).unwrap();
+        assert!(matches!(
+            null.expect.result,
+            ExpectResult::Value(Json::Null)
+        ));
     }
 }

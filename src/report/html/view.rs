@@ -85,6 +85,8 @@ pub struct FindingView {
     pub waived: bool,
     pub new: bool,
     pub evidence: Option<String>,
+    /// `file:line` of the migration that made the object, when known.
+    pub location: Option<String>,
 }
 
 #[derive(Debug, Serialize)]
@@ -140,6 +142,7 @@ fn finding_view(f: &FindingResult, new_findings: &[String]) -> FindingView {
         waived: f.waived,
         new: new_findings.contains(&f.fingerprint),
         evidence: evidence_text(&f.evidence),
+        location: f.location.as_ref().map(ToString::to_string),
     }
 }
 

@@ -196,7 +196,12 @@ impl SarifReport {
                 }
                 failing
                     .into_iter()
-                    .map(|f| finding_result(c, f, waivers, rule_index, at_definition()))
+                    .map(|f| {
+                        // A finding at its migration statement points there; others at the check.
+                        let place = f.location.as_ref().map(|l| (l.file.as_str(), l.line));
+                        let at = self.location(place.or(c.definition()));
+                        finding_result(c, f, waivers, rule_index, at)
+                    })
                     .collect()
             }
             Status::Pass | Status::Warn | Status::Skip => Vec::new(),
