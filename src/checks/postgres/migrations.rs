@@ -140,10 +140,6 @@ impl KindSpec for MigrationsParams {
     fn family(&self) -> Option<TargetFamily> {
         Some(TargetFamily::Postgres)
     }
-
-    fn is_network(&self) -> bool {
-        true
-    }
 }
 
 pub async fn run(params: &MigrationsParams, ctx: &Ctx<'_>) -> CheckOutcome {
