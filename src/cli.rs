@@ -55,8 +55,18 @@ pub enum Command {
         #[arg(value_enum)]
         shell: clap_complete::Shell,
     },
-    /// Print the man page (roff).
-    Man,
+    /// Print a man page (roff): the top page, or one subcommand's with all its flags.
+    Man(ManArgs),
+}
+
+#[derive(Debug, Args, Clone)]
+pub struct ManArgs {
+    /// The subcommand whose page to print, e.g. `check` (default: the top page, which lists them).
+    #[arg(value_name = "COMMAND", value_parser = subcommand_name, conflicts_with = "out")]
+    pub command: Option<String>,
+    /// Write every page into DIR instead: ready.1 and one per subcommand (ready-check.1, …).
+    #[arg(long, value_name = "DIR")]
+    pub out: Option<PathBuf>,
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -282,6 +292,20 @@ impl FromStr for ReportSpec {
             path: PathBuf::from(path),
         })
     }
+}
+
+/// `ready man COMMAND`: the name of one of `ready`'s subcommands.
+fn subcommand_name(text: &str) -> Result<String, String> {
+    let command = <Cli as clap::CommandFactory>::command();
+    let names: Vec<&str> = command.get_subcommands().map(|c| c.get_name()).collect();
+    if names.contains(&text) {
+        return Ok(text.to_string());
+    }
+    Err(format!(
+        "no subcommand `{text}`{}; one of: {}",
+        crate::suggest::did_you_mean(text, names.iter().copied()),
+        names.join(", ")
+    ))
 }
 
 /// `--timeout`: a duration with a unit.

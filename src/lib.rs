@@ -91,7 +91,7 @@ fn dispatch(cli: Cli, secrets: &SharedRedactor) -> anyhow::Result<Exit> {
         Command::Merge(args) => commands::merge::run(&args),
         Command::Init(args) => commands::init::run(&args),
         Command::Schema { which } => commands::schema::run(which),
-        Command::Man => commands::completions::man(),
+        Command::Man(args) => commands::completions::man(&args),
         Command::Completions { shell } => commands::completions::run(shell),
         Command::Demo(args) => demo::run(&args, secrets),
     }

@@ -480,6 +480,47 @@ fn schema_and_completions() {
 }
 
 #[test]
+fn man_pages_for_each_subcommand() {
+    let p = Project::new("");
+    let run = p.ready(&["man", "check"], &[]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert!(run.stdout.contains(".TH ready-check 1"), "{}", run.stdout);
+    assert!(run.stdout.contains("\\-\\-fail\\-on\\-regression"));
+    let run = p.ready(&["man", "chek"], &[]);
+    assert_eq!(run.code, 2);
+    assert!(
+        run.stderr
+            .contains("no subcommand `chek` (did you mean `check`?)"),
+        "{}",
+        run.stderr
+    );
+    let run = p.ready(&["man", "--out", "man/man1"], &[]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let mut pages: Vec<String> = std::fs::read_dir(p.path("man/man1"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    pages.sort();
+    assert_eq!(
+        pages,
+        [
+            "ready-check.1",
+            "ready-completions.1",
+            "ready-demo.1",
+            "ready-explain.1",
+            "ready-init.1",
+            "ready-list.1",
+            "ready-man.1",
+            "ready-merge.1",
+            "ready-report.1",
+            "ready-schema.1",
+            "ready-validate.1",
+            "ready.1",
+        ]
+    );
+}
+
+#[test]
 fn the_built_in_suite_skips_what_is_not_configured() {
     let dir = tempfile::tempdir().unwrap();
     let p = Project { dir };
