@@ -5,6 +5,9 @@ use std::str::FromStr;
 use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
+use clap_complete::ArgValueCandidates;
+
+use crate::commands::completions;
 
 use crate::report::Format;
 use crate::selector::{Selector, Shard};
@@ -33,6 +36,7 @@ pub enum Command {
     /// Describe a check: its purpose, parameters and remediation.
     Explain {
         /// The check id.
+        #[arg(add = ArgValueCandidates::new(completions::check_ids))]
         id: String,
         #[command(flatten)]
         config: ConfigArgs,
@@ -50,7 +54,7 @@ pub enum Command {
         #[arg(value_enum, default_value = "result")]
         which: SchemaKind,
     },
-    /// Print shell completions.
+    /// Print the script that registers shell completions (check ids included).
     Completions {
         #[arg(value_enum)]
         shell: clap_complete::Shell,
@@ -171,10 +175,10 @@ pub struct ConfigArgs {
 #[derive(Debug, Args, Clone, Default)]
 pub struct SelectArgs {
     /// Run only the matching checks: a glob or id:GLOB, tag:NAME, category:NAME, kind:NAME, severity>=LEVEL, blocker.
-    #[arg(long, value_name = "SELECTOR")]
+    #[arg(long, value_name = "SELECTOR", add = ArgValueCandidates::new(completions::selectors))]
     pub only: Vec<Selector>,
     /// Leave the matching checks out (same selectors as --only).
-    #[arg(long, value_name = "SELECTOR")]
+    #[arg(long, value_name = "SELECTOR", add = ArgValueCandidates::new(completions::selectors))]
     pub skip: Vec<Selector>,
 }
 

@@ -27,6 +27,8 @@ use std::io::IsTerminal;
 use cli::{Cli, Command};
 use redact::SharedRedactor;
 
+pub use commands::completions::COMPLETE_VAR;
+
 /// How a command ended; the process exit code.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[repr(u8)]
