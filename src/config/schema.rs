@@ -88,7 +88,10 @@ impl Writer {
         match value {
             ValueType::Text => json!({ "type": "string" }),
             ValueType::Pattern(pattern) => json!({ "type": "string", "pattern": pattern }),
-            ValueType::Date => json!({ "type": "string", "pattern": r"^\d{4}-\d{2}-\d{2}$" }),
+            // Or `${VAR}`, read after interpolation.
+            ValueType::Date => {
+                json!({ "type": "string", "pattern": r"^(\s*\d{4}-\d{2}-\d{2}\s*|.*\$\{.*)$" })
+            }
             ValueType::Texts => json!({ "type": "array", "items": { "type": "string" } }),
             ValueType::TextMap => {
                 json!({ "type": ["object", "null"], "additionalProperties": { "type": "string" } })
@@ -338,6 +341,7 @@ mod tests {
                 .extend(extra.as_object().unwrap().clone());
             serde_json::json!({ "checks": [c] })
         };
+        let waiver = |expires: &str| serde_json::json!({ "waivers": [{ "check": "a", "reason": "r", "expires": expires }] });
         for (config, valid) in [
             (check(serde_json::json!({ "retries": 10 })), true),
             (check(serde_json::json!({ "retries": 11 })), false),
@@ -381,6 +385,9 @@ mod tests {
                 serde_json::json!({ "targets": null, "defaults": null }),
                 true,
             ),
+            (waiver("2030-01-31"), true),
+            (waiver("${EXPIRES}"), true),
+            (waiver("soon"), false),
         ] {
             assert_eq!(validator.is_valid(&config), valid, "{config}");
         }
