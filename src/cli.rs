@@ -5,6 +5,9 @@ use std::str::FromStr;
 use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
+use clap_complete::ArgValueCandidates;
+
+use crate::commands::completions;
 
 use crate::report::Format;
 use crate::selector::{Selector, Shard};
@@ -33,6 +36,7 @@ pub enum Command {
     /// Describe a check: its purpose, parameters and remediation.
     Explain {
         /// The check id.
+        #[arg(add = ArgValueCandidates::new(completions::check_ids))]
         id: String,
         #[command(flatten)]
         config: ConfigArgs,
@@ -50,13 +54,23 @@ pub enum Command {
         #[arg(value_enum, default_value = "result")]
         which: SchemaKind,
     },
-    /// Print shell completions.
+    /// Print the script that registers shell completions (check ids included).
     Completions {
         #[arg(value_enum)]
         shell: clap_complete::Shell,
     },
-    /// Print the man page (roff).
-    Man,
+    /// Print a man page (roff): the top page, or one subcommand's with all its flags.
+    Man(ManArgs),
+}
+
+#[derive(Debug, Args, Clone)]
+pub struct ManArgs {
+    /// The subcommand whose page to print, e.g. `check` (default: the top page, which lists them).
+    #[arg(value_name = "COMMAND", value_parser = subcommand_name, conflicts_with = "out")]
+    pub command: Option<String>,
+    /// Write every page into DIR instead: ready.1 and one per subcommand (ready-check.1, …).
+    #[arg(long, value_name = "DIR")]
+    pub out: Option<PathBuf>,
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -190,10 +204,10 @@ pub enum ValidateFormat {
 #[derive(Debug, Args, Clone, Default)]
 pub struct SelectArgs {
     /// Run only the matching checks: a glob or id:GLOB, tag:NAME, category:NAME, kind:NAME, severity>=LEVEL, blocker.
-    #[arg(long, value_name = "SELECTOR")]
+    #[arg(long, value_name = "SELECTOR", add = ArgValueCandidates::new(completions::selectors))]
     pub only: Vec<Selector>,
     /// Leave the matching checks out (same selectors as --only).
-    #[arg(long, value_name = "SELECTOR")]
+    #[arg(long, value_name = "SELECTOR", add = ArgValueCandidates::new(completions::selectors))]
     pub skip: Vec<Selector>,
 }
 
@@ -315,6 +329,20 @@ impl FromStr for ReportSpec {
             path: PathBuf::from(path),
         })
     }
+}
+
+/// `ready man COMMAND`: the name of one of `ready`'s subcommands.
+fn subcommand_name(text: &str) -> Result<String, String> {
+    let command = <Cli as clap::CommandFactory>::command();
+    let names: Vec<&str> = command.get_subcommands().map(|c| c.get_name()).collect();
+    if names.contains(&text) {
+        return Ok(text.to_string());
+    }
+    Err(format!(
+        "no subcommand `{text}`{}; one of: {}",
+        crate::suggest::did_you_mean(text, names.iter().copied()),
+        names.join(", ")
+    ))
 }
 
 /// `--timeout`: a duration with a unit.

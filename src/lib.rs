@@ -29,6 +29,8 @@ use std::io::IsTerminal;
 use cli::{Cli, Command};
 use redact::SharedRedactor;
 
+pub use commands::completions::COMPLETE_VAR;
+
 /// How a command ended; the process exit code.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[repr(u8)]
@@ -93,7 +95,7 @@ fn dispatch(cli: Cli, secrets: &SharedRedactor) -> anyhow::Result<Exit> {
         Command::Merge(args) => commands::merge::run(&args),
         Command::Init(args) => commands::init::run(&args),
         Command::Schema { which } => commands::schema::run(which),
-        Command::Man => commands::completions::man(),
+        Command::Man(args) => commands::completions::man(&args),
         Command::Completions { shell } => commands::completions::run(shell),
         Command::Demo(args) => demo::run(&args, secrets),
     }

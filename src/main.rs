@@ -1,7 +1,12 @@
 use std::process::ExitCode;
 
-use clap::Parser;
+use clap::{CommandFactory, Parser};
+use ready::cli::Cli;
 
 fn main() -> ExitCode {
-    ExitCode::from(ready::run(ready::cli::Cli::parse()) as u8)
+    // A shell asking for completions (`_READY_COMPLETE=bash ready -- WORDS…`) is answered here.
+    clap_complete::CompleteEnv::with_factory(Cli::command)
+        .var(ready::COMPLETE_VAR)
+        .complete();
+    ExitCode::from(ready::run(Cli::parse()) as u8)
 }

@@ -74,13 +74,17 @@ pub enum Kind {
 }
 
 /// What a kind declares about itself; implemented by its parameter type, next to its `run`.
+/// A kind states its family and only what differs from the defaults below.
 pub trait KindSpec {
     /// The family of target the check runs against; `None` when it runs locally.
     fn family(&self) -> Option<TargetFamily>;
 
     /// Whether the check probes over the network, where a failure may be transient, so that
-    /// `retries` applies.
-    fn is_network(&self) -> bool;
+    /// `retries` applies. A check against a target does; a local kind that probes the network
+    /// anyway (`default_credentials` with its own addresses) says so.
+    fn is_network(&self) -> bool {
+        self.family().is_some()
+    }
 
     /// Whether the check loads or disturbs its target (a burst, forged deliveries, login
     /// attempts): it then runs after the target's other checks, and alone on the target, so that
@@ -319,6 +323,134 @@ mod tests {
         assert!(redis.disturbs() && !sql.disturbs() && !own_url.disturbs() && !file.disturbs());
         let burst = kind("rate_limit", json!({ "path": "/api" }));
         assert!(burst.disturbs(), "a burst loads its target");
+    }
+
+    /// What every kind declares, most of it from `KindSpec`'s defaults: (kind, parameters,
+    /// family, network probe, disturbs its target, needs a target).
+    #[test]
+    fn every_kind_declares_family_network_disturbance_and_target() {
+        use TargetFamily::{Http, Postgres};
+        let pg = Some(Postgres);
+        let http = Some(Http);
+        let url = "https://example.com/x";
+        let mut wrong = Vec::new();
+        for (name, params, family, network, disturbs, needs_target) in [
+            ("sql", json!({ "query": "select 1" }), pg, true, false, true),
+            ("rls_audit", json!({}), pg, true, false, true),
+            (
+                "rls_probe",
+                json!({ "table": "t", "owner_column": "o", "claims": { "sub": "u" } }),
+                pg,
+                true,
+                false,
+                true,
+            ),
+            ("schema", json!({}), pg, true, false, true),
+            (
+                "migrations",
+                json!({ "tool": "supabase" }),
+                pg,
+                true,
+                false,
+                true,
+            ),
+            (
+                "cron_job",
+                json!({ "jobs": ["nightly"] }),
+                pg,
+                true,
+                false,
+                true,
+            ),
+            ("http", json!({ "path": "/" }), http, true, false, true),
+            ("http", json!({ "url": url }), http, true, false, false),
+            ("health", json!({ "path": "/" }), http, true, false, true),
+            ("health", json!({ "url": url }), http, true, false, false),
+            (
+                "security_headers",
+                json!({ "url": url }),
+                http,
+                true,
+                false,
+                false,
+            ),
+            ("rate_limit", json!({ "path": "/" }), http, true, true, true),
+            ("rate_limit", json!({ "url": url }), http, true, true, false),
+            (
+                "webhook_signature",
+                json!({ "path": "/", "scheme": "hmac-sha256", "secret": "env:S" }),
+                http,
+                true,
+                true,
+                true,
+            ),
+            ("tls", json!({}), http, true, false, true),
+            (
+                "tls",
+                json!({ "host": "example.com" }),
+                http,
+                true,
+                false,
+                false,
+            ),
+            ("backup", json!({ "dir": "b" }), None, false, false, false),
+            (
+                "backup",
+                json!({ "wal_archiving": "db" }),
+                pg,
+                true,
+                false,
+                true,
+            ),
+            ("env", json!({ "vars": ["X"] }), None, false, false, false),
+            ("file", json!({ "path": "x" }), None, false, false, false),
+            (
+                "command",
+                json!({ "run": ["true"] }),
+                None,
+                false,
+                false,
+                false,
+            ),
+            (
+                "secret",
+                json!({ "from": "env:S" }),
+                None,
+                false,
+                false,
+                false,
+            ),
+            (
+                "coverage",
+                json!({ "report": "lcov.info", "min_lines": 90 }),
+                None,
+                false,
+                false,
+                false,
+            ),
+            (
+                "default_credentials",
+                json!({ "redis": "h:6379" }),
+                None,
+                true,
+                true,
+                false,
+            ),
+        ] {
+            let declared = match Kind::parse(name, params.clone()) {
+                Some(Ok(kind)) => Ok((
+                    kind.family(),
+                    kind.is_network(),
+                    kind.disturbs(),
+                    kind.needs_target(),
+                )),
+                other => Err(format!("{other:?}")),
+            };
+            if declared != Ok((family, network, disturbs, needs_target)) {
+                wrong.push(format!("{name} {params}: {declared:?}"));
+            }
+        }
+        assert!(wrong.is_empty(), "{wrong:#?}");
     }
 
     /// Adding a kind is its module, its variant and its docs: a missing page or README row fails.

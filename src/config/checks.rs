@@ -7,30 +7,14 @@ use serde_json::Value as Json;
 
 use super::Loader;
 use super::diagnostic::Code;
+use super::keys::CHECK;
 use super::node::{Key, Loc, Node, NodeDeserializer, Value};
-use super::reader::{Table, unknown_key_message};
+use super::reader::Table;
 use super::targets::{unknown_target, wrong_family};
 use crate::checks::Kind;
 use crate::model::{Category, Check, CheckState, Defaults, SeverityWeights, Target, TargetFamily};
 use crate::suggest::{did_you_mean, unknown_severity};
 use crate::vocab::Severity;
-
-pub(super) const CHECK_KEYS: &[&str] = &[
-    "id",
-    "title",
-    "description",
-    "rationale",
-    "category",
-    "severity",
-    "weight",
-    "blocker",
-    "tags",
-    "target",
-    "timeout",
-    "retries",
-    "remediation",
-    "for_each",
-];
 
 /// A check as written, with the file it came from.
 pub(super) struct CheckNode {
@@ -144,19 +128,7 @@ impl Loader<'_> {
 
     /// The check's keys: the common ones and the kind names.
     fn check_keys(&mut self, file: &str, node: &Node) {
-        for (key, _) in node.entries().unwrap_or_default() {
-            let name = key.name.as_str();
-            if !CHECK_KEYS.contains(&name) && !Kind::NAMES.contains(&name) {
-                let mut valid: Vec<&str> = CHECK_KEYS.to_vec();
-                valid.extend(Kind::NAMES);
-                self.diags.push(
-                    file,
-                    Some(key.loc),
-                    Code::UnknownKey,
-                    unknown_key_message(&key.name, "a check", &valid),
-                );
-            }
-        }
+        Table::new(file, node, &CHECK, "a check").finish(&mut self.diags);
     }
 
     fn for_each_items(&mut self, file: &str, node: &Node, list: &Node) -> Option<Vec<String>> {
@@ -186,7 +158,7 @@ impl Loader<'_> {
         scope: &Scope,
         shown: Option<&str>,
     ) -> Option<(String, Loc, Option<Check>)> {
-        let table = Table::new(file, raw, CHECK_KEYS, "a check");
+        let table = Table::new(file, raw, &CHECK, "a check");
         let id = self.required_string(&table, "id", "a check")?;
         let id_loc = raw.get("id").map_or(raw.loc, |n| n.loc);
         if !valid_id(&id) {
@@ -215,7 +187,7 @@ impl Loader<'_> {
         let user = format!("check `{shown}`");
         self.warn_missing(file, &missing, &user, "it would be `error`");
         let kind = self.check_kind(file, shown, id_loc, raw, &node, !missing.is_empty());
-        let table = Table::new(file, &node, CHECK_KEYS, "a check");
+        let table = Table::new(file, &node, &CHECK, "a check");
         // Every key is read before any early return: all problems are reported at once.
         let category = self.category(&table, shown, id_loc, scope.categories);
         let severity = self.severity(&table, shown, id_loc);
@@ -404,11 +376,7 @@ impl Loader<'_> {
     }
 
     fn retries(&mut self, table: &Table) -> u32 {
-        let Some(node) = table.get("retries") else {
-            return 0;
-        };
-        let message = "`retries` must be a whole number from 0 to 10";
-        self.int_in(table.file, node, RETRIES, message)
+        self.whole_at(table, "retries")
             .and_then(|r| u32::try_from(r).ok())
             .unwrap_or(0)
     }
@@ -492,9 +460,6 @@ impl Loader<'_> {
     }
 }
 
-/// The bounds of `retries`.
-pub(super) const RETRIES: std::ops::RangeInclusive<i64> = 0..=10;
-
 fn without_key(node: &Node, key: &str) -> Node {
     let value = match &node.value {
         Value::Map(entries) => Value::Map(
@@ -511,11 +476,6 @@ fn without_key(node: &Node, key: &str) -> Node {
         value,
     }
 }
-
-/// What `valid_id` accepts, for the schema: also `{{item}}` (before `for_each` expansion) and
-/// `${VAR}` (before interpolation).
-pub(super) const ID_PATTERN: &str =
-    r"^([a-z0-9]|\{\{item\}\}|\$\{[^}]+\})([a-z0-9._-]|\{\{item\}\}|\$\{[^}]+\})*$";
 
 pub(super) fn valid_id(id: &str) -> bool {
     let mut chars = id.chars();

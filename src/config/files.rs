@@ -9,6 +9,7 @@ use sha2::Digest;
 
 use super::checks::{CheckNode, Scope};
 use super::diagnostic::{Code, Diagnostics};
+use super::keys::{self, CHECK_FILE, PROJECT};
 use super::node::{self, Node, Value};
 use super::reader::Table;
 use super::targets::default_concurrency;
@@ -71,20 +72,6 @@ pub fn discover(explicit: Option<&Path>, env: &HashMap<String, String>, cwd: &Pa
     Source::Builtin
 }
 
-pub(super) const TOP_KEYS: &[&str] = &[
-    "version",
-    "project",
-    "targets",
-    "categories",
-    "severity_weights",
-    "stages",
-    "defaults",
-    "include",
-    "waivers",
-    "checks",
-];
-pub(super) const INCLUDED_KEYS: &[&str] = &["version", "checks"];
-
 impl Loader<'_> {
     fn read(&mut self, path: &Path) -> Option<Node> {
         let shown = path.display().to_string();
@@ -135,10 +122,10 @@ impl Loader<'_> {
             Some(dir) if !dir.as_os_str().is_empty() => dir.to_path_buf(),
             _ => PathBuf::from("."),
         };
-        let top = Table::new(&file, &root, TOP_KEYS, "the project file");
+        let top = Table::new(&file, &root, &PROJECT, "the project file");
         top.finish(&mut self.diags);
         if let Some(version) = top.get("version")
-            && version.value != Value::Int(1)
+            && version.value != Value::Int(keys::VERSION)
         {
             self.diags.push(
                 &file,
@@ -304,7 +291,7 @@ impl Loader<'_> {
 
     /// An included (or built-in) file: `version` and `checks` only.
     fn check_file(&mut self, file: &str, root: &Node, out: &mut Vec<CheckNode>) {
-        let table = Table::new(file, root, INCLUDED_KEYS, "a check file");
+        let table = Table::new(file, root, &CHECK_FILE, "a check file");
         table.finish(&mut self.diags);
         if let Some(checks) = table.get("checks") {
             self.collect_checks(file, checks, out);

@@ -3,12 +3,14 @@
 //!
 //! One file per concern: `files` (discovery, the project file, includes, the built-in suite),
 //! `targets`, `checks` (checks and `for_each`), `settings` (categories, severity weights, stages,
-//! defaults and waivers), `schema`; all are read with the small readers of `reader`.
+//! defaults and waivers), `schema`; all are read with the small readers of `reader`, against the
+//! key definitions of `keys`, from which `schema` is generated too.
 
 mod checks;
 pub mod diagnostic;
 mod files;
 pub mod interpolate;
+mod keys;
 pub mod node;
 mod reader;
 pub mod schema;

@@ -621,11 +621,14 @@ mod tests {
     fn typed_errors_point_at_the_field() {
         #[derive(Deserialize, Debug)]
         #[serde(deny_unknown_fields)]
-        #[allow(dead_code)]
         struct Params {
             path: String,
             count: u32,
         }
+        let node = parse_document("path: /x\ncount: 1\n").unwrap();
+        let read = node.parse::<Params>().unwrap();
+        assert_eq!((read.path.as_str(), read.count), ("/x", 1));
+
         let node = parse_document("path: /x\n  \ncount: many\n").unwrap();
         let err = node.parse::<Params>().unwrap_err();
         assert_eq!(err.loc, Some(Loc { line: 3, col: 8 }));

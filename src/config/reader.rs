@@ -8,34 +8,34 @@ use std::time::Duration;
 use super::Loader;
 use super::diagnostic::{Code, Diagnostics};
 use super::interpolate::{self, MissingVar, interpolate};
+use super::keys::{self, Section, ValueType};
 use super::node::{Key, Loc, Node, Value};
+use crate::checks::Kind;
 use crate::checks::params::parse_duration;
 use crate::suggest::did_you_mean;
 
-/// The largest weight: ten thousand checks at it still sum to a finite score.
-pub(super) const MAX_WEIGHT: f64 = 1000.0;
-
-/// One mapping being read: the keys it may hold, and what to call it in messages.
+/// One mapping being read: its section (the keys it may hold and their bounds), and what to call
+/// it in messages.
 pub(super) struct Table<'a> {
     pub file: &'a str,
     pub node: &'a Node,
-    keys: &'a [&'a str],
+    section: &'a Section,
     what: &'a str,
 }
 
 impl<'a> Table<'a> {
-    pub fn new(file: &'a str, node: &'a Node, keys: &'a [&'a str], what: &'a str) -> Table<'a> {
+    pub fn new(file: &'a str, node: &'a Node, section: &'a Section, what: &'a str) -> Table<'a> {
         Table {
             file,
             node,
-            keys,
+            section,
             what,
         }
     }
 
     pub fn get(&self, key: &str) -> Option<&'a Node> {
         debug_assert!(
-            self.keys.contains(&key),
+            self.section.names().any(|k| k == key),
             "`{key}` is not a key of {}",
             self.what
         );
@@ -50,6 +50,7 @@ impl<'a> Table<'a> {
         at: Loc,
         message: impl FnOnce() -> String,
     ) -> Option<&'a Node> {
+        debug_assert!(self.section.key(key).required, "`{key}` is optional");
         let found = self.get(key);
         if found.is_none() {
             diags.push(self.file, Some(at), Code::MissingKey, message());
@@ -57,15 +58,20 @@ impl<'a> Table<'a> {
         found
     }
 
-    /// Reports every key that is not one of the table's keys, with the closest one suggested.
+    /// Reports every key that is not one of the table's keys (or, in a check, a kind name),
+    /// with the closest one suggested.
     pub fn finish(&self, diags: &mut Diagnostics) {
+        let mut valid: Vec<&str> = self.section.names().collect();
+        if self.section.with_kind {
+            valid.extend(Kind::NAMES);
+        }
         for (key, _) in self.node.entries().unwrap_or_default() {
-            if !self.keys.contains(&key.name.as_str()) {
+            if !valid.contains(&key.name.as_str()) {
                 diags.push(
                     self.file,
                     Some(key.loc),
                     Code::UnknownKey,
-                    unknown_key_message(&key.name, self.what, self.keys),
+                    unknown_key_message(&key.name, self.what, &valid),
                 );
             }
         }
@@ -273,33 +279,54 @@ impl Loader<'_> {
 
     /// A weight: sums of weights must stay finite, or the score becomes NaN.
     pub(super) fn weight_number(&mut self, file: &str, node: &Node, what: &str) -> Option<f64> {
+        self.number_in(file, node, what, &keys::WEIGHT)
+    }
+
+    /// A number within the bounds of `value`, a `ValueType::Number`.
+    pub(super) fn number_in(
+        &mut self,
+        file: &str,
+        node: &Node,
+        what: &str,
+        value: &ValueType,
+    ) -> Option<f64> {
+        let ValueType::Number(range) = value else {
+            unreachable!("`{what}` is not a number key")
+        };
         match number(node) {
-            Some(v) if (0.0..=MAX_WEIGHT).contains(&v) => Some(v),
+            Some(v) if range.contains(&v) => Some(v),
             _ => {
                 self.diags.push(
                     file,
                     Some(node.loc),
                     Code::InvalidValue,
-                    format!("`{what}` must be a number from 0 to {MAX_WEIGHT}"),
+                    format!(
+                        "`{what}` must be a number from {} to {}",
+                        range.start(),
+                        range.end()
+                    ),
                 );
                 None
             }
         }
     }
 
-    /// A whole number in `range`, or `message` as the problem.
-    pub(super) fn int_in(
-        &mut self,
-        file: &str,
-        node: &Node,
-        range: std::ops::RangeInclusive<i64>,
-        message: &str,
-    ) -> Option<i64> {
+    /// The optional whole number under `key`, within the key's bounds.
+    pub(super) fn whole_at(&mut self, table: &Table, key: &str) -> Option<i64> {
+        let node = table.get(key)?;
+        let ValueType::Whole(range) = &table.section.key(key).value else {
+            unreachable!("`{key}` is not a whole-number key")
+        };
         match node.value {
             Value::Int(i) if range.contains(&i) => Some(i),
             _ => {
+                let message = format!(
+                    "`{key}` must be a whole number from {} to {}",
+                    range.start(),
+                    range.end()
+                );
                 self.diags
-                    .push(file, Some(node.loc), Code::InvalidValue, message);
+                    .push(table.file, Some(node.loc), Code::InvalidValue, message);
                 None
             }
         }
@@ -307,9 +334,7 @@ impl Loader<'_> {
 
     /// `concurrency`: how many checks at once.
     pub(super) fn concurrency_at(&mut self, table: &Table) -> Option<usize> {
-        let node = table.get("concurrency")?;
-        let message = "`concurrency` must be a whole number from 1 to 10000";
-        let n = self.int_in(table.file, node, CONCURRENCY, message)?;
+        let n = self.whole_at(table, "concurrency")?;
         usize::try_from(n).ok()
     }
 
@@ -332,9 +357,6 @@ impl Loader<'_> {
         None
     }
 }
-
-/// The bounds of every `concurrency` setting.
-pub(super) const CONCURRENCY: std::ops::RangeInclusive<i64> = 1..=10_000;
 
 pub(super) fn number(node: &Node) -> Option<f64> {
     match node.value {

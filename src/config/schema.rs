@@ -1,171 +1,161 @@
 //! The JSON Schema of the configuration files (`ready schema config`), for editors
 //! (`# yaml-language-server: $schema=…`). The loader validates by hand so that it can report every
-//! problem at once; these types describe the same format, and a test keeps the two in step.
-// The types below are only read by schemars, never built.
-#![allow(dead_code)]
-
-use std::collections::BTreeMap;
+//! problem at once; the schema is written from the same key definitions (`keys`) it reads with,
+//! and the kinds' parameters from the types they are deserialized into.
 
 use schemars::JsonSchema;
+use schemars::generate::{SchemaGenerator, SchemaSettings};
+use serde_json::{Map, Value, json};
 
+use super::keys::{PROJECT, Section, ValueType};
 use crate::checks::Kind;
+use crate::checks::params::DurationParam;
 use crate::vocab::Severity;
 
-use super::checks::{ID_PATTERN, RETRIES};
-use super::reader::CONCURRENCY;
-use super::settings::MIN_SCORE;
-use crate::checks::params::DurationParam;
-
-/// `ready.yaml`, or a check file holding only `checks:`.
-#[derive(JsonSchema)]
-#[schemars(deny_unknown_fields, title = "ready configuration")]
-pub struct ProjectFile {
-    /// Always 1.
-    version: Option<u32>,
-    /// Shown in reports.
-    project: Option<String>,
-    targets: Option<BTreeMap<String, TargetDef>>,
-    /// Category id → weight (and title). The five defaults exist unless overridden.
-    categories: Option<BTreeMap<String, CategoryDef>>,
-    severity_weights: Option<SeverityWeightsDef>,
-    /// Ordered, lowest first.
-    stages: Option<Vec<StageDef>>,
-    defaults: Option<DefaultsDef>,
-    /// Check files: globs relative to this file; each must match a file.
-    include: Option<Vec<String>>,
-    waivers: Option<Vec<WaiverDef>>,
-    checks: Option<Vec<CheckDef>>,
-}
-
-#[derive(JsonSchema)]
-#[serde(untagged)]
-enum TargetDef {
-    Postgres(PostgresTargetDef),
-    Http(HttpTargetDef),
-}
-
-#[derive(JsonSchema)]
-#[schemars(deny_unknown_fields)]
-struct PostgresTargetDef {
-    /// A connection URL, e.g. `${DATABASE_URL}`; its password is never printed.
-    postgres: String,
-    /// Roles that serve untrusted clients (e.g. anon, authenticated).
-    api_roles: Option<Vec<String>>,
-    /// Schemas those roles reach (default: public).
-    exposed_schemas: Option<Vec<String>>,
-    /// Probes that write (always rolled back) need true.
-    allow_writes: Option<bool>,
-    connect_timeout: Option<DurationParam>,
-    /// Checks in flight against this target (default 4).
-    #[schemars(range(min = *CONCURRENCY.start(), max = *CONCURRENCY.end()))]
-    concurrency: Option<u32>,
-}
-
-#[derive(JsonSchema)]
-#[schemars(deny_unknown_fields)]
-struct HttpTargetDef {
-    /// The base URL; check paths join onto it.
-    http: String,
-    /// Sent with every request; values are secrets and never printed.
-    headers: Option<BTreeMap<String, String>>,
-    /// Turns certificate verification off (reported on every https check).
-    insecure_tls: Option<bool>,
-    /// Checks in flight against this target (default 32).
-    #[schemars(range(min = *CONCURRENCY.start(), max = *CONCURRENCY.end()))]
-    concurrency: Option<u32>,
-}
-
-#[derive(JsonSchema)]
-#[schemars(deny_unknown_fields)]
-struct CategoryDef {
-    #[schemars(range(min = 0))]
-    weight: Option<f64>,
-    title: Option<String>,
-}
-
-#[derive(JsonSchema)]
-#[schemars(deny_unknown_fields)]
-struct SeverityWeightsDef {
-    #[schemars(range(min = 0))]
-    critical: Option<f64>,
-    #[schemars(range(min = 0))]
-    high: Option<f64>,
-    #[schemars(range(min = 0))]
-    medium: Option<f64>,
-    #[schemars(range(min = 0))]
-    low: Option<f64>,
-}
-
-#[derive(JsonSchema)]
-#[schemars(deny_unknown_fields)]
-struct StageDef {
-    name: String,
-    #[schemars(range(min = *MIN_SCORE.start(), max = *MIN_SCORE.end()))]
-    min_score: f64,
-    /// Selectors: a glob or id:GLOB, tag:NAME, category:NAME, kind:NAME, severity>=LEVEL, blocker.
-    require: Option<Vec<String>>,
-}
-
-#[derive(JsonSchema)]
-#[schemars(deny_unknown_fields)]
-struct DefaultsDef {
-    timeout: Option<DurationParam>,
-    #[schemars(range(min = *CONCURRENCY.start(), max = *CONCURRENCY.end()))]
-    concurrency: Option<u32>,
-}
-
-#[derive(JsonSchema)]
-#[schemars(deny_unknown_fields)]
-struct WaiverDef {
-    /// A check id or glob.
-    check: String,
-    /// A glob over finding subjects.
-    subject: Option<String>,
-    reason: String,
-    /// YYYY-MM-DD; the waiver lapses at the end of that day (UTC).
-    expires: String,
-    approved_by: Option<String>,
-    ticket: Option<String>,
-}
-
-/// A check: the common keys and exactly one kind key.
-#[derive(JsonSchema)]
-#[schemars(deny_unknown_fields)]
-struct CheckDef {
-    /// Unique; [a-z0-9][a-z0-9._-]*; may hold {{item}} with for_each.
-    #[schemars(pattern(ID_PATTERN))]
-    id: String,
-    title: Option<String>,
-    description: Option<String>,
-    rationale: Option<String>,
-    category: String,
-    severity: Severity,
-    /// Default: the severity's weight.
-    #[schemars(range(min = 0))]
-    weight: Option<f64>,
-    blocker: Option<bool>,
-    tags: Option<Vec<String>>,
-    target: Option<String>,
-    timeout: Option<DurationParam>,
-    #[schemars(range(min = *RETRIES.start(), max = *RETRIES.end()))]
-    retries: Option<u32>,
-    remediation: Option<String>,
-    /// One check per item; {{item}} is replaced in every string.
-    for_each: Option<Vec<String>>,
-    #[serde(flatten)]
-    kind: Kind,
-}
-
-pub fn json_schema() -> serde_json::Value {
-    let mut schema = serde_json::to_value(schemars::schema_for!(ProjectFile)).unwrap_or_default();
+pub fn json_schema() -> Value {
+    let mut writer = Writer {
+        generator: SchemaSettings::draft2020_12().into_generator(),
+        sections: Map::new(),
+    };
+    let Value::Object(project) = writer.section(&PROJECT) else {
+        unreachable!("a section is an object")
+    };
+    let mut defs = writer.generator.take_definitions(true);
+    defs.extend(writer.sections);
+    let mut schema = json!({
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "title": "ready configuration",
+    });
+    let root = schema.as_object_mut().expect("built as an object");
+    root.extend(project);
+    root.insert("$defs".into(), Value::Object(defs));
     allow_interpolation(&mut schema);
     schema
 }
 
+/// Writes sections into `$defs`; the kinds' parameter types go through schemars.
+struct Writer {
+    generator: SchemaGenerator,
+    sections: Map<String, Value>,
+}
+
+impl Writer {
+    fn section(&mut self, section: &Section) -> Value {
+        let mut properties = Map::new();
+        for key in section.keys {
+            let mut value = self.value(&key.value);
+            if !key.doc.is_empty() {
+                value = with_description(value, key.doc);
+            }
+            properties.insert(key.name.into(), value);
+        }
+        let required: Vec<&str> = section
+            .keys
+            .iter()
+            .filter(|k| k.required)
+            .map(|k| k.name)
+            .collect();
+        let mut schema = json!({ "type": "object", "properties": properties });
+        if !section.doc.is_empty() {
+            schema["description"] = section.doc.into();
+        }
+        if !required.is_empty() {
+            schema["required"] = required.into();
+        }
+        if section.with_kind {
+            // The kind key's properties live in the `oneOf` branches, which only
+            // `unevaluatedProperties` (not `additionalProperties`) sees.
+            schema["oneOf"] = self.kinds();
+            schema["unevaluatedProperties"] = false.into();
+        } else {
+            schema["additionalProperties"] = false.into();
+        }
+        schema
+    }
+
+    /// `{ "$ref": … }` to the section, written into `$defs` on first use.
+    fn reference(&mut self, section: &Section) -> Value {
+        if !self.sections.contains_key(section.name) {
+            // Reserved first: a section is written once.
+            self.sections.insert(section.name.into(), Value::Null);
+            let schema = self.section(section);
+            self.sections.insert(section.name.into(), schema);
+        }
+        json!({ "$ref": format!("#/$defs/{}", section.name) })
+    }
+
+    fn value(&mut self, value: &ValueType) -> Value {
+        match value {
+            ValueType::Text => json!({ "type": "string" }),
+            ValueType::Pattern(pattern) => json!({ "type": "string", "pattern": pattern }),
+            // Or `${VAR}`, read after interpolation.
+            ValueType::Date => {
+                json!({ "type": "string", "pattern": r"^(\s*\d{4}-\d{2}-\d{2}\s*|.*\$\{.*)$" })
+            }
+            ValueType::Texts => json!({ "type": "array", "items": { "type": "string" } }),
+            ValueType::TextMap => {
+                json!({ "type": ["object", "null"], "additionalProperties": { "type": "string" } })
+            }
+            ValueType::Bool => json!({ "type": "boolean" }),
+            ValueType::Duration => self.generator.subschema_for::<DurationParam>().to_value(),
+            ValueType::Whole(range) => {
+                json!({ "type": "integer", "minimum": range.start(), "maximum": range.end() })
+            }
+            ValueType::Number(range) => {
+                json!({ "type": "number", "minimum": range.start(), "maximum": range.end() })
+            }
+            ValueType::Severity => self.generator.subschema_for::<Severity>().to_value(),
+            ValueType::PerSeverity(each) => {
+                let each = self.value(each);
+                let properties: Map<String, Value> = Severity::ALL
+                    .iter()
+                    .map(|s| (s.as_str().to_string(), each.clone()))
+                    .collect();
+                // The loader reads an empty key (null) as an empty mapping.
+                json!({ "type": ["object", "null"], "properties": properties, "additionalProperties": false })
+            }
+            ValueType::Table(section) => {
+                json!({ "anyOf": [self.reference(section), { "type": "null" }] })
+            }
+            ValueType::MapOf(sections) => {
+                let each = match sections {
+                    [one] => self.reference(one),
+                    many => {
+                        json!({ "anyOf": many.iter().map(|s| self.reference(s)).collect::<Vec<_>>() })
+                    }
+                };
+                json!({ "type": ["object", "null"], "additionalProperties": each })
+            }
+            ValueType::ListOf(section) => {
+                json!({ "type": "array", "items": self.reference(section) })
+            }
+        }
+    }
+
+    /// One `{ name: params }` branch per kind, from the `Kind` enum's own schema. The branches
+    /// do not close the object: the check's keys sit beside the kind key.
+    fn kinds(&mut self) -> Value {
+        let mut kinds = Kind::json_schema(&mut self.generator).to_value();
+        let mut branches = kinds["oneOf"].take();
+        for branch in branches.as_array_mut().into_iter().flatten() {
+            if let Some(branch) = branch.as_object_mut() {
+                branch.remove("additionalProperties");
+            }
+        }
+        branches
+    }
+}
+
+fn with_description(mut value: Value, doc: &str) -> Value {
+    if let Some(map) = value.as_object_mut() {
+        map.insert("description".into(), doc.into());
+    }
+    value
+}
+
 /// Any scalar may be written as `${VAR}` and is read after interpolation: where the schema wants
 /// a number, a boolean or one of a few names, a string holding `${` is accepted too.
-fn allow_interpolation(schema: &mut serde_json::Value) {
-    use serde_json::{Value, json};
+fn allow_interpolation(schema: &mut Value) {
     match schema {
         Value::Object(map) => {
             // Documented enums come out as `oneOf` of constants; once each constant also
@@ -206,7 +196,6 @@ fn allow_interpolation(schema: &mut serde_json::Value) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::checks::Kind;
 
     fn keys(v: &serde_json::Value) -> Vec<String> {
         let mut k: Vec<String> = v["properties"]
@@ -219,23 +208,20 @@ mod tests {
         k
     }
 
+    fn names(section: &Section) -> Vec<String> {
+        let mut k: Vec<String> = section.names().map(str::to_string).collect();
+        k.sort();
+        k
+    }
+
     #[test]
     fn the_schema_knows_every_key_the_loader_knows() {
+        use super::super::keys::*;
         let schema = json_schema();
-        let mut top: Vec<String> = super::super::files::TOP_KEYS
-            .iter()
-            .map(|s| s.to_string())
-            .collect();
-        top.sort();
-        assert_eq!(keys(&schema), top);
+        assert_eq!(keys(&schema), names(&PROJECT));
 
         let check = &schema["$defs"]["CheckDef"];
-        let mut envelope: Vec<String> = super::super::checks::CHECK_KEYS
-            .iter()
-            .map(|s| s.to_string())
-            .collect();
-        envelope.sort();
-        assert_eq!(keys(check), envelope);
+        assert_eq!(keys(check), names(&CHECK));
         let mut kinds: Vec<String> = check["oneOf"]
             .as_array()
             .unwrap()
@@ -249,25 +235,53 @@ mod tests {
             })
             .collect();
         kinds.sort();
-        let mut names = Kind::NAMES.to_vec();
-        names.sort();
-        assert_eq!(kinds, names);
+        let mut names_of_kinds = Kind::NAMES.to_vec();
+        names_of_kinds.sort();
+        assert_eq!(kinds, names_of_kinds);
 
-        for (def, loader_keys) in [
-            (
-                "PostgresTargetDef",
-                super::super::targets::POSTGRES_TARGET_KEYS,
-            ),
-            ("HttpTargetDef", super::super::targets::HTTP_TARGET_KEYS),
-            ("CategoryDef", super::super::settings::CATEGORY_KEYS),
-            ("StageDef", super::super::settings::STAGE_KEYS),
-            ("DefaultsDef", super::super::settings::DEFAULTS_KEYS),
-            ("WaiverDef", super::super::settings::WAIVER_KEYS),
+        for section in [
+            &POSTGRES_TARGET,
+            &HTTP_TARGET,
+            &CATEGORY,
+            &STAGE,
+            &DEFAULTS,
+            &WAIVER,
         ] {
-            let mut loader_keys: Vec<String> = loader_keys.iter().map(|s| s.to_string()).collect();
-            loader_keys.sort();
-            assert_eq!(keys(&schema["$defs"][def]), loader_keys, "{def}");
+            let def = &schema["$defs"][section.name];
+            assert_eq!(keys(def), names(section), "{}", section.name);
+            let mut required: Vec<&str> = section
+                .keys
+                .iter()
+                .filter(|k| k.required)
+                .map(|k| k.name)
+                .collect();
+            required.sort();
+            let mut stated: Vec<&str> = def["required"]
+                .as_array()
+                .map(|r| r.iter().map(|k| k.as_str().unwrap()).collect())
+                .unwrap_or_default();
+            stated.sort();
+            assert_eq!(stated, required, "{}", section.name);
         }
+        let weights = &schema["properties"]["severity_weights"];
+        let mut severities: Vec<String> = Severity::ALL
+            .iter()
+            .map(|s| s.as_str().to_string())
+            .collect();
+        severities.sort();
+        assert_eq!(keys(weights), severities);
+    }
+
+    /// The schema of the keys `keys` defines (the kinds' parameters are pinned by their own
+    /// tests): a change to it is deliberate.
+    #[test]
+    fn the_schema_of_the_sections_is_pinned() {
+        let mut schema = json_schema();
+        let defs = schema["$defs"].as_object_mut().unwrap();
+        defs.retain(|name, _| name.ends_with("Def") || name == "Severity" || name == "Duration");
+        defs["CheckDef"]["oneOf"] =
+            serde_json::json!(format!("one branch per kind: {}", Kind::NAMES.join(", ")));
+        insta::assert_snapshot!(serde_json::to_string_pretty(&schema).unwrap());
     }
 
     /// The YAML blocks of the README and the kinds' pages that are configurations (a project
@@ -327,6 +341,7 @@ mod tests {
                 .extend(extra.as_object().unwrap().clone());
             serde_json::json!({ "checks": [c] })
         };
+        let waiver = |expires: &str| serde_json::json!({ "waivers": [{ "check": "a", "reason": "r", "expires": expires }] });
         for (config, valid) in [
             (check(serde_json::json!({ "retries": 10 })), true),
             (check(serde_json::json!({ "retries": 11 })), false),
@@ -353,6 +368,26 @@ mod tests {
                 serde_json::json!({ "targets": { "db": { "postgres": "x", "concurrency": 10001 } } }),
                 false,
             ),
+            // The loader's weight bounds hold for every weight, and an optional key is not null.
+            (check(serde_json::json!({ "weight": 1000 })), true),
+            (check(serde_json::json!({ "weight": 1001 })), false),
+            (
+                serde_json::json!({ "severity_weights": { "high": 1001 } }),
+                false,
+            ),
+            (
+                serde_json::json!({ "categories": { "x": { "weight": 1001 } } }),
+                false,
+            ),
+            (check(serde_json::json!({ "title": null })), false),
+            (serde_json::json!({ "version": 2 }), false),
+            (
+                serde_json::json!({ "targets": null, "defaults": null }),
+                true,
+            ),
+            (waiver("2030-01-31"), true),
+            (waiver("${EXPIRES}"), true),
+            (waiver("soon"), false),
         ] {
             assert_eq!(validator.is_valid(&config), valid, "{config}");
         }
@@ -360,7 +395,7 @@ mod tests {
 
     #[test]
     fn the_id_pattern_agrees_with_the_loader() {
-        let pattern = regex::Regex::new(super::super::checks::ID_PATTERN).unwrap();
+        let pattern = regex::Regex::new(super::super::keys::ID_PATTERN).unwrap();
         for id in [
             "a",
             "rls.enabled",

@@ -4,29 +4,15 @@ use chrono::NaiveDate;
 
 use super::Loader;
 use super::diagnostic::Code;
+use super::keys::{CATEGORY, DEFAULTS, STAGE, WAIVER};
 use super::node::{Loc, Node};
-use super::reader::{Table, number};
+use super::reader::Table;
 use crate::model::{
     Category, Defaults, SeverityWeights, Stage, Waiver, default_categories, default_stages,
 };
 use crate::selector::Selector;
 use crate::suggest::{did_you_mean, unknown_severity};
 use crate::vocab::Severity;
-
-/// The bounds of a stage's `min_score`.
-pub(super) const MIN_SCORE: std::ops::RangeInclusive<f64> = 0.0..=100.0;
-
-pub(super) const CATEGORY_KEYS: &[&str] = &["weight", "title"];
-pub(super) const STAGE_KEYS: &[&str] = &["name", "min_score", "require"];
-pub(super) const DEFAULTS_KEYS: &[&str] = &["timeout", "concurrency"];
-pub(super) const WAIVER_KEYS: &[&str] = &[
-    "check",
-    "subject",
-    "reason",
-    "expires",
-    "approved_by",
-    "ticket",
-];
 
 impl Loader<'_> {
     pub(super) fn categories(&mut self, file: &str, node: Option<&Node>) -> Vec<Category> {
@@ -37,7 +23,7 @@ impl Loader<'_> {
         };
         for (key, def) in entries {
             let what = format!("category `{}`", key.name);
-            let table = Table::new(file, def, CATEGORY_KEYS, &what);
+            let table = Table::new(file, def, &CATEGORY, &what);
             table.finish(&mut self.diags);
             let weight = table
                 .get("weight")
@@ -135,27 +121,16 @@ impl Loader<'_> {
     }
 
     fn stage(&mut self, file: &str, item: &Node, categories: &[Category]) -> Option<Stage> {
-        let table = Table::new(file, item, STAGE_KEYS, "a stage");
+        let table = Table::new(file, item, &STAGE, "a stage");
         table.finish(&mut self.diags);
         let name = self.required_string(&table, "name", "a stage")?;
         let min_score = table.required(&mut self.diags, "min_score", item.loc, || {
             format!("stage `{name}` needs `min_score`")
         });
-        let min_score = match min_score {
-            Some(n) => match number(n) {
-                Some(v) if MIN_SCORE.contains(&v) => v,
-                _ => {
-                    self.diags.push(
-                        file,
-                        Some(n.loc),
-                        Code::InvalidValue,
-                        "`min_score` must be a number from 0 to 100",
-                    );
-                    0.0
-                }
-            },
-            None => 0.0,
-        };
+        let bounds = &STAGE.key("min_score").value;
+        let min_score = min_score
+            .and_then(|n| self.number_in(file, n, "min_score", bounds))
+            .unwrap_or(0.0);
         let known: Vec<&str> = categories.iter().map(|c| c.id.as_str()).collect();
         let mut require = Vec::new();
         let list = table
@@ -178,7 +153,7 @@ impl Loader<'_> {
     pub(super) fn defaults(&mut self, file: &str, node: Option<&Node>) -> Defaults {
         let mut defaults = Defaults::default();
         let Some(node) = node else { return defaults };
-        let table = Table::new(file, node, DEFAULTS_KEYS, "`defaults`");
+        let table = Table::new(file, node, &DEFAULTS, "`defaults`");
         table.finish(&mut self.diags);
         if let Some(d) = self.duration_at(&table, "timeout") {
             defaults.timeout = d;
@@ -218,7 +193,7 @@ impl Loader<'_> {
                 format!("waiver: {}", m.describe()),
             );
         }
-        let table = Table::new(file, &item, WAIVER_KEYS, "a waiver");
+        let table = Table::new(file, &item, &WAIVER, "a waiver");
         table.finish(&mut self.diags);
         let check = self.required_string(&table, "check", "a waiver");
         let reason = self.required_string(&table, "reason", "a waiver");

@@ -5,20 +5,11 @@ use std::time::Duration;
 
 use super::Loader;
 use super::diagnostic::Code;
+use super::keys::{HTTP_TARGET, POSTGRES_TARGET};
 use super::node::{Key, Node, Value};
 use super::reader::Table;
 use crate::model::{HttpTarget, PostgresTarget, Target, TargetFamily, TargetKind, TargetState};
 use crate::suggest::did_you_mean;
-
-pub(super) const POSTGRES_TARGET_KEYS: &[&str] = &[
-    "postgres",
-    "api_roles",
-    "exposed_schemas",
-    "allow_writes",
-    "connect_timeout",
-    "concurrency",
-];
-pub(super) const HTTP_TARGET_KEYS: &[&str] = &["http", "headers", "insecure_tls", "concurrency"];
 
 pub(super) fn default_concurrency(family: TargetFamily) -> usize {
     match family {
@@ -120,12 +111,12 @@ impl Loader<'_> {
         // Interpolate the whole definition; an unset variable makes the target unusable.
         let mut missing = Vec::new();
         let def = self.interpolate_node(file, def, &mut missing);
-        let (keys, family_name) = match family {
-            TargetFamily::Postgres => (POSTGRES_TARGET_KEYS, "postgres"),
-            TargetFamily::Http => (HTTP_TARGET_KEYS, "http"),
+        let (section, family_name) = match family {
+            TargetFamily::Postgres => (&POSTGRES_TARGET, "postgres"),
+            TargetFamily::Http => (&HTTP_TARGET, "http"),
         };
         let what = format!("{family_name} target `{name}`");
-        let table = Table::new(file, &def, keys, &what);
+        let table = Table::new(file, &def, section, &what);
         table.finish(&mut self.diags);
         let concurrency = match table.get("concurrency") {
             Some(_) => self.concurrency_at(&table).unwrap_or(1),

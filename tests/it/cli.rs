@@ -473,11 +473,115 @@ fn schema_and_completions() {
     let schema = run.json();
     assert_eq!(schema["$id"], "ready.result/v1");
     assert!(jsonschema::validator_for(&schema).is_ok());
-    for shell in ["bash", "zsh", "fish"] {
+    for shell in ["bash", "zsh", "fish", "elvish", "powershell"] {
         let run = p.ready(&["completions", shell], &[]);
-        assert_eq!(run.code, 0);
-        assert!(run.stdout.contains("ready"));
+        assert_eq!(run.code, 0, "{shell}: {}", run.stderr);
+        assert!(
+            run.stdout.contains("_READY_COMPLETE") && run.stdout.contains(shell),
+            "{shell}: the script asks ready itself: {}",
+            run.stdout
+        );
     }
+    let bash = p.ready(&["completions", "bash"], &[]).stdout;
+    assert!(
+        bash.contains(r#"_READY_COMPLETE="bash""#) && bash.contains(r#"-- "${words[@]}""#),
+        "{bash}"
+    );
+}
+
+/// What the bash script asks: `_READY_COMPLETE=bash ready -- WORDS…` with the word's index.
+fn complete(p: &Project, words: &[&str]) -> Vec<String> {
+    let index = (words.len() - 1).to_string();
+    let mut args = vec!["--"];
+    args.extend(words);
+    let run = p.ready(
+        &args,
+        &[
+            ("_READY_COMPLETE", "bash"),
+            ("_CLAP_COMPLETE_INDEX", &index),
+        ],
+    );
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    // With nothing typed yet, the flags are offered too: only the values are compared.
+    run.stdout
+        .lines()
+        .filter(|w| !w.starts_with('-'))
+        .map(str::to_string)
+        .collect()
+}
+
+#[test]
+fn completions_offer_the_check_ids_of_the_configuration() {
+    let check = |id: &str| {
+        format!(
+            "  - id: {id}\n    category: operations\n    severity: low\n    tags: [nightly]\n    env: {{ vars: [X] }}\n"
+        )
+    };
+    let p = Project::new(&format!("checks:\n{}{}", check("api.up"), check("api.tls")));
+    p.write("other.yaml", &format!("checks:\n{}", check("elsewhere")));
+    assert_eq!(
+        complete(&p, &["ready", "explain", ""]),
+        ["api.up", "api.tls"]
+    );
+    assert_eq!(complete(&p, &["ready", "explain", "api.t"]), ["api.tls"]);
+    assert_eq!(
+        complete(&p, &["ready", "explain", "-c", "other.yaml", ""]),
+        ["elsewhere"]
+    );
+    assert_eq!(
+        complete(&p, &["ready", "check", "--only", "tag:"]),
+        ["tag:nightly"]
+    );
+    let skip = complete(&p, &["ready", "list", "--skip", ""]);
+    assert_eq!(skip[..2], ["api.up", "api.tls"]);
+    assert!(skip.contains(&"kind:http".to_string()), "{skip:?}");
+    // A configuration with errors offers nothing rather than failing the shell.
+    p.write("ready.yaml", "checks: [");
+    assert_eq!(
+        complete(&p, &["ready", "explain", ""]),
+        Vec::<String>::new()
+    );
+}
+
+#[test]
+fn man_pages_for_each_subcommand() {
+    let p = Project::new("");
+    let run = p.ready(&["man", "check"], &[]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert!(run.stdout.contains(".TH ready-check 1"), "{}", run.stdout);
+    assert!(run.stdout.contains("\\-\\-fail\\-on\\-regression"));
+    let run = p.ready(&["man", "chek"], &[]);
+    assert_eq!(run.code, 2);
+    assert!(
+        run.stderr
+            .contains("no subcommand `chek` (did you mean `check`?)"),
+        "{}",
+        run.stderr
+    );
+    let run = p.ready(&["man", "--out", "man/man1"], &[]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let mut pages: Vec<String> = std::fs::read_dir(p.path("man/man1"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    pages.sort();
+    assert_eq!(
+        pages,
+        [
+            "ready-check.1",
+            "ready-completions.1",
+            "ready-demo.1",
+            "ready-explain.1",
+            "ready-init.1",
+            "ready-list.1",
+            "ready-man.1",
+            "ready-merge.1",
+            "ready-report.1",
+            "ready-schema.1",
+            "ready-validate.1",
+            "ready.1",
+        ]
+    );
 }
 
 #[test]

@@ -375,9 +375,13 @@ fn gzip(bytes: &[u8]) -> Vec<u8> {
     encoder.finish().unwrap()
 }
 
-/// `db-2026-11-20T0230.dump`: a backup name carrying the time `days` days ago.
+/// `db-2026-11-20T0230.dump`: a backup name carrying the time `days` days before the test run
+/// began. One instant for the whole run: a name written and the same name expected later agree
+/// even when a minute turns between them.
 fn stamped(days: i64, ext: &str) -> String {
-    let t = chrono::Utc::now() - chrono::Duration::days(days) - chrono::Duration::minutes(5);
+    static START: std::sync::OnceLock<chrono::DateTime<chrono::Utc>> = std::sync::OnceLock::new();
+    let now = *START.get_or_init(chrono::Utc::now);
+    let t = now - chrono::Duration::days(days) - chrono::Duration::minutes(5);
     format!("db-{}.{ext}", t.format("%Y-%m-%dT%H%M"))
 }
 
@@ -1056,7 +1060,11 @@ fn wal_archiving_to_a_folder_failing_and_off() {
         ),
         wal_check("unprivileged", "unprivileged", "{ wal_archiving: true }"),
     ));
-    std::thread::sleep(std::time::Duration::from_millis(1100));
+    // `strict` needs its last archival over 1s old: wait only as long as that takes.
+    wait_for(
+        &archiving.url("postgres"),
+        "SELECT now() - last_archived_time > interval '1.1 seconds' FROM pg_stat_archiver",
+    );
     let result = common::check_json(&p);
     let archiving_check = check_of(&result, "archiving");
     assert_eq!(archiving_check["status"], "pass", "{archiving_check}");

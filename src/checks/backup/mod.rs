@@ -30,10 +30,6 @@ impl KindSpec for BackupParams {
         matches!(self.source, Source::WalArchiving(_)).then_some(TargetFamily::Postgres)
     }
 
-    fn is_network(&self) -> bool {
-        matches!(self.source, Source::WalArchiving(_))
-    }
-
     fn implied_target(&self) -> Option<&str> {
         match &self.source {
             Source::WalArchiving(w) => w.target.as_deref(),

@@ -218,10 +218,6 @@ impl KindSpec for HealthParams {
         Some(TargetFamily::Http)
     }
 
-    fn is_network(&self) -> bool {
-        true
-    }
-
     fn needs_target(&self) -> bool {
         self.url.is_none()
     }

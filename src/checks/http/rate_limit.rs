@@ -203,10 +203,6 @@ impl KindSpec for RateLimitParams {
         Some(TargetFamily::Http)
     }
 
-    fn is_network(&self) -> bool {
-        true
-    }
-
     fn disturbs(&self) -> bool {
         true
     }

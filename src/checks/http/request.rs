@@ -178,10 +178,6 @@ impl KindSpec for HttpParams {
         Some(TargetFamily::Http)
     }
 
-    fn is_network(&self) -> bool {
-        true
-    }
-
     fn needs_target(&self) -> bool {
         self.url.is_none()
     }

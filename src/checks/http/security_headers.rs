@@ -373,10 +373,6 @@ impl KindSpec for SecurityHeadersParams {
         Some(TargetFamily::Http)
     }
 
-    fn is_network(&self) -> bool {
-        true
-    }
-
     fn needs_target(&self) -> bool {
         self.url.is_none()
     }

@@ -92,10 +92,6 @@ impl KindSpec for TlsParams {
         Some(TargetFamily::Http)
     }
 
-    fn is_network(&self) -> bool {
-        true
-    }
-
     fn needs_target(&self) -> bool {
         self.url.is_none() && self.host.is_none()
     }

@@ -357,10 +357,6 @@ impl KindSpec for WebhookParams {
         Some(TargetFamily::Http)
     }
 
-    fn is_network(&self) -> bool {
-        true
-    }
-
     fn disturbs(&self) -> bool {
         true
     }

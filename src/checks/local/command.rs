@@ -43,10 +43,6 @@ impl KindSpec for CommandParams {
     fn family(&self) -> Option<TargetFamily> {
         None
     }
-
-    fn is_network(&self) -> bool {
-        false
-    }
 }
 
 /// Runs argv directly (no shell) in the project directory, in a process group of its own so

@@ -191,10 +191,6 @@ impl KindSpec for CoverageParams {
     fn family(&self) -> Option<TargetFamily> {
         None
     }
-
-    fn is_network(&self) -> bool {
-        false
-    }
 }
 
 pub async fn run(params: &CoverageParams, ctx: &Ctx<'_>) -> CheckOutcome {

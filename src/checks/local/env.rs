@@ -45,10 +45,6 @@ impl KindSpec for EnvParams {
     fn family(&self) -> Option<TargetFamily> {
         None
     }
-
-    fn is_network(&self) -> bool {
-        false
-    }
 }
 
 /// Required variables are set and not empty; patterned ones match. Values are never shown.

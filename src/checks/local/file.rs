@@ -30,10 +30,6 @@ impl KindSpec for FileParams {
     fn family(&self) -> Option<TargetFamily> {
         None
     }
-
-    fn is_network(&self) -> bool {
-        false
-    }
 }
 
 /// The file exists (or must not), is fresh enough, and holds each required text. Its content is

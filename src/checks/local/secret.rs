@@ -259,10 +259,6 @@ impl KindSpec for SecretParams {
     fn family(&self) -> Option<TargetFamily> {
         None
     }
-
-    fn is_network(&self) -> bool {
-        false
-    }
 }
 
 pub async fn run(params: &SecretParams, ctx: &Ctx<'_>) -> CheckOutcome {

@@ -55,10 +55,6 @@ impl KindSpec for CronJobParams {
     fn family(&self) -> Option<TargetFamily> {
         Some(TargetFamily::Postgres)
     }
-
-    fn is_network(&self) -> bool {
-        true
-    }
 }
 
 pub async fn run(params: &CronJobParams, ctx: &Ctx<'_>) -> CheckOutcome {

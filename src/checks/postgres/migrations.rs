@@ -155,10 +155,6 @@ impl KindSpec for MigrationsParams {
     fn family(&self) -> Option<TargetFamily> {
         Some(TargetFamily::Postgres)
     }
-
-    fn is_network(&self) -> bool {
-        true
-    }
 }
 
 pub async fn run(params: &MigrationsParams, ctx: &Ctx<'_>) -> CheckOutcome {

@@ -73,10 +73,6 @@ impl KindSpec for RlsProbeParams {
     fn family(&self) -> Option<TargetFamily> {
         Some(TargetFamily::Postgres)
     }
-
-    fn is_network(&self) -> bool {
-        true
-    }
 }
 
 pub async fn run(params: &RlsProbeParams, ctx: &Ctx<'_>) -> CheckOutcome {

@@ -78,10 +78,6 @@ impl KindSpec for SchemaParams {
     fn family(&self) -> Option<TargetFamily> {
         Some(TargetFamily::Postgres)
     }
-
-    fn is_network(&self) -> bool {
-        true
-    }
 }
 
 pub async fn run(params: &SchemaParams, ctx: &Ctx<'_>) -> CheckOutcome {

@@ -131,10 +131,6 @@ impl KindSpec for SqlParams {
     fn family(&self) -> Option<TargetFamily> {
         Some(TargetFamily::Postgres)
     }
-
-    fn is_network(&self) -> bool {
-        true
-    }
 }
 
 pub async fn run(params: &SqlParams, ctx: &Ctx<'_>) -> CheckOutcome {

@@ -99,10 +99,6 @@ impl KindSpec for AuditLogParams {
     fn family(&self) -> Option<TargetFamily> {
         Some(TargetFamily::Postgres)
     }
-
-    fn is_network(&self) -> bool {
-        true
-    }
 }
 
 pub async fn run(params: &AuditLogParams, ctx: &Ctx<'_>) -> CheckOutcome {

@@ -100,10 +100,6 @@ impl KindSpec for RlsAuditParams {
     fn family(&self) -> Option<TargetFamily> {
         Some(TargetFamily::Postgres)
     }
-
-    fn is_network(&self) -> bool {
-        true
-    }
 }
 
 pub async fn run(params: &RlsAuditParams, ctx: &Ctx<'_>) -> CheckOutcome {
