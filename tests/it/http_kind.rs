@@ -205,7 +205,10 @@ fn samples_report_percentiles_and_latency_limits_apply_to_p95() {
             "slow",
             "{ path: /slow, samples: 3, expect: { max_latency: 50ms } }",
         ),
-        http_check("flaky", "{ path: /flaky, samples: 5, expect: { status: 200 } }"),
+        http_check(
+            "flaky",
+            "{ path: /flaky, samples: 5, expect: { status: 200 } }",
+        ),
     ]
     .concat();
     let result = project(&server.base, &checks)

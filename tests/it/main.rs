@@ -18,4 +18,5 @@ mod scheduling;
 mod secrets;
 mod sql;
 mod tls;
+mod webhook_crashes;
 mod workflows;
