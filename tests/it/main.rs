@@ -13,6 +13,7 @@ mod leaks;
 mod local;
 mod postgres_database;
 mod postgres_security;
+mod rate_limit_identities;
 mod reports;
 mod scheduling;
 mod secrets;
