@@ -301,3 +301,86 @@ fn a_lockout_is_verified_per_account() {
         )]
     );
 }
+
+// ---------------------------------------------------------------------------------------------
+// nginx limit_req keyed by a header: `limit_req_zone $http_x_user_id`
+
+/// nginx serves each X-User-Id 1 + 5 (burst) and, on /keyed-global/, every user together 1 + 19;
+/// /by-address/ is keyed by the client address, the same for every identity.
+#[test]
+fn nginx_limit_req_keyed_by_a_header_is_per_user() {
+    let zones = "limit_req_zone $http_x_user_id zone=user-a:1m rate=10r/m;\n\
+                 limit_req_zone $http_x_user_id zone=user-b:1m rate=10r/m;\n\
+                 limit_req_zone $http_x_user_id zone=user-c:1m rate=10r/m;\n\
+                 limit_req_zone $server_addr zone=everyone-b:1m rate=10r/m;\n\
+                 limit_req_zone $server_addr zone=everyone-c:1m rate=10r/m;\n";
+    let location = |path: &str, limits: &str| {
+        format!(
+            "location /{path}/ {{ {limits} limit_req_status 429; add_header Retry-After 6 always; \
+             try_files /default/index.html =404; }}\n"
+        )
+    };
+    let locations = [
+        location("keyed", "limit_req zone=user-a burst=5 nodelay;"),
+        location(
+            "keyed-global",
+            "limit_req zone=user-b burst=5 nodelay; limit_req zone=everyone-b burst=19 nodelay;",
+        ),
+        location(
+            "keyed-looser-global",
+            "limit_req zone=user-c burst=5 nodelay; limit_req zone=everyone-c burst=19 nodelay;",
+        ),
+        location("by-address", "limit_req zone=strict burst=5 nodelay;"),
+    ]
+    .concat();
+    let server = crate::http_probes::nginx_with(zones, &locations);
+    let params = |path: &str, extra: &str| {
+        format!(
+            "{{ path: /{path}/, limit: 6, window: 60s, headers: none, per: {{ header: X-User-Id }}{extra} }}"
+        )
+    };
+    let checks = [
+        ("keyed", params("keyed", "")),
+        ("keyed-global", params("keyed-global", ", global_limit: 20")),
+        (
+            "looser",
+            params("keyed-looser-global", ", global_limit: 15"),
+        ),
+        ("by-address", params("by-address", "")),
+    ];
+    let checks: Vec<(&str, &str)> = checks.iter().map(|(id, p)| (*id, p.as_str())).collect();
+    let result = project(&server.base, &checks)
+        .ready(&["check", "--format", "json"], &[])
+        .json();
+    let keyed = check_of(&result, "keyed");
+    assert_eq!(keyed["status"], "pass", "{keyed}");
+    assert_eq!(
+        keyed["message"],
+        "GET /keyed/ served 6 requests, then answered 429 (limit 6 per 1m); a second identity was \
+         still served"
+    );
+    let global = check_of(&result, "keyed-global");
+    assert_eq!(global["status"], "pass", "{global}");
+    assert_eq!(
+        global["message"],
+        "GET /keyed-global/ served 6 requests, then answered 429 (limit 6 per 1m); a second \
+         identity was still served; 8 identities together were served 20, then answered 429 \
+         (global limit 20 per 1m)"
+    );
+    assert_eq!(
+        messages(&result, "looser"),
+        [fail(
+            "GET /keyed-looser-global/ global",
+            "the first 429 to the identities together came at request 21 after 20 served \
+             requests (global limit 15 per 1m): expected by request 18 (global limit + 10%)"
+        )]
+    );
+    assert_eq!(
+        messages(&result, "by-address"),
+        [fail(
+            "GET /by-address/ per-user",
+            "the limit is global: a second identity was refused right after the first was \
+             limited (answered 429)"
+        )]
+    );
+}
