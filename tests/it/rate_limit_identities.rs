@@ -164,6 +164,13 @@ fn per_user_and_global_limits_are_told_apart() {
             ),
         ),
         ("no-per", params("/global", "global_limit: 30")),
+        (
+            "spent",
+            params(
+                "/per-user",
+                "per: { header: X-User-Id }, max_requests: 11, concurrency: 1",
+            ),
+        ),
     ];
     let checks: Vec<(&str, &str)> = checks.iter().map(|(id, p)| (*id, p.as_str())).collect();
     let out = project(&server.base, &checks).ready(
@@ -217,6 +224,16 @@ fn per_user_and_global_limits_are_told_apart() {
         no_per["message"],
         "`global_limit` needs `per` (a header, query parameter, JSON field or bearer tokens that \
          tell the identities apart)"
+    );
+    assert_eq!(
+        messages(&result, "spent"),
+        [(
+            "warn".to_string(),
+            "GET /per-user per-user".to_string(),
+            "the per-user limit was not verified: the first identity's burst spent all 11 \
+             requests of max_requests"
+                .to_string()
+        )]
     );
     for token in [TOKEN_A, TOKEN_B] {
         assert!(!out.stdout.contains(token) && !out.stderr.contains(token));

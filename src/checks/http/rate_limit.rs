@@ -318,6 +318,17 @@ impl Probe<'_> {
         let sent = first.answers.len() as u32 + first.failed;
         let mut summary = obs.summary.take().unwrap_or_default();
         let per_user = format!("{} per-user", self.subject);
+        if sent >= params.max_requests.0 {
+            obs.findings.push(Finding::warn(
+                &per_user,
+                format!(
+                    "the per-user limit was not verified: the first identity's burst spent all \
+                     {sent} requests of max_requests"
+                ),
+            ));
+            obs.summary = Some(summary);
+            return Ok(None);
+        }
         let second = self.identities.shot(1);
         let status = burst::status_of(self.http, self.method, &second, &per_user).await?;
         let refused = per_user::second_identity_finding(&per_user, &rejects, status);
