@@ -253,22 +253,27 @@ enum Lockout {
 
 fn login(lockout: Lockout) -> axum::routing::MethodRouter {
     let failures: Arc<Mutex<HashMap<String, u32>>> = Arc::default();
-    post(move |body: axum::Json<serde_json::Value>| {
-        let failures = failures.clone();
-        async move {
-            let account = match lockout {
-                Lockout::Global => String::new(),
-                _ => body["username"].as_str().unwrap_or_default().to_string(),
-            };
-            let mut failures = failures.lock().unwrap();
-            let n = failures.entry(account).or_default();
-            if *n >= 5 && !matches!(lockout, Lockout::Never) {
-                return (StatusCode::LOCKED, "account locked").into_response();
+    post(
+        move |headers: HeaderMap, body: axum::Json<serde_json::Value>| {
+            let failures = failures.clone();
+            async move {
+                if headers.get("x-client").is_none_or(|v| v != "mobile") {
+                    return (StatusCode::BAD_REQUEST, "which client?").into_response();
+                }
+                let account = match lockout {
+                    Lockout::Global => String::new(),
+                    _ => body["username"].as_str().unwrap_or_default().to_string(),
+                };
+                let mut failures = failures.lock().unwrap();
+                let n = failures.entry(account).or_default();
+                if *n >= 5 && !matches!(lockout, Lockout::Never) {
+                    return (StatusCode::LOCKED, "account locked").into_response();
+                }
+                *n += 1;
+                (StatusCode::UNAUTHORIZED, "wrong password").into_response()
             }
-            *n += 1;
-            (StatusCode::UNAUTHORIZED, "wrong password").into_response()
-        }
-    })
+        },
+    )
 }
 
 #[test]
@@ -281,8 +286,8 @@ fn a_lockout_is_verified_per_account() {
     let params = |path: &str| {
         format!(
             "{{ path: {path}, method: POST, body: {{ username: alice, password: wrong }}, \
-             limit: 5, reject_statuses: [429, 423, 403], headers: none, retry_after: optional, \
-             per: {{ json: /username }} }}"
+             limit: 5, reject_statuses: [429, 423, 403], headers: {{ X-Client: mobile }}, \
+             header_family: none, retry_after: optional, per: {{ json: /username }} }}"
         )
     };
     let checks = [

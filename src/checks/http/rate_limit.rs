@@ -70,6 +70,16 @@ pub struct RateLimitParams {
     pub per: Option<identity::Per>,
     /// Requests all identities together may make per `window` (needs `per`).
     pub global_limit: Option<u64>,
+    /// The header family rule when `headers` is a map of request headers (a login that needs
+    /// an API key and sends no rate-limit headers: `none`).
+    pub header_family: Option<FamilyRule>,
+}
+
+impl RateLimitParams {
+    /// Which family of rate-limit headers must be present: `header_family`, else `headers`.
+    pub fn family_rule(&self) -> FamilyRule {
+        self.header_family.unwrap_or(self.headers.rule)
+    }
 }
 
 fn too_many() -> u16 {
@@ -147,7 +157,7 @@ pub enum RetryAfterRule {
 }
 
 /// Which family of rate-limit headers must be present.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Deserialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "kebab-case")]
 pub enum FamilyRule {
     #[default]

@@ -128,7 +128,7 @@ pub fn judge(
     };
     let headers_subject = format!("{subject} rate-limit headers");
     header_findings(&mut obs, &headers_subject, params, &burst.answers);
-    if params.headers.rule != FamilyRule::None {
+    if params.family_rule() != FamilyRule::None {
         trend_findings(&mut obs, &headers_subject, &trends, rollover);
     }
     obs.summary = Some(match rejection {
@@ -385,7 +385,7 @@ fn header_findings(
     params: &RateLimitParams,
     answers: &[Answer],
 ) {
-    let rule = params.headers.rule;
+    let rule = params.family_rule();
     if rule == FamilyRule::None {
         return;
     }
