@@ -205,7 +205,10 @@ fn samples_report_percentiles_and_latency_limits_apply_to_p95() {
             "slow",
             "{ path: /slow, samples: 3, expect: { max_latency: 50ms } }",
         ),
-        http_check("flaky", "{ path: /flaky, samples: 4 }"),
+        http_check(
+            "flaky",
+            "{ path: /flaky, samples: 5, expect: { status: 200 } }",
+        ),
     ]
     .concat();
     let result = project(&server.base, &checks)
@@ -227,10 +230,13 @@ fn samples_report_percentiles_and_latency_limits_apply_to_p95() {
         "{message}"
     );
     let flaky = check_of(&result, "flaky");
+    // 200 and 502 by turns: every sample is judged, not only the first.
+    assert_eq!(flaky["status"], "fail");
     assert_eq!(
         flaky["findings"][0]["message"],
-        "2 of 4 responses had an unexpected status (2× 502), expected 2xx"
+        "sample 2 of 5 answered 502, expected 200; 2 of 5 samples failed"
     );
+    assert_eq!(flaky["findings"][0]["evidence"]["sample"], 2);
 }
 
 #[test]

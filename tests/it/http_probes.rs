@@ -1191,9 +1191,9 @@ fn unreachable_and_slow_endpoints_are_errors_for_every_kind() {
 // a stock web server's own limiter: nginx limit_req
 
 /// nginx started for one test from the local binary, stopped when dropped.
-struct Nginx {
+pub(crate) struct Nginx {
     child: std::process::Child,
-    base: String,
+    pub(crate) base: String,
     _dir: tempfile::TempDir,
 }
 
@@ -1209,6 +1209,11 @@ const NGINX_ZONES: [&str; 6] = [
 ];
 
 fn nginx(locations: &str) -> Nginx {
+    nginx_with("", locations)
+}
+
+/// nginx with `zones` (more `limit_req_zone` lines) besides one per `NGINX_ZONES` entry.
+pub(crate) fn nginx_with(zones: &str, locations: &str) -> Nginx {
     let binary = ["/usr/sbin/nginx", "/usr/local/sbin/nginx", "/usr/bin/nginx"]
         .into_iter()
         .find(|p| std::path::Path::new(p).is_file())
@@ -1228,6 +1233,7 @@ fn nginx(locations: &str) -> Nginx {
     let zones: String = NGINX_ZONES
         .iter()
         .map(|z| format!("limit_req_zone $binary_remote_addr zone={z}:1m rate=10r/m;\n"))
+        .chain([zones.to_string()])
         .collect();
     let temp_paths: String = ["client_body", "proxy", "fastcgi", "uwsgi", "scgi"]
         .iter()

@@ -8,19 +8,27 @@
 
 mod burst;
 mod headers;
+mod identity;
 mod judgement;
+mod per_user;
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 use std::time::Duration;
 
 use serde::{Deserialize, Deserializer, de};
+use serde_json::Value as Json;
 
-use super::subject;
-use crate::checks::outcome::{CheckOutcome, Finding};
-use crate::checks::params::DurationParam;
+use super::{HttpHandle, subject};
+use crate::checks::outcome::{CheckError, CheckOutcome, Finding, Observation};
+use crate::checks::params::{DurationParam, OneOrMany};
 use crate::checks::params::{HttpMethod, HttpUrl};
 use crate::checks::{Ctx, KindSpec};
 use crate::model::TargetFamily;
+use burst::{Answer, Burst};
+use identity::{Identities, Shot};
+use judgement::Rejects;
+use per_user::Before;
 
 /// The most requests one check may ever send (SPEC §6).
 pub const HARD_CAP: u32 = 10_000;
@@ -54,6 +62,24 @@ pub struct RateLimitParams {
     pub reset: bool,
     #[serde(default = "default_max_wait")]
     pub max_wait: DurationParam,
+    /// The request body (a failed login, for a lockout): text as is, anything else as JSON.
+    pub body: Option<Json>,
+    /// The statuses that count as the rejection (a lockout: 423, 403); replaces `expect_status`.
+    pub reject_statuses: Option<OneOrMany<u16>>,
+    /// Who each request is from: the limit must be per identity.
+    pub per: Option<identity::Per>,
+    /// Requests all identities together may make per `window` (needs `per`).
+    pub global_limit: Option<u64>,
+    /// The header family rule when `headers` is a map of request headers (a login that needs
+    /// an API key and sends no rate-limit headers: `none`).
+    pub header_family: Option<FamilyRule>,
+}
+
+impl RateLimitParams {
+    /// Which family of rate-limit headers must be present: `header_family`, else `headers`.
+    pub fn family_rule(&self) -> FamilyRule {
+        self.header_family.unwrap_or(self.headers.rule)
+    }
 }
 
 fn too_many() -> u16 {
@@ -131,7 +157,7 @@ pub enum RetryAfterRule {
 }
 
 /// Which family of rate-limit headers must be present.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Deserialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "kebab-case")]
 pub enum FamilyRule {
     #[default]
@@ -226,23 +252,152 @@ pub async fn run(params: &RateLimitParams, ctx: &Ctx<'_>) -> CheckOutcome {
     let url = http.resolve(params.path.as_deref(), params.url.as_ref())?;
     let method = params.method.0.clone();
     let subject = subject(&method, &url);
+    if params.global_limit.is_some() && params.per.is_none() {
+        return Err(CheckError::new(
+            "`global_limit` needs `per` (a header, query parameter, JSON field or bearer tokens \
+             that tell the identities apart)",
+        ));
+    }
+    let base = Shot {
+        url,
+        headers: params.headers.request.clone(),
+        body: identity::body(params.body.as_ref()),
+    };
+    let identities = Identities::resolve(base, params.per.as_ref(), params.body.as_ref(), ctx)?;
+    let first = identities.shot(0);
     let budget = judgement::budget(params);
-    let burst = burst::burst(http, &method, &url, params, budget).await;
+    let burst = burst::burst(http, &method, Arc::from([first.clone()]), params, budget).await;
     let mut obs = judgement::judge(params, &subject, &burst, budget)?;
-    let rejection = judgement::first_with_status(&burst.answers, params.expect_status);
-    if params.reset
-        && let Some(limited) = rejection
-    {
+    let rejection = judgement::first_rejection(&burst.answers, &Rejects::of(params)).cloned();
+    let Some(limited) = rejection else {
+        return Ok(obs);
+    };
+    let mut last_limited = limited.clone();
+    if params.per.is_some() {
+        let probe = Probe {
+            http,
+            method: &method,
+            params,
+            identities: &identities,
+            subject: &subject,
+        };
+        if let Some(global) = probe.identities(&mut obs, &burst).await? {
+            last_limited = global;
+        }
+    }
+    if params.reset {
         let subject = format!("{subject} reset");
-        match judgement::reset_wait(params, limited) {
+        // After a global burst the later of the two waits: the global limit must lift too.
+        let wait = judgement::reset_wait(params, &limited)
+            .map(|wait| judgement::reset_wait(params, &last_limited).map_or(wait, |w| w.max(wait)));
+        match wait {
             Err(not_verified) => obs.findings.push(Finding::warn(&subject, not_verified)),
             Ok(wait) => {
-                let status =
-                    burst::status_after(http, &method, &url, params, wait, &subject).await?;
+                let status = burst::status_after(http, &method, &first, wait, &subject).await?;
                 obs.findings
                     .extend(judgement::reset_finding(&subject, params, wait, status));
             }
         }
     }
     Ok(obs)
+}
+
+/// What the probes after the first identity's burst share.
+struct Probe<'a> {
+    http: &'a HttpHandle,
+    method: &'a reqwest::Method,
+    params: &'a RateLimitParams,
+    identities: &'a Identities,
+    subject: &'a str,
+}
+
+impl Probe<'_> {
+    /// Once the first identity is limited: a second identity must be served, and with
+    /// `global_limit` the identities together must be limited at it. Returns the global
+    /// burst's first rejection.
+    async fn identities(
+        &self,
+        obs: &mut Observation,
+        first: &Burst,
+    ) -> Result<Option<Answer>, CheckError> {
+        let (params, rejects) = (self.params, Rejects::of(self.params));
+        let sent = first.answers.len() as u32 + first.failed;
+        let mut summary = obs.summary.take().unwrap_or_default();
+        let per_user = format!("{} per-user", self.subject);
+        if sent >= params.max_requests.0 {
+            obs.findings.push(Finding::warn(
+                &per_user,
+                format!(
+                    "the per-user limit was not verified: the first identity's burst spent all \
+                     {sent} requests of max_requests"
+                ),
+            ));
+            obs.summary = Some(summary);
+            return Ok(None);
+        }
+        let second = self.identities.shot(1);
+        let status = burst::status_of(self.http, self.method, &second, &per_user).await?;
+        let refused = per_user::second_identity_finding(&per_user, &rejects, status);
+        summary.push_str(if refused.is_some() {
+            "; a second identity was refused too"
+        } else {
+            "; a second identity was still served"
+        });
+        let global = match (params.global_limit, refused) {
+            (_, Some(finding)) => {
+                obs.findings.push(finding);
+                None
+            }
+            (None, None) => None,
+            (Some(global), None) => {
+                let before = Before {
+                    served: judgement::served(&first.answers, &rejects) + 1,
+                    sent: sent + 1,
+                    identities: 2,
+                };
+                let (text, limited) = self.global_burst(obs, global, before).await?;
+                summary.push_str(&format!("; {text}"));
+                limited
+            }
+        };
+        obs.summary = Some(summary);
+        Ok(global)
+    }
+
+    /// Many identities in turn, each staying under its own limit, until the global limit strikes.
+    async fn global_burst(
+        &self,
+        obs: &mut Observation,
+        global: u64,
+        mut before: Before,
+    ) -> Result<(String, Option<Answer>), CheckError> {
+        let params = self.params;
+        let subject = format!("{} global", self.subject);
+        let budget = per_user::global_budget(params, global, before);
+        let needed = per_user::identities_needed(params, budget);
+        let shots: Vec<Shot> = match self.identities.available() {
+            Some(tokens) => {
+                let usable = tokens as u32 - 1;
+                if params.limit.is_some() && usable < needed {
+                    return Err(CheckError::new(format!(
+                        "{subject}: verifying global_limit {global} needs {} bearer tokens (the \
+                         first, and {needed} that each stay under `limit`); {tokens} are given",
+                        needed + 1
+                    )));
+                }
+                before.identities = tokens;
+                (1..tokens).map(|n| self.identities.shot(n)).collect()
+            }
+            None => {
+                before.identities = 2 + needed as usize;
+                (2..2 + needed as usize)
+                    .map(|n| self.identities.shot(n))
+                    .collect()
+            }
+        };
+        let burst = burst::burst(self.http, self.method, Arc::from(shots), params, budget).await;
+        let text = per_user::judge_global(obs, params, &subject, global, &burst, before)?;
+        let limited = judgement::first_rejection(&burst.answers, &Rejects::of(params)).cloned();
+        Ok((text, limited))
+    }
 }

@@ -188,17 +188,15 @@ pub async fn run(params: &HttpParams, ctx: &Ctx<'_>) -> CheckOutcome {
     let url = http.resolve(params.path.as_deref(), params.url.as_ref())?;
     let shown = redact_url(url.as_str());
     let method = params.method.0.clone();
-    let samples = params.samples.clamp(1, MAX_SAMPLES);
-
-    let mut responses = Vec::with_capacity(samples as usize);
-    for _ in 0..samples {
-        responses.push(
-            send(http, &method, &url, params)
-                .await
-                .map_err(|e| CheckError::new(format!("{} {shown}: {e}", method.as_str())))?,
-        );
+    let subject = subject(&method, &url);
+    let mut samples = Samples::new(params.samples.clamp(1, MAX_SAMPLES));
+    for _ in 0..samples.total {
+        let response = send(http, &method, &url, params)
+            .await
+            .map_err(|e| CheckError::new(format!("{} {shown}: {e}", method.as_str())))?;
+        samples.add(&params.expect, &subject, response);
     }
-    let mut obs = judge(&params.expect, &subject(&method, &url), &responses);
+    let mut obs = samples.judge(&params.expect, &subject);
     if http.insecure_tls && url.scheme() == "https" {
         obs.findings.push(Finding::warn(
             url.host_str().unwrap_or_default(),
@@ -260,67 +258,133 @@ fn answered(response: &Response) -> String {
     }
 }
 
-/// Every expectation over the responses (at least one): status of each, headers, body and JSON
-/// of the first, latency at the 95th percentile.
-fn judge(expect: &HttpExpect, subject: &str, responses: &[Response]) -> Observation {
-    let first = &responses[0];
-    let mut obs = Observation::default();
-    obs.findings
-        .extend(status_finding(expect, subject, responses));
-    obs.findings.extend(header_findings(expect, subject, first));
-    obs.findings.extend(body_findings(expect, subject, first));
-    obs.findings.extend(json_findings(expect, subject, first));
-    let p95 = measure_latency(&mut obs, responses);
-    obs.findings
-        .extend(latency_finding(expect, subject, responses.len(), p95));
-    obs.summary = Some(if responses.len() > 1 {
-        format!(
-            "{subject} answered {} ({} samples, p95 {:.0} ms)",
-            answered(first),
-            responses.len(),
-            p95
-        )
-    } else {
-        format!("{subject} answered {} in {:.0} ms", answered(first), p95)
-    });
-    obs
+/// What the samples showed, in memory that does not grow with their bodies: how the first one
+/// answered, the findings of the first one that failed, how many failed, and every latency.
+struct Samples {
+    total: u32,
+    first_answered: Option<String>,
+    failed: u32,
+    /// The first failed sample (from 1) and its findings.
+    first_failure: Option<(u32, Vec<Finding>)>,
+    latencies: Vec<f64>,
 }
 
-fn status_finding(expect: &HttpExpect, subject: &str, responses: &[Response]) -> Option<Finding> {
-    let bad_status: Vec<u16> = responses
-        .iter()
-        .map(|r| r.status)
-        .filter(|s| !expect.status.matches(*s))
+impl Samples {
+    fn new(total: u32) -> Samples {
+        Samples {
+            total,
+            first_answered: None,
+            failed: 0,
+            first_failure: None,
+            latencies: Vec::with_capacity(total as usize),
+        }
+    }
+
+    /// Judges one response as it arrives (status, headers, body, JSON), and keeps only what
+    /// the verdict needs.
+    fn add(&mut self, expect: &HttpExpect, subject: &str, response: Response) {
+        let number = self.latencies.len() as u32 + 1;
+        self.latencies.push(response.latency.as_secs_f64() * 1000.0);
+        self.first_answered
+            .get_or_insert_with(|| answered(&response));
+        let who = if self.total > 1 {
+            format!("sample {number} of {}", self.total)
+        } else {
+            subject.to_string()
+        };
+        let findings = response_findings(expect, subject, &who, &response);
+        if findings.is_empty() {
+            return;
+        }
+        self.failed += 1;
+        self.first_failure.get_or_insert((number, findings));
+    }
+
+    /// The findings of the first failed sample (with several samples: which one, and how many
+    /// failed), the latency at the 95th percentile, and the summary.
+    fn judge(mut self, expect: &HttpExpect, subject: &str) -> Observation {
+        let mut obs = Observation::default();
+        let (total, failed) = (self.total, self.failed);
+        if let Some((number, findings)) = self.first_failure.take() {
+            obs.findings.extend(findings.into_iter().map(|mut f| {
+                if total > 1 {
+                    f.message = format!("{}; {failed} of {total} samples failed", f.message);
+                    if let Some(map) = f.evidence.as_object_mut() {
+                        map.insert("sample".into(), number.into());
+                        map.insert("samples_failed".into(), failed.into());
+                    }
+                }
+                f
+            }));
+        }
+        self.latencies.sort_by(f64::total_cmp);
+        let p95 = measure_latency(&mut obs, &self.latencies);
+        obs.findings
+            .extend(latency_finding(expect, subject, self.latencies.len(), p95));
+        let answered = self.first_answered.unwrap_or_default();
+        obs.summary = Some(if total > 1 {
+            format!("{subject} answered {answered} ({total} samples, p95 {p95:.0} ms)")
+        } else {
+            format!("{subject} answered {answered} in {p95:.0} ms")
+        });
+        obs
+    }
+}
+
+/// Every expectation on one response: status, headers, body, JSON. `who` names the response
+/// in the status message: the subject, or "sample 2 of 5"; other messages are prefixed with it
+/// when it is a sample.
+fn response_findings(
+    expect: &HttpExpect,
+    subject: &str,
+    who: &str,
+    response: &Response,
+) -> Vec<Finding> {
+    let mut findings: Vec<Finding> = status_finding(expect, subject, who, response)
+        .into_iter()
         .collect();
-    let first_bad = bad_status.first()?;
-    let message = if responses.len() == 1 && responses[0].redirected_to.is_some() {
-        format!(
-            "{subject} answered {}, expected {} (set follow_redirects: false to judge the redirect itself)",
-            answered(&responses[0]),
-            expect.status
-        )
-    } else if responses.len() == 1 {
-        format!("{subject} answered {first_bad}, expected {}", expect.status)
+    let mut rest = header_findings(expect, subject, response);
+    rest.extend(body_findings(expect, subject, response));
+    rest.extend(json_findings(expect, subject, response));
+    if who != subject {
+        for f in &mut rest {
+            f.message = format!("{who}: {}", f.message);
+        }
+    }
+    findings.extend(rest);
+    findings
+}
+
+fn status_finding(
+    expect: &HttpExpect,
+    subject: &str,
+    who: &str,
+    response: &Response,
+) -> Option<Finding> {
+    if expect.status.matches(response.status) {
+        return None;
+    }
+    let hint = if response.redirected_to.is_some() {
+        " (set follow_redirects: false to judge the redirect itself)"
     } else {
-        format!(
-            "{} of {} responses had an unexpected status ({}), expected {}",
-            bad_status.len(),
-            responses.len(),
-            summarize_statuses(&bad_status),
-            expect.status
-        )
+        ""
     };
+    let message = format!(
+        "{who} answered {}, expected {}{hint}",
+        answered(response),
+        expect.status
+    );
     Some(
         Finding::fail(subject, message)
-            .with_evidence(body_evidence(&responses[0]))
+            .with_evidence(body_evidence(response))
             .cut(&[BODY_CUT]),
     )
 }
 
-fn header_findings(expect: &HttpExpect, subject: &str, first: &Response) -> Vec<Finding> {
+fn header_findings(expect: &HttpExpect, subject: &str, response: &Response) -> Vec<Finding> {
     let mut findings = Vec::new();
     for (name, wanted) in &expect.headers {
-        match first.headers.get(name).map(|v| v.to_str().unwrap_or("")) {
+        match response.headers.get(name).map(|v| v.to_str().unwrap_or("")) {
             None => findings.push(Finding::fail(subject, format!("header {name} is missing"))),
             Some(value) if !value.contains(wanted.as_str()) => findings.push(Finding::fail(
                 subject,
@@ -332,7 +396,7 @@ fn header_findings(expect: &HttpExpect, subject: &str, first: &Response) -> Vec<
     findings
 }
 
-fn body_findings(expect: &HttpExpect, subject: &str, first: &Response) -> Vec<Finding> {
+fn body_findings(expect: &HttpExpect, subject: &str, response: &Response) -> Vec<Finding> {
     let wanted = expect
         .body_contains
         .clone()
@@ -340,9 +404,9 @@ fn body_findings(expect: &HttpExpect, subject: &str, first: &Response) -> Vec<Fi
         .unwrap_or_default();
     wanted
         .into_iter()
-        .filter(|wanted| !first.body.contains(wanted))
+        .filter(|wanted| !response.body.contains(wanted))
         .map(|wanted| {
-            let message = if first.body_complete {
+            let message = if response.body_complete {
                 format!("the body does not contain \"{wanted}\"")
             } else {
                 format!(
@@ -351,31 +415,31 @@ fn body_findings(expect: &HttpExpect, subject: &str, first: &Response) -> Vec<Fi
                 )
             };
             Finding::fail(subject, message)
-                .with_evidence(body_evidence(first))
+                .with_evidence(body_evidence(response))
                 .cut(&[BODY_CUT])
         })
         .collect()
 }
 
-fn json_findings(expect: &HttpExpect, subject: &str, first: &Response) -> Vec<Finding> {
+fn json_findings(expect: &HttpExpect, subject: &str, response: &Response) -> Vec<Finding> {
     if expect.json.is_empty() {
         return Vec::new();
     }
-    if !first.body_complete {
+    if !response.body_complete {
         return vec![
             Finding::fail(
                 subject,
                 format!("the body is larger than {CAP_TEXT}: the rest was not read, so its JSON cannot be checked"),
             )
-            .with_evidence(body_evidence(first)),
+            .with_evidence(body_evidence(response)),
         ];
     }
-    let doc = match serde_json::from_str::<Json>(&first.body) {
+    let doc = match serde_json::from_str::<Json>(&response.body) {
         Ok(doc) => doc,
         Err(e) => {
             return vec![
                 Finding::fail(subject, format!("the body is not JSON: {e}"))
-                    .with_evidence(body_evidence(first))
+                    .with_evidence(body_evidence(response))
                     .cut(&[BODY_CUT]),
             ];
         }
@@ -414,18 +478,13 @@ fn same_json(actual: &Json, wanted: &Json) -> bool {
 }
 
 /// Records the latency (percentiles over several samples) and returns the 95th percentile.
-fn measure_latency(obs: &mut Observation, responses: &[Response]) -> f64 {
-    let mut latencies: Vec<f64> = responses
-        .iter()
-        .map(|r| r.latency.as_secs_f64() * 1000.0)
-        .collect();
-    latencies.sort_by(f64::total_cmp);
-    let p95 = percentile(&latencies, 95.0);
-    if responses.len() > 1 {
-        obs.measure("p50_ms", round_ms(percentile(&latencies, 50.0)));
+fn measure_latency(obs: &mut Observation, sorted: &[f64]) -> f64 {
+    let p95 = percentile(sorted, 95.0);
+    if sorted.len() > 1 {
+        obs.measure("p50_ms", round_ms(percentile(sorted, 50.0)));
         obs.measure("p95_ms", round_ms(p95));
-        obs.measure("p99_ms", round_ms(percentile(&latencies, 99.0)));
-        obs.measure("max_ms", round_ms(*latencies.last().unwrap_or(&0.0)));
+        obs.measure("p99_ms", round_ms(percentile(sorted, 99.0)));
+        obs.measure("max_ms", round_ms(*sorted.last().unwrap_or(&0.0)));
     } else {
         obs.measure("latency_ms", round_ms(p95));
     }
@@ -465,18 +524,6 @@ pub fn percentile(sorted: &[f64], p: f64) -> f64 {
 
 fn round_ms(ms: f64) -> f64 {
     (ms * 10.0).round() / 10.0
-}
-
-fn summarize_statuses(statuses: &[u16]) -> String {
-    let mut counts: BTreeMap<u16, usize> = BTreeMap::new();
-    for s in statuses {
-        *counts.entry(*s).or_default() += 1;
-    }
-    counts
-        .iter()
-        .map(|(s, n)| format!("{n}× {s}"))
-        .collect::<Vec<_>>()
-        .join(", ")
 }
 
 /// `BODY_CAP_BYTES` in words.
@@ -552,6 +599,15 @@ mod tests {
         parse_document(yaml).unwrap().parse().unwrap()
     }
 
+    /// The samples judged as `run` judges them, one at a time.
+    fn judge(expect: &HttpExpect, subject: &str, responses: Vec<Response>) -> Observation {
+        let mut samples = Samples::new(responses.len() as u32);
+        for response in responses {
+            samples.add(expect, subject, response);
+        }
+        samples.judge(expect, subject)
+    }
+
     fn messages(obs: &Observation) -> Vec<&str> {
         obs.findings.iter().map(|f| f.message.as_str()).collect()
     }
@@ -561,7 +617,7 @@ mod tests {
         let obs = judge(
             &expect("status: 200\nheaders: {content-type: json}\njson: {/ok: true}"),
             "GET /x",
-            &[response(200, r#"{"ok": true}"#, 42)],
+            vec![response(200, r#"{"ok": true}"#, 42)],
         );
         assert!(obs.findings.is_empty(), "{:?}", obs.findings);
         assert_eq!(obs.measurements["latency_ms"], 42.0);
@@ -576,7 +632,7 @@ mod tests {
                  body_contains: [hello]\njson: {/ok: true, /missing: 1}",
             ),
             "POST /x",
-            &[response(200, r#"{"ok": false}"#, 1)],
+            vec![response(200, r#"{"ok": false}"#, 1)],
         );
         assert_eq!(
             messages(&obs),
@@ -593,7 +649,7 @@ mod tests {
         let not_json = judge(
             &expect("json: {/ok: true}"),
             "GET /x",
-            &[response(200, "<html>", 1)],
+            vec![response(200, "<html>", 1)],
         );
         assert!(messages(&not_json)[0].starts_with("the body is not JSON"));
     }
@@ -602,7 +658,7 @@ mod tests {
     fn a_followed_redirect_is_named_next_to_the_status() {
         let mut redirected = response(200, "", 3);
         redirected.redirected_to = Some("/login".into());
-        let obs = judge(&expect("status: 302"), "GET /x", &[redirected]);
+        let obs = judge(&expect("status: 302"), "GET /x", vec![redirected]);
         assert_eq!(
             messages(&obs),
             [
@@ -620,13 +676,13 @@ mod tests {
         let obs = judge(
             &expect("json: {/n: 1, /list: [2], /f: 1.5}"),
             "GET /x",
-            &[response(200, r#"{"n": 1.0, "list": [2.0], "f": 1.5}"#, 1)],
+            vec![response(200, r#"{"n": 1.0, "list": [2.0], "f": 1.5}"#, 1)],
         );
         assert!(obs.findings.is_empty(), "{:?}", obs.findings);
         let obs = judge(
             &expect("json: {/n: 1}"),
             "GET /x",
-            &[response(200, r#"{"n": 1.5}"#, 1)],
+            vec![response(200, r#"{"n": 1.5}"#, 1)],
         );
         assert_eq!(messages(&obs), ["JSON field /n is 1.5, expected 1"]);
     }
@@ -636,11 +692,11 @@ mod tests {
         let responses: Vec<Response> = (1..=20)
             .map(|i| response(if i % 10 == 0 { 503 } else { 200 }, "", i * 10))
             .collect();
-        let obs = judge(&expect("max_latency: 150ms"), "GET /x", &responses);
+        let obs = judge(&expect("max_latency: 150ms"), "GET /x", responses);
         assert_eq!(
             messages(&obs),
             [
-                "2 of 20 responses had an unexpected status (2× 503), expected 2xx",
+                "sample 10 of 20 answered 503, expected 2xx; 2 of 20 samples failed",
                 "p95 latency 190 ms is over the limit of 150 ms",
             ]
         );
@@ -649,6 +705,40 @@ mod tests {
         assert_eq!(
             obs.summary.unwrap(),
             "GET /x answered 200 (20 samples, p95 190 ms)"
+        );
+    }
+
+    /// Every sample is judged, not only the first: a body that changes on the third answer fails,
+    /// quoting that sample and counting the samples that failed.
+    #[test]
+    fn every_sample_is_judged_by_status_and_body() {
+        let bodies = [
+            r#"{"status":"up"}"#,
+            r#"{"status":"up"}"#,
+            r#"{"status":"down"}"#,
+        ];
+        let responses: Vec<Response> = bodies.iter().map(|b| response(200, b, 1)).collect();
+        let obs = judge(
+            &expect("body_contains: up\njson: {/status: up}"),
+            "GET /x",
+            responses,
+        );
+        assert_eq!(
+            messages(&obs),
+            [
+                "sample 3 of 3: the body does not contain \"up\"; 1 of 3 samples failed",
+                "sample 3 of 3: JSON field /status is \"down\", expected \"up\"; 1 of 3 samples failed",
+            ]
+        );
+        assert_eq!(obs.findings[0].evidence["sample"], 3);
+        assert_eq!(obs.findings[0].evidence["samples_failed"], 1);
+        let alternating: Vec<Response> = (0..5)
+            .map(|i| response(if i % 2 == 0 { 200 } else { 500 }, "", 1))
+            .collect();
+        let obs = judge(&expect("status: 200"), "GET /x", alternating);
+        assert_eq!(
+            messages(&obs),
+            ["sample 2 of 5 answered 500, expected 200; 2 of 5 samples failed"]
         );
     }
 
@@ -661,7 +751,7 @@ mod tests {
         let obs = judge(
             &expect("body_contains: [done]\njson: {/ok: true}"),
             "GET /big",
-            &[capped],
+            vec![capped],
         );
         assert_eq!(
             messages(&obs),

@@ -407,24 +407,50 @@ pub async fn run(params: &WebhookParams, ctx: &Ctx<'_>) -> CheckOutcome {
                 error_text(&e)
             ))
         })?;
-        answers.push((prepared.delivery, response.status().as_u16()));
+        let status = response.status().as_u16();
+        // Only a crash's body and the control's are compared (`crash_finding`); both are capped.
+        let body = if status >= 500 || prepared.delivery == Delivery::Positive {
+            super::read_body(response)
+                .await
+                .map(|b| b.text)
+                .unwrap_or_default()
+        } else {
+            String::new()
+        };
+        answers.push(Answer {
+            delivery: prepared.delivery,
+            status,
+            body,
+        });
     }
     judge(params, &subject, &answers)
 }
 
+/// How the receiver answered one delivery.
+#[derive(Debug, Clone)]
+struct Answer {
+    delivery: Delivery,
+    status: u16,
+    /// Read for 5xx answers and for the positive control only.
+    body: String,
+}
+
 /// Every forgery must be rejected with one of `reject_status`, the positive control accepted.
-fn judge(params: &WebhookParams, subject: &str, answers: &[(Delivery, u16)]) -> CheckOutcome {
-    if answers.iter().all(|(_, s)| *s == 404 || *s == 405) {
+fn judge(params: &WebhookParams, subject: &str, answers: &[Answer]) -> CheckOutcome {
+    if answers.iter().all(|a| a.status == 404 || a.status == 405) {
         return Err(CheckError::new(format!(
             "{subject} answered 404/405 to every delivery: no webhook receiver there (wrong path \
              or method?)"
         )));
     }
     let reject = params.reject_status.clone().into_vec();
+    let control = answers.iter().find(|a| a.delivery == Delivery::Positive);
     let mut obs = Observation::default();
-    for (delivery, status) in answers {
+    for answer in answers {
+        let (delivery, status) = (answer.delivery, answer.status);
         let what = delivery.describe(params.tolerance.0);
-        let message = match (*delivery, *status) {
+        let finding_subject = format!("{subject} {}", delivery.name());
+        let message = match (delivery, status) {
             (Delivery::Positive, 200..=299) => continue,
             (Delivery::Positive, _) => format!(
                 "{what} was rejected with {status}: real deliveries would be refused (wrong \
@@ -434,18 +460,9 @@ fn judge(params: &WebhookParams, subject: &str, answers: &[(Delivery, u16)]) -> 
                 format!("{what} was accepted ({status}): forged webhooks get processed")
             }
             (_, status) if reject.contains(&status) => continue,
-            // Not processed, but a crash is not a rejection: senders retry it and it hides
-            // real errors.
             (_, 500..=599) => {
-                obs.findings.push(
-                    Finding::warn(
-                        format!("{subject} {}", delivery.name()),
-                        format!("{what} was rejected by crashing ({status}): answer 400"),
-                    )
-                    .with_evidence(
-                        serde_json::json!({"delivery": delivery.name(), "status": status}),
-                    ),
-                );
+                obs.findings
+                    .push(crash_finding(&finding_subject, &what, answer, control));
                 continue;
             }
             (_, status) => {
@@ -457,12 +474,11 @@ fn judge(params: &WebhookParams, subject: &str, answers: &[(Delivery, u16)]) -> 
             }
         };
         obs.findings.push(
-            Finding::fail(format!("{subject} {}", delivery.name()), message)
+            Finding::fail(finding_subject, message)
                 .with_evidence(serde_json::json!({"delivery": delivery.name(), "status": status})),
         );
     }
-    let positive_run = answers.iter().any(|(d, _)| *d == Delivery::Positive);
-    if !positive_run {
+    if control.is_none() {
         obs.findings.push(Finding::warn(
             format!("{subject} correctly-signed"),
             "positive control not run: without `secret` an endpoint that rejects everything \
@@ -472,14 +488,49 @@ fn judge(params: &WebhookParams, subject: &str, answers: &[(Delivery, u16)]) -> 
     obs.measure("deliveries", answers.len() as f64);
     obs.summary = Some(format!(
         "{subject} rejected all {} forged deliveries{}",
-        answers.len() - usize::from(positive_run),
-        if positive_run {
+        answers.len() - usize::from(control.is_some()),
+        if control.is_some() {
             " and accepted a correctly signed one"
         } else {
             ""
         }
     ));
     Ok(obs)
+}
+
+/// A forgery answered 5xx. A crash is not a rejection (senders retry it, and it hides real
+/// errors), but by itself it does not show that the forgery was processed: a `warn`. It is a
+/// `fail` when the positive control shows the crash says nothing about the signature: the
+/// correctly signed delivery got the same 5xx (the receiver crashes whatever the signature, so
+/// the crash does not tell a rejection from processing), or the crash's body is the body the
+/// correctly signed delivery got (the forgery was handled like the real one).
+fn crash_finding(subject: &str, what: &str, answer: &Answer, control: Option<&Answer>) -> Finding {
+    let status = answer.status;
+    let evidence = serde_json::json!({"delivery": answer.delivery.name(), "status": status});
+    let processed = control.and_then(|c| {
+        if c.status == status {
+            Some(format!(
+                "{what} was answered {status}, as the correctly signed delivery was: the crash \
+                 does not show that the forgery was rejected rather than processed"
+            ))
+        } else if !answer.body.is_empty() && answer.body == c.body {
+            Some(format!(
+                "{what} was answered {status} with the body the correctly signed delivery got \
+                 ({}): it was processed, then failed",
+                c.status
+            ))
+        } else {
+            None
+        }
+    });
+    match processed {
+        Some(message) => Finding::fail(subject, message).with_evidence(evidence),
+        None => Finding::warn(
+            subject,
+            format!("{what} was rejected by crashing ({status}): answer 400"),
+        )
+        .with_evidence(evidence),
+    }
 }
 
 #[cfg(test)]
@@ -531,9 +582,13 @@ mod tests {
     #[test]
     fn a_forgery_answered_with_a_crash_warns() {
         let p = params("scheme: stripe\nsecret: env:S");
-        let mut answers: Vec<(Delivery, u16)> = FORGERIES.iter().map(|d| (*d, 400)).collect();
-        answers[4].1 = 500;
-        answers.push((Delivery::Positive, 200));
+        let mut answers: Vec<Answer> = FORGERIES.iter().map(|d| answer(*d, 400)).collect();
+        answers[4].status = 500;
+        answers[4].body = "Internal Server Error".into();
+        answers.push(Answer {
+            body: r#"{"received": true}"#.into(),
+            ..answer(Delivery::Positive, 200)
+        });
         let obs = judge(&p, "POST /hook", &answers).unwrap();
         let found: Vec<(crate::vocab::Level, &str)> = obs
             .findings
@@ -548,6 +603,66 @@ mod tests {
                  answer 400"
             )]
         );
+    }
+
+    fn answer(delivery: Delivery, status: u16) -> Answer {
+        Answer {
+            delivery,
+            status,
+            body: String::new(),
+        }
+    }
+
+    /// A crash is a `fail` when the positive control shows it says nothing about the signature.
+    #[test]
+    fn a_crash_like_the_signed_delivery_s_answer_fails() {
+        let p = params("scheme: stripe\nsecret: env:S");
+        let levels = |answers: &[Answer]| -> Vec<(crate::vocab::Level, String)> {
+            judge(&p, "POST /hook", answers)
+                .unwrap()
+                .findings
+                .iter()
+                .filter(|f| f.subject == "POST /hook malformed-header")
+                .map(|f| (f.level, f.message.clone()))
+                .collect()
+        };
+        let mut answers: Vec<Answer> = FORGERIES.iter().map(|d| answer(*d, 400)).collect();
+        answers[4] = Answer {
+            body: r#"{"received": true}"#.into(),
+            ..answer(Delivery::Malformed, 500)
+        };
+        answers.push(Answer {
+            body: r#"{"received": true}"#.into(),
+            ..answer(Delivery::Positive, 200)
+        });
+        assert_eq!(
+            levels(&answers),
+            [(
+                crate::vocab::Level::Fail,
+                "a delivery with a malformed signature header was answered 500 with the body the \
+                 correctly signed delivery got (200): it was processed, then failed"
+                    .to_string()
+            )]
+        );
+        answers[4].body = "boom".into();
+        answers[6] = Answer {
+            body: "boom too".into(),
+            ..answer(Delivery::Positive, 500)
+        };
+        assert_eq!(
+            levels(&answers),
+            [(
+                crate::vocab::Level::Fail,
+                "a delivery with a malformed signature header was answered 500, as the correctly \
+                 signed delivery was: the crash does not show that the forgery was rejected \
+                 rather than processed"
+                    .to_string()
+            )]
+        );
+        // An empty crash body proves nothing, whatever the control's body.
+        answers[4].body = String::new();
+        answers[6] = answer(Delivery::Positive, 200);
+        assert_eq!(levels(&answers)[0].0, crate::vocab::Level::Warn);
     }
 
     fn params(yaml: &str) -> WebhookParams {
@@ -596,17 +711,17 @@ mod tests {
     #[test]
     fn accepted_forgeries_and_a_refused_control_fail() {
         let p = params("scheme: stripe\nsecret: env:S\nreject_status: [401]");
-        let mut answers: Vec<(Delivery, u16)> = FORGERIES.iter().map(|d| (*d, 401)).collect();
-        answers.push((Delivery::Positive, 200));
+        let mut answers: Vec<Answer> = FORGERIES.iter().map(|d| answer(*d, 401)).collect();
+        answers.push(answer(Delivery::Positive, 200));
         let obs = judge(&p, "POST /hook", &answers).unwrap();
         assert!(obs.findings.is_empty(), "{:?}", obs.findings);
         assert_eq!(
             obs.summary.unwrap(),
             "POST /hook rejected all 6 forged deliveries and accepted a correctly signed one"
         );
-        answers[1].1 = 200;
-        answers[2].1 = 400;
-        answers[6].1 = 401;
+        answers[1].status = 200;
+        answers[2].status = 400;
+        answers[6].status = 401;
         let obs = judge(&p, "POST /hook", &answers).unwrap();
         let found: Vec<(&str, &str)> = obs
             .findings
@@ -639,11 +754,11 @@ mod tests {
     #[test]
     fn without_a_secret_the_control_is_missing_and_no_receiver_is_an_error() {
         let p = params("scheme: hmac-sha256");
-        let answers: Vec<(Delivery, u16)> = FORGERIES[..5].iter().map(|d| (*d, 403)).collect();
+        let answers: Vec<Answer> = FORGERIES[..5].iter().map(|d| answer(*d, 403)).collect();
         let obs = judge(&p, "POST /hook", &answers).unwrap();
         assert_eq!(obs.findings.len(), 1);
         assert_eq!(obs.findings[0].level, crate::vocab::Level::Warn);
-        let missing: Vec<(Delivery, u16)> = FORGERIES[..5].iter().map(|d| (*d, 404)).collect();
+        let missing: Vec<Answer> = FORGERIES[..5].iter().map(|d| answer(*d, 404)).collect();
         let e = judge(&p, "POST /hook", &missing).unwrap_err();
         assert!(e.0.starts_with("POST /hook answered 404/405 to every delivery"));
     }

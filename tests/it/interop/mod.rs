@@ -5,6 +5,7 @@
 //! dependencies. Each test starts its own servers (in parallel) and kills them when it ends.
 
 mod certs;
+mod keyed;
 mod sarif_multitool;
 mod servers;
 mod verdicts;

@@ -7,7 +7,8 @@ use std::time::{Duration, Instant};
 
 use super::RateLimitParams;
 use super::headers::{Family, FamilyValues, family_values, header};
-use super::judgement::is_rejection;
+use super::identity::Shot;
+use super::judgement::Rejects;
 use crate::checks::http::{HttpHandle, error_text, request};
 use crate::checks::outcome::CheckError;
 
@@ -41,12 +42,29 @@ struct Shared {
     failed: AtomicU32,
 }
 
+/// One request of a shot, with its body.
+fn send(
+    client: &reqwest::Client,
+    method: &reqwest::Method,
+    shot: &Shot,
+) -> reqwest::RequestBuilder {
+    let request = request(client, method, &shot.url, &shot.headers);
+    match &shot.body {
+        None => request,
+        Some(body) if body.json => request
+            .header("content-type", "application/json")
+            .body(body.bytes.clone()),
+        Some(body) => request.body(body.bytes.clone()),
+    }
+}
+
 /// Sends up to `budget` requests over `concurrency` connections, until the first rejection or
-/// the first request that gets no answer.
+/// the first request that gets no answer. Request `seq` is sent as `shots[seq % shots.len()]`:
+/// one identity, or several in turn.
 pub async fn burst(
     http: &HttpHandle,
     method: &reqwest::Method,
-    url: &url::Url,
+    shots: Arc<[Shot]>,
     params: &RateLimitParams,
     budget: u32,
 ) -> Burst {
@@ -57,16 +75,16 @@ pub async fn burst(
     for _ in 0..params.concurrency.0.min(budget).max(1) {
         let shared = shared.clone();
         let client = http.client.clone();
-        let (method, url) = (method.clone(), url.clone());
-        let headers = params.headers.request.clone();
-        let expect = params.expect_status;
+        let (method, shots) = (method.clone(), shots.clone());
+        let rejects = Rejects::of(params);
         workers.spawn(async move {
             while !shared.stop.load(Ordering::Relaxed) {
                 let seq = shared.next.fetch_add(1, Ordering::Relaxed);
                 if seq >= budget {
                     break;
                 }
-                match request(&client, &method, &url, &headers).send().await {
+                let shot = &shots[seq as usize % shots.len()];
+                match send(&client, &method, shot).send().await {
                     Ok(response) => {
                         let status = response.status().as_u16();
                         let headers = response.headers();
@@ -78,7 +96,7 @@ pub async fn burst(
                         };
                         // Read the body so that the connection is reused.
                         let _ = response.bytes().await;
-                        if is_rejection(status, expect) {
+                        if rejects.is_rejection(status) {
                             shared.stop.store(true, Ordering::Relaxed);
                         }
                         lock(&shared.answers).push(answer);
@@ -118,20 +136,23 @@ pub const PAST_THE_WAIT: Duration = Duration::from_millis(100);
 pub async fn status_after(
     http: &HttpHandle,
     method: &reqwest::Method,
-    url: &url::Url,
-    params: &RateLimitParams,
+    shot: &Shot,
     wait: Duration,
     subject: &str,
 ) -> Result<u16, CheckError> {
     tokio::time::sleep(wait + PAST_THE_WAIT).await;
-    let response = request(&http.client, method, url, &params.headers.request)
-        .send()
-        .await
-        .map_err(|e| {
-            CheckError::new(format!(
-                "{subject}: the request after the wait failed: {}",
-                error_text(&e)
-            ))
-        })?;
+    status_of(http, method, shot, subject).await
+}
+
+/// The status of one request, sent now.
+pub async fn status_of(
+    http: &HttpHandle,
+    method: &reqwest::Method,
+    shot: &Shot,
+    subject: &str,
+) -> Result<u16, CheckError> {
+    let response = send(&http.client, method, shot).send().await.map_err(|e| {
+        CheckError::new(format!("{subject}: the request failed: {}", error_text(&e)))
+    })?;
     Ok(response.status().as_u16())
 }

@@ -10,9 +10,44 @@ use crate::checks::outcome::{CheckError, Finding, Observation};
 use crate::checks::params::DurationParam;
 use crate::vocab::human;
 
-/// 503 is a rejection too (nginx's default), though the wrong one unless expected.
-pub fn is_rejection(status: u16, expect: u16) -> bool {
-    status == expect || status == 503
+/// The statuses that count as the limiter's rejection: `reject_statuses` (a lockout answers
+/// 423 or 403), else `expect_status`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Rejects(Vec<u16>);
+
+impl Rejects {
+    pub fn of(params: &RateLimitParams) -> Rejects {
+        match &params.reject_statuses {
+            Some(statuses) => Rejects(statuses.clone().into_vec()),
+            None => Rejects(vec![params.expect_status]),
+        }
+    }
+
+    pub fn contains(&self, status: u16) -> bool {
+        self.0.contains(&status)
+    }
+
+    /// 503 is a rejection too (nginx's default), though the wrong one unless listed.
+    pub fn is_rejection(&self, status: u16) -> bool {
+        self.contains(status) || status == 503
+    }
+
+    /// The first listed status: what nginx's `limit_req_status` should say.
+    fn first(&self) -> u16 {
+        self.0.first().copied().unwrap_or(429)
+    }
+}
+
+/// `429`, `423 or 429`, `429, 423 or 403`.
+impl std::fmt::Display for Rejects {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let texts: Vec<String> = self.0.iter().map(u16::to_string).collect();
+        match texts.split_last() {
+            Some((last, [])) => f.write_str(last),
+            Some((last, rest)) => write!(f, "{} or {last}", rest.join(", ")),
+            None => Ok(()),
+        }
+    }
 }
 
 /// Requests the limit allows in one window: `limit` plus the `burst` a token bucket serves.
@@ -28,12 +63,17 @@ pub fn budget(params: &RateLimitParams) -> u32 {
     }
 }
 
-/// The first answer (in sending order) with `status`.
-pub fn first_with_status(answers: &[Answer], status: u16) -> Option<&Answer> {
+/// The first answer (in sending order) whose status `matches`.
+pub fn first_where(answers: &[Answer], matches: impl Fn(u16) -> bool) -> Option<&Answer> {
     answers
         .iter()
-        .filter(|a| a.status == status)
+        .filter(|a| matches(a.status))
         .min_by_key(|a| a.seq)
+}
+
+/// The first answer (in sending order) with one of the rejection statuses.
+pub fn first_rejection<'a>(answers: &'a [Answer], rejects: &Rejects) -> Option<&'a Answer> {
+    first_where(answers, |s| rejects.contains(s))
 }
 
 /// Every finding about the burst: when the limiter struck, its `Retry-After`, its headers.
@@ -43,13 +83,13 @@ pub fn judge(
     burst: &Burst,
     budget: u32,
 ) -> Result<Observation, CheckError> {
-    let expect = params.expect_status;
+    let rejects = Rejects::of(params);
     let mut obs = Observation::default();
     let sent = burst.answers.len() as u32 + burst.failed;
-    let served = served(&burst.answers, expect);
-    let rejection = first_with_status(&burst.answers, expect);
-    let wrong_rejection = (expect != 503)
-        .then(|| first_with_status(&burst.answers, 503))
+    let served = served(&burst.answers, &rejects);
+    let rejection = first_rejection(&burst.answers, &rejects);
+    let wrong_rejection = (!rejects.contains(503))
+        .then(|| first_where(&burst.answers, |s| s == 503))
         .flatten();
     if rejection.is_none()
         && wrong_rejection.is_none()
@@ -62,24 +102,25 @@ pub fn judge(
     }
     let limit_text = limit_text(params);
     let in_flight = u64::from(params.concurrency.0.min(budget));
-    let trends = remaining_trends(&burst.answers, expect, in_flight);
+    let trends = remaining_trends(&burst.answers, &rejects, in_flight);
     let rose = trends.iter().any(|(_, t)| matches!(t, Trend::Rose { .. }));
     // Set when a rise of the remaining count is explained by a window rollover.
     let rollover = match (rejection, wrong_rejection) {
         (None, Some(_)) => {
             obs.measure("served", f64::from(served));
             obs.measure("first_limited_at", f64::from(served + 1));
-            obs.findings.push(wrong_status(subject, expect, served));
+            obs.findings.push(wrong_status(subject, &rejects, served));
             false
         }
         (None, None) => {
             obs.measure("requests_sent", f64::from(sent));
             obs.findings
-                .push(never_limited(subject, expect, sent, &limit_text, burst));
+                .push(never_limited(subject, &rejects, sent, &limit_text, burst));
             false
         }
         (Some(limited), _) => {
-            let rollover = limited_findings(&mut obs, params, subject, served, rose);
+            let rollover =
+                limited_findings(&mut obs, params, subject, limited.status, served, rose);
             // Each aspect has its own subject, so that one can be waived without the others.
             retry_after_findings(&mut obs, &format!("{subject} Retry-After"), params, limited);
             rollover
@@ -87,13 +128,14 @@ pub fn judge(
     };
     let headers_subject = format!("{subject} rate-limit headers");
     header_findings(&mut obs, &headers_subject, params, &burst.answers);
-    if params.headers.rule != FamilyRule::None {
+    if params.family_rule() != FamilyRule::None {
         trend_findings(&mut obs, &headers_subject, &trends, rollover);
     }
     obs.summary = Some(match rejection {
-        Some(_) => {
-            format!("{subject} served {served} requests, then answered {expect}{limit_text}")
-        }
+        Some(limited) => format!(
+            "{subject} served {served} requests, then answered {}{limit_text}",
+            limited.status
+        ),
         None => format!("{subject}: {sent} requests sent"),
     });
     Ok(obs)
@@ -104,14 +146,14 @@ pub fn judge(
 /// requests that were in flight and that the server handled before rejecting; counting them all
 /// is what the server did, whatever the order in which answers came back over `concurrency`
 /// connections.
-fn served(answers: &[Answer], expect: u16) -> u32 {
+pub fn served(answers: &[Answer], rejects: &Rejects) -> u32 {
     answers
         .iter()
-        .filter(|a| !is_rejection(a.status, expect))
+        .filter(|a| !rejects.is_rejection(a.status))
         .count() as u32
 }
 
-fn limit_text(params: &RateLimitParams) -> String {
+pub fn limit_text(params: &RateLimitParams) -> String {
     match (params.limit, params.window) {
         (Some(l), Some(DurationParam(w))) => format!(" (limit {l} per {})", human(w)),
         (Some(l), None) => format!(" (limit {l})"),
@@ -119,14 +161,15 @@ fn limit_text(params: &RateLimitParams) -> String {
     }
 }
 
-fn wrong_status(subject: &str, expect: u16, served: u32) -> Finding {
+pub fn wrong_status(subject: &str, rejects: &Rejects, served: u32) -> Finding {
     Finding::fail(
         subject,
         format!(
-            "the limiter answered 503 instead of {expect} at request {}: clients read 503 as an \
+            "the limiter answered 503 instead of {rejects} at request {}: clients read 503 as an \
              outage, not as a signal to slow down (nginx limit_req answers 503 unless \
-             `limit_req_status {expect};` is set)",
-            served + 1
+             `limit_req_status {};` is set)",
+            served + 1,
+            rejects.first()
         ),
     )
     .with_evidence(serde_json::json!({"status": 503, "request": served + 1}))
@@ -134,7 +177,7 @@ fn wrong_status(subject: &str, expect: u16, served: u32) -> Finding {
 
 fn never_limited(
     subject: &str,
-    expect: u16,
+    rejects: &Rejects,
     sent: u32,
     limit_text: &str,
     burst: &Burst,
@@ -142,7 +185,7 @@ fn never_limited(
     Finding::fail(
         subject,
         format!(
-            "sent {sent} requests{limit_text} and none was answered {expect} ({})",
+            "sent {sent} requests{limit_text} and none was answered {rejects} ({})",
             status_counts(&burst.answers)
         ),
     )
@@ -156,10 +199,10 @@ fn limited_findings(
     obs: &mut Observation,
     params: &RateLimitParams,
     subject: &str,
+    status: u16,
     served: u32,
     rose: bool,
 ) -> bool {
-    let expect = params.expect_status;
     let first_at = served + 1;
     obs.measure("served", f64::from(served));
     obs.measure("first_limited_at", f64::from(first_at));
@@ -176,7 +219,7 @@ fn limited_findings(
             Finding::fail(
                 subject,
                 format!(
-                    "the first {expect} came at request {first_at} after {served} served \
+                    "the first {status} came at request {first_at} after {served} served \
                      requests{}: expected by request {} (limit + 10%)",
                     limit_text(params),
                     tolerated + 1
@@ -192,7 +235,7 @@ fn limited_findings(
     rollover
 }
 
-fn status_counts(answers: &[Answer]) -> String {
+pub fn status_counts(answers: &[Answer]) -> String {
     let mut counts: BTreeMap<u16, usize> = BTreeMap::new();
     for a in answers {
         *counts.entry(a.status).or_default() += 1;
@@ -210,7 +253,7 @@ fn retry_after_findings(
     params: &RateLimitParams,
     limited: &Answer,
 ) {
-    let expect = params.expect_status;
+    let expect = limited.status;
     match &limited.retry_after {
         None if params.retry_after == RetryAfterRule::Required => obs.findings.push(Finding::fail(
             subject,
@@ -261,7 +304,7 @@ enum Trend {
 /// arrive slightly out of the server's order (many connections, two clocks), so single values
 /// prove nothing: the medians of the first and last quarters are compared, and a rise counts
 /// only when it is larger than the number of requests in flight could explain.
-fn remaining_trends(answers: &[Answer], expect: u16, in_flight: u64) -> Vec<(Family, Trend)> {
+fn remaining_trends(answers: &[Answer], rejects: &Rejects, in_flight: u64) -> Vec<(Family, Trend)> {
     let median = |values: &[u64]| {
         let mut sorted = values.to_vec();
         sorted.sort_unstable();
@@ -273,7 +316,7 @@ fn remaining_trends(answers: &[Answer], expect: u16, in_flight: u64) -> Vec<(Fam
             // Served answers only: every rejection rightly says 0.
             let values: Vec<u64> = answers
                 .iter()
-                .filter(|a| !is_rejection(a.status, expect))
+                .filter(|a| !rejects.is_rejection(a.status))
                 .filter_map(|a| a.families.get(&family)?.remaining)
                 .collect();
             if values.len() < 3 {
@@ -342,7 +385,7 @@ fn header_findings(
     params: &RateLimitParams,
     answers: &[Answer],
 ) {
-    let rule = params.headers.rule;
+    let rule = params.family_rule();
     if rule == FamilyRule::None {
         return;
     }
@@ -446,7 +489,7 @@ pub fn reset_finding(
     wait: Duration,
     status: u16,
 ) -> Option<Finding> {
-    is_rejection(status, params.expect_status).then(|| {
+    Rejects::of(params).is_rejection(status).then(|| {
         Finding::fail(
             subject,
             format!(
