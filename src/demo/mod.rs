@@ -274,6 +274,9 @@ fn check(
     let executed = runtime.block_on(runner::execute(loaded, env, &options, secrets));
     // Stops the API and closes the pools before the database is stopped.
     drop(runtime);
+    // Findings point at the demo's own migrations, relative to its project folder.
+    let folders = crate::locations::folders(suite, &loaded.base_dir, None);
+    let locations = crate::locations::Locations::read(&folders, Some(&loaded.base_dir));
     let redactor = evaluate::redactor(suite, &executed);
     secrets.replace(redactor.clone());
     let result = evaluate::assemble(
@@ -286,7 +289,7 @@ fn check(
             duration: clock.elapsed(),
             redactor: &redactor,
             baseline: None,
-            locations: &crate::locations::Locations::EMPTY,
+            locations: &locations,
         },
     );
     emit(

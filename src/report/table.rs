@@ -208,11 +208,11 @@ pub(super) fn verdict_line(r: &RunResult) -> String {
     }
     if !unverified.required.is_empty() {
         parts.push(format!(
-            "{} not verified",
+            "{} did not pass",
             plural(
                 unverified.required.len(),
-                "required check",
-                "required checks"
+                "other required check",
+                "other required checks"
             )
         ));
     }

@@ -136,8 +136,8 @@ fn blockers_other_required_checks_and_checks_not_run_are_told_apart() {
     assert_eq!(
         out.lines().last(),
         Some(
-            "NO-GO for production · score 23.5 < 93 · 1 blocker failed · 1 required check not \
-             verified · 1 required check not run"
+            "NO-GO for production · score 23.5 < 93 · 1 blocker failed · 1 other required check \
+             did not pass · 1 required check not run"
         ),
         "{out}"
     );
