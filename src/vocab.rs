@@ -82,22 +82,41 @@ impl Status {
     }
 }
 
-/// `20days`, `3h 12m`, `5m 3s`, `250ms`: durations as people write them, to the precision that
-/// matters — hours past a day, minutes past an hour — so that an age measured a second later
-/// reads the same.
+/// `20 days`, `1 day 2h`, `3h 12m`, `5m 3s`, `250ms`: durations as people write them, to the
+/// precision that matters — days past a month, hours past a day, minutes past an hour — so that an age measured a
+/// second later reads the same. Days stay days (no months), and they are spelled out so that a
+/// sentence reads "3 days old".
 pub fn human(d: Duration) -> String {
-    let nearest =
-        |unit: u64| Duration::from_secs((d.as_secs_f64() / unit as f64).round() as u64 * unit);
-    let rounded = if d >= Duration::from_secs(86_400) {
+    let nearest = |unit: u64| (d.as_secs_f64() / unit as f64).round() as u64 * unit;
+    if d < Duration::from_secs(1) {
+        return format!("{}ms", d.as_millis());
+    }
+    let secs = if d >= Duration::from_secs(30 * 86_400) {
+        nearest(86_400)
+    } else if d >= Duration::from_secs(86_400) {
         nearest(3600)
     } else if d >= Duration::from_secs(3600) {
         nearest(60)
-    } else if d >= Duration::from_secs(1) {
-        nearest(1)
     } else {
-        Duration::from_millis(d.as_millis() as u64)
+        nearest(1)
     };
-    humantime::format_duration(rounded).to_string()
+    let (days, rest) = (secs / 86_400, secs % 86_400);
+    let mut parts = Vec::new();
+    match days {
+        0 => {}
+        1 => parts.push("1 day".to_string()),
+        n => parts.push(format!("{n} days")),
+    }
+    for (value, unit) in [
+        (rest / 3600, "h"),
+        (rest % 3600 / 60, "m"),
+        (rest % 60, "s"),
+    ] {
+        if value > 0 {
+            parts.push(format!("{value}{unit}"));
+        }
+    }
+    parts.join(" ")
 }
 
 /// `1.2 MB`: sizes as people read them.
@@ -122,7 +141,9 @@ mod tests {
 
     #[test]
     fn durations_show_the_precision_that_matters() {
-        assert_eq!(human(Duration::from_secs(20 * 86_400 + 1)), "20days");
+        assert_eq!(human(Duration::from_secs(20 * 86_400 + 1)), "20 days");
+        assert_eq!(human(Duration::from_secs(86_400 + 7200 + 40)), "1 day 2h");
+        assert_eq!(human(Duration::from_secs(45 * 86_400 + 7200)), "45 days");
         assert_eq!(
             human(Duration::from_secs(3 * 3600 + 12 * 60 + 29)),
             "3h 12m"

@@ -270,17 +270,18 @@ fn stale_missing_and_unusable_reports_are_never_a_pass() {
     assert_eq!(stale["status"], "fail");
     assert_eq!(
         stale["message"],
-        "coverage/c8.lcov was written 2days ago, more than max_age 1h: the evidence is stale"
+        "coverage/c8.lcov was written 2 days ago, more than max_age 1h: the evidence is stale"
     );
     let old = check_of(&result, "stale-by-timestamp");
     assert_eq!(old["status"], "fail");
     let message = old["message"].as_str().unwrap();
     assert!(
-        message.starts_with("coverage/old-cobertura.xml was written ") && message.contains("years"),
+        message.starts_with("coverage/old-cobertura.xml was written ")
+            && message.contains(" days ago"),
         "{message}"
     );
     assert!(
-        message.ends_with("more than max_age 1day: the evidence is stale"),
+        message.ends_with("more than max_age 1 day: the evidence is stale"),
         "{message}"
     );
     let errors = [
@@ -719,7 +720,7 @@ fn stale_small_missing_and_gapped_backups_fail() {
     let message = stale["message"].as_str().unwrap();
     assert!(
         message.starts_with(&format!(
-            "the newest backup, {}, is 1day old, more than max_age 2h",
+            "the newest backup, {}, is 1 day old, more than max_age 2h",
             stamped(1, "dump")
         )),
         "{message}"
@@ -921,7 +922,7 @@ fn pgbackrest_and_wal_g_reports() {
     );
     assert_eq!(
         bad[2],
-        "the newest backup of stanza `legacy`, 20261101-020000F, finished 20days ago, more than max_age 12h"
+        "the newest backup of stanza `legacy`, 20261101-020000F, finished 20 days ago, more than max_age 12h"
     );
     assert_eq!(
         bad[3],
@@ -1179,7 +1180,7 @@ fn base_backups_and_names_ahead_of_the_clock() {
     assert_eq!(future_check["status"], "fail", "{future_check}");
     assert_eq!(
         future_check["message"],
-        format!("the newest backup, {future}, is 5days old, more than max_age 1day")
+        format!("the newest backup, {future}, is 5 days old, more than max_age 1 day")
     );
     let base = check_of(&result, "base");
     assert_eq!(base["status"], "pass", "{base}");

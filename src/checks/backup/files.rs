@@ -370,7 +370,7 @@ mod tests {
         assert!(fresh.findings.is_empty(), "{:?}", fresh.findings);
         assert_eq!(
             fresh.summary.as_deref(),
-            Some("1 backup(s) in backups; the newest, a.dump, is 10.0 kB and 2days 3h old")
+            Some("1 backup(s) in backups; the newest, a.dump, is 10.0 kB and 2 days 3h old")
         );
     }
 
