@@ -176,7 +176,7 @@ fn judge(check: &Check, ran: Ran, redactor: &Redactor) -> Judged {
             selected,
             ..judged(Status::Skip, reason)
         },
-        Ran::Errored(message) => judged(Status::Error, message),
+        Ran::Errored(error) => judged(Status::Error, error.shown(redactor)),
         Ran::Observed(observation) => judge_observation(check, observation, redactor),
     }
 }
@@ -244,6 +244,16 @@ fn finding_result(check: &Check, mut f: Finding, redactor: &Redactor) -> Finding
             Cut::Evidence(key, max) => {
                 if let Some(serde_json::Value::String(text)) = f.evidence.get_mut(key) {
                     *text = redactor.redact_and_cut(text, max);
+                }
+            }
+            Cut::EvidenceEnds {
+                key,
+                head,
+                tail,
+                unread,
+            } => {
+                if let Some(serde_json::Value::String(text)) = f.evidence.get_mut(key) {
+                    *text = redactor.redact_and_cut_ends(text, head, tail, unread);
                 }
             }
         }

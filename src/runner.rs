@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 
 use tokio::sync::{Mutex, Semaphore, watch};
 
-use crate::checks::outcome::{CheckOutcome, Observation};
+use crate::checks::outcome::{CheckError, CheckOutcome, Observation};
 use crate::checks::{
     self, Connection, Context, Kind, SecretSink, http::HttpHandle, postgres::PgHandle,
 };
@@ -75,7 +75,7 @@ impl RunOptions {
 #[derive(Debug, Clone)]
 pub enum Ran {
     Observed(Observation),
-    Errored(String),
+    Errored(CheckError),
     Skipped { reason: String, selected: bool },
 }
 
@@ -91,7 +91,7 @@ pub struct Executed {
 impl Executed {
     fn errored(message: impl Into<String>) -> Executed {
         Executed {
-            ran: Ran::Errored(message.into()),
+            ran: Ran::Errored(CheckError::new(message)),
             duration: Duration::ZERO,
             secrets: Vec::new(),
         }
@@ -337,7 +337,9 @@ fn prepare<'a>(
             let first = missing
                 .first()
                 .map_or("an environment variable is not set", String::as_str);
-            return Err(Ran::Errored(format!("cannot run: {first}")));
+            return Err(Ran::Errored(CheckError::new(format!(
+                "cannot run: {first}"
+            ))));
         }
     };
     let prepared = |connection, limit| Prepared {
@@ -349,8 +351,10 @@ fn prepare<'a>(
         None => Ok(prepared(None, None)),
         Some(name) => match connections.get(name) {
             Some((Ok(conn), limit)) => Ok(prepared(Some(conn), Some(limit.clone()))),
-            Some((Err(reason), _)) => Err(Ran::Errored(reason.clone())),
-            None => Err(Ran::Errored(format!("target `{name}` is not defined"))),
+            Some((Err(reason), _)) => Err(Ran::Errored(CheckError::new(reason.clone()))),
+            None => Err(Ran::Errored(CheckError::new(format!(
+                "target `{name}` is not defined"
+            )))),
         },
     }
 }
@@ -389,7 +393,7 @@ async fn run_one(
     } else {
         1
     };
-    let mut last = Ran::Errored("not run".into());
+    let mut last = Ran::Errored(CheckError::new("not run"));
     for attempt in 0..attempts {
         if attempt > 0 {
             tracing::debug!(check = %check.id, attempt, "retrying");
@@ -401,7 +405,7 @@ async fn run_one(
         let outcome = within_deadline(outcome.ok(), started.elapsed(), allowed, attempts);
         last = match outcome {
             Ok(obs) => return Ran::Observed(obs),
-            Err(e) => Ran::Errored(e.0),
+            Err(e) => Ran::Errored(e),
         };
     }
     last

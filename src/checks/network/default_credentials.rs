@@ -7,7 +7,7 @@ use std::time::Duration;
 use serde::Deserialize;
 use sqlx::Connection;
 use sqlx::postgres::{PgConnectOptions, PgSslMode};
-use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
 use tokio::net::TcpStream;
 
 use super::pg_startup;
@@ -292,7 +292,9 @@ async fn resp_command(
     let exchange = async {
         stream.get_mut().write_all(request.as_bytes()).await?;
         let mut line = String::new();
-        stream.read_line(&mut line).await?;
+        // A reply line is short; a server streaming one without end is read no further.
+        let limit = crate::checks::params::KEPT_TEXT_BYTES as u64;
+        (&mut *stream).take(limit).read_line(&mut line).await?;
         Ok::<String, std::io::Error>(line)
     };
     let line = tokio::time::timeout(CONNECT_TIMEOUT, exchange)
@@ -344,6 +346,9 @@ async fn redis(address: &str, passwords: &[String]) -> CheckOutcome {
     judge_redis(&shown, &replies, passwords.len())
 }
 
+/// Bytes of an unexpected Redis reply an error shows, cut after masking.
+const REPLY_SHOWN_BYTES: usize = 120;
+
 /// No password at all fails (warns when only protected mode stands in the way); so does a
 /// well-known password that `AUTH` accepts.
 fn judge_redis(shown: &str, replies: &RedisReplies, passwords: usize) -> CheckOutcome {
@@ -364,10 +369,12 @@ fn judge_redis(shown: &str, replies: &RedisReplies, passwords: usize) -> CheckOu
         return Ok(obs);
     }
     if !replies.ping.starts_with("-NOAUTH") {
-        return Err(CheckError::new(format!(
-            "Redis at {shown} answered PING with `{}`, neither +PONG nor -NOAUTH",
-            crate::checks::params::truncate(&replies.ping, 120)
-        )));
+        return Err(CheckError::quoting(
+            &format!("Redis at {shown} answered PING with `"),
+            &replies.ping,
+            "`, neither +PONG nor -NOAUTH",
+            REPLY_SHOWN_BYTES,
+        ));
     }
     for (index, reply) in replies.auth.iter().enumerate() {
         if reply.starts_with("+OK") {
@@ -381,10 +388,12 @@ fn judge_redis(shown: &str, replies: &RedisReplies, passwords: usize) -> CheckOu
             break;
         }
         if !reply.starts_with('-') {
-            return Err(CheckError::new(format!(
-                "Redis at {shown} answered AUTH with `{}`",
-                crate::checks::params::truncate(reply, 120)
-            )));
+            return Err(CheckError::quoting(
+                &format!("Redis at {shown} answered AUTH with `"),
+                reply,
+                "`",
+                REPLY_SHOWN_BYTES,
+            ));
         }
     }
     // What the server saw: one AUTH per password sent, up to the one it accepted.

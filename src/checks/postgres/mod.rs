@@ -82,7 +82,7 @@ impl PgHandle {
                 }
             })
             .await;
-        answer.clone().map_err(CheckError)
+        answer.clone().map_err(CheckError::new)
     }
 
     /// Opens the check's read-only transaction with its time limits.
