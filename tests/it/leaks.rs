@@ -22,7 +22,7 @@ const BASIC_PASSWORD: &str = "Bw3\"Xcs\\Vb6<Nmd&Qw%Erf+Ty Uig-ö2Op";
 const JWT_SECRET: &str = "Jw5\"Rtb\\Yu7<Ioc&Pa%Sdh+Fg Hjv-ß9Kl";
 const DOTENV_TOKEN: &str = "Dv6\"Wxa\\Ce8<Vrk&Bt%Nyj+Mu Ikt-ñ3Ol";
 
-const FORMATS: &[&str] = &["table", "json", "markdown", "junit", "github"];
+const FORMATS: &[&str] = &["table", "json", "markdown", "junit", "github", "html"];
 
 /// How one character of a secret reads in one encoding, and whether that piece is the character
 /// itself (a window needs three of those to be distinctive: `&quot;` alone is not a leak).
