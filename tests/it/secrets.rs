@@ -760,3 +760,84 @@ fn default_credentials_sends_no_password_from_the_environment() {
         ]
     );
 }
+
+/// libpq-style settings from the environment that a client library would read: each one set to
+/// a value that would show (or break the login) if the probe carried it.
+const POISONED_ENV: &[(&str, &str)] = &[
+    ("PGOPTIONS", "-c no_such_setting=from-the-env"),
+    ("PGAPPNAME", "from-the-env"),
+    ("PGSSLMODE", "require"),
+    ("PGSSLCERT", "/nonexistent/client.crt"),
+    ("PGSSLKEY", "/nonexistent/client.key"),
+    ("PGSSLROOTCERT", "/nonexistent/root.crt"),
+    ("PGHOST", "192.0.2.1"),
+    ("PGPORT", "1"),
+    ("PGUSER", "ci"),
+    ("PGDATABASE", "ci"),
+    ("PGPASSWORD", "the-ci-password"),
+    ("PGCONNECT_TIMEOUT", "1"),
+];
+
+/// A password attempt sends the startup parameters and password it means to test, whatever the
+/// environment says: the fake server hears no option, and a real one, whose login an unknown
+/// `PGOPTIONS` setting would break, judges the password alone.
+#[test]
+fn password_attempts_read_nothing_from_the_environment() {
+    let (port, heard) = fake_postgres();
+    let pg = common::postgres();
+    let role = format!("envprobe_{}", std::process::id());
+    common::exec(
+        &pg.url("postgres"),
+        &format!("CREATE ROLE {role} LOGIN PASSWORD 'changeme'"),
+    )
+    .unwrap();
+    let p = project(&[
+        check(
+            "fake",
+            "default_credentials",
+            &format!("{{ postgres: \"127.0.0.1:{port}\", users: [app], passwords: [changeme] }}"),
+        ),
+        check(
+            "real",
+            "default_credentials",
+            &format!(
+                "{{ postgres: \"127.0.0.1:{}\", users: [{role}], passwords: [changeme] }}",
+                pg.port
+            ),
+        ),
+    ]);
+    let run = p.ready(&["check", "--format", "json"], POISONED_ENV);
+    let result = run.json();
+    let real = check_of(&result, "real");
+    assert_eq!(
+        (real["status"].as_str(), real["message"].as_str()),
+        (
+            Some("fail"),
+            Some(
+                format!(
+                    "PostgreSQL at 127.0.0.1:{} lets `{role}` log in with a well-known password (#1 of the 1 tried; value not shown)",
+                    pg.port
+                )
+                .as_str()
+            )
+        ),
+        "{real}"
+    );
+    assert_eq!(check_of(&result, "fake")["status"], "pass");
+    let heard = heard.lock().unwrap();
+    assert_eq!(heard.len(), 2, "{heard:?}");
+    for conn in heard.iter() {
+        assert_eq!(
+            conn.startup,
+            [
+                "user",
+                "app",
+                "database",
+                "postgres",
+                "application_name",
+                "ready"
+            ]
+        );
+    }
+    assert_eq!(heard[1].passwords, ["changeme"]);
+}

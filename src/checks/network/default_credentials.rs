@@ -1,18 +1,14 @@
 //! `default_credentials`: a Redis or PostgreSQL endpoint refuses clients without a password and
 //! with well-known ones. A handful of login attempts at most; the passwords tried are never shown.
 
-use std::str::FromStr;
 use std::time::Duration;
 
 use serde::Deserialize;
-use sqlx::Connection;
-use sqlx::postgres::{PgConnectOptions, PgSslMode};
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
 use tokio::net::TcpStream;
 
-use super::pg_startup;
+use super::{pg_login, pg_startup};
 use crate::checks::outcome::{CheckError, CheckOutcome, Finding, Observation};
-use crate::checks::postgres::describe;
 use crate::checks::{Ctx, KindSpec};
 use crate::model::TargetFamily;
 use crate::redact::redact_url;
@@ -406,43 +402,6 @@ fn judge_redis(shown: &str, replies: &RedisReplies, passwords: usize) -> CheckOu
     Ok(obs)
 }
 
-/// How a login attempt ended.
-#[derive(Debug, Clone, Copy, PartialEq)]
-enum Login {
-    Accepted,
-    Refused,
-}
-
-async fn try_login(options: PgConnectOptions, shown: &str) -> Result<Login, CheckError> {
-    let attempt = tokio::time::timeout(CONNECT_TIMEOUT, sqlx::PgConnection::connect_with(&options))
-        .await
-        .map_err(|_| {
-            CheckError::new(format!(
-                "cannot connect to PostgreSQL at {shown}: no answer within 5s"
-            ))
-        })?;
-    match attempt {
-        Ok(conn) => {
-            let _ = conn.close().await;
-            Ok(Login::Accepted)
-        }
-        Err(sqlx::Error::Database(db)) => match db.code().as_deref() {
-            // invalid_password, invalid_authorization_specification (no pg_hba entry / role)
-            Some("28P01") | Some("28000") => Ok(Login::Refused),
-            // The database is checked after authentication: the login itself succeeded.
-            Some("3D000") => Ok(Login::Accepted),
-            _ => Err(CheckError::new(format!(
-                "PostgreSQL at {shown}: {}",
-                describe(&sqlx::Error::Database(db))
-            ))),
-        },
-        Err(e) => Err(CheckError::new(format!(
-            "cannot connect to PostgreSQL at {shown}: {}",
-            describe(&e)
-        ))),
-    }
-}
-
 /// How one role let a client in, if it did.
 #[derive(Debug, Clone, Copy, PartialEq)]
 enum LetIn {
@@ -451,19 +410,12 @@ enum LetIn {
     WithPassword(usize),
 }
 
-/// Each role: no credential at all first, then the passwords until one is accepted. A password
-/// set explicitly is what sqlx sends, whatever `PGPASSWORD` or a pgpass file says.
+/// Each role: no credential at all first, then the passwords until one is accepted. Both are
+/// spoken by hand (`pg_startup`, `pg_login`): nothing comes from the environment.
 async fn postgres(endpoint: &PgEndpoint, passwords: &[String]) -> CheckOutcome {
     // Validation could not count the target's own user: count it before the first login.
     within_cap(postgres_attempts(&endpoint.users, passwords.len())).map_err(CheckError::new)?;
     let shown = format!("{}:{}", endpoint.host, endpoint.port);
-    let base = PgConnectOptions::from_str("postgres://localhost")
-        .map_err(|e| CheckError::new(e.to_string()))?
-        .host(&endpoint.host)
-        .port(endpoint.port)
-        .database(&endpoint.database)
-        .ssl_mode(PgSslMode::Prefer)
-        .application_name("ready");
     let mut logins = Vec::new();
     for user in &endpoint.users {
         let mut let_in = None;
@@ -478,8 +430,14 @@ async fn postgres(endpoint: &PgEndpoint, passwords: &[String]) -> CheckOutcome {
             let_in = Some(LetIn::WithoutPassword);
         } else {
             for (index, password) in passwords.iter().enumerate() {
-                let options = base.clone().username(user).password(password);
-                if try_login(options, &shown).await? == Login::Accepted {
+                let login = pg_login::login_with_password(
+                    (&endpoint.host, endpoint.port),
+                    user,
+                    &endpoint.database,
+                    password,
+                    CONNECT_TIMEOUT,
+                );
+                if login.await? == pg_login::Login::Accepted {
                     let_in = Some(LetIn::WithPassword(index));
                     break;
                 }
