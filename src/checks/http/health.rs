@@ -9,7 +9,7 @@ use serde::Deserialize;
 use serde_json::Value as Json;
 
 use super::request::{StatusExpect, percentile};
-use super::{BODY_CUT, HttpHandle, error_text, request, subject};
+use super::{BODY_CAP_TEXT, BODY_CUT, HttpHandle, error_text, request, subject};
 use crate::checks::outcome::{CheckError, CheckOutcome, Finding, Observation};
 use crate::checks::params::{DurationParam, keep, truncate};
 use crate::checks::params::{HttpMethod, HttpUrl};
@@ -211,6 +211,8 @@ struct Samples {
     /// The first response's body and `Content-Type`.
     body: String,
     content_type: String,
+    /// False when the first body was longer than the cap and the rest was not read.
+    complete: bool,
 }
 
 impl KindSpec for HealthParams {
@@ -261,12 +263,13 @@ async fn sample(
             .unwrap_or("")
             .to_string();
         // The cap keeps memory flat; a health body is judged by its start (status, JSON).
-        let text = super::read_body(response).await.map_err(failed)?.text;
+        let body = super::read_body(response).await.map_err(failed)?;
         samples
             .latencies
             .push(started.elapsed().as_secs_f64() * 1000.0);
         if samples.statuses.is_empty() {
-            samples.body = text;
+            samples.body = body.text;
+            samples.complete = body.complete;
             samples.content_type = content_type;
         }
         samples.statuses.push(status);
@@ -283,8 +286,20 @@ fn judge(params: &HealthParams, subject: &str, samples: &Samples) -> Observation
     let mut obs = Observation::default();
     obs.findings
         .extend(status_finding(params, subject, &samples.statuses).map(with_evidence));
-    obs.findings
-        .extend(body_finding(subject, first, &body).map(with_evidence));
+    if let Some(capped) = capped_json_finding(subject, samples) {
+        // Cut JSON does not parse: nothing in it can be judged.
+        obs.findings.push(with_evidence(capped));
+        obs.findings
+            .extend(latency(params, subject, samples, &mut obs.measurements));
+        obs.summary = Some(format!(
+            "{subject} answered {first}{}",
+            not_read_note(samples)
+        ));
+        return obs;
+    }
+    obs.findings.extend(
+        body_finding(subject, first, &body).map(|f| with_evidence(unread_noted(f, samples))),
+    );
     obs.findings
         .extend(invalid_json_finding(subject, samples).map(with_evidence));
     for name in &params.components {
@@ -303,21 +318,62 @@ fn judge(params: &HealthParams, subject: &str, samples: &Samples) -> Observation
             )));
         }
     }
+    obs.findings
+        .extend(latency(params, subject, samples, &mut obs.measurements));
     let p95 = percentile(&samples.latencies, 95.0);
-    obs.measure("latency_ms", (p95 * 10.0).round() / 10.0);
-    obs.findings.extend(latency_finding(
-        params,
-        subject,
-        samples.statuses.len(),
-        p95,
-    ));
     let said = match &body.status {
         Some((word, _)) => format!(", body status \"{word}\""),
         None if samples.content_type.is_empty() => String::new(),
         None => format!(" ({}, no status in the body)", samples.content_type),
     };
-    obs.summary = Some(format!("{subject} answered {first}{said} in {p95:.0} ms"));
+    obs.summary = Some(format!(
+        "{subject} answered {first}{said} in {p95:.0} ms{}",
+        not_read_note(samples)
+    ));
     obs
+}
+
+/// The p95 latency measured, and a finding when it is over the limit.
+fn latency(
+    params: &HealthParams,
+    subject: &str,
+    samples: &Samples,
+    measurements: &mut BTreeMap<String, f64>,
+) -> Option<Finding> {
+    let p95 = percentile(&samples.latencies, 95.0);
+    measurements.insert("latency_ms".into(), (p95 * 10.0).round() / 10.0);
+    latency_finding(params, subject, samples.statuses.len(), p95)
+}
+
+/// A JSON body longer than the cap: what was read is cut JSON, so the check cannot tell what
+/// the service says about itself.
+fn capped_json_finding(subject: &str, samples: &Samples) -> Option<Finding> {
+    let looks_json = samples.content_type.to_ascii_lowercase().contains("json")
+        || samples.body.trim_start().starts_with(['{', '[']);
+    if samples.complete || !looks_json {
+        return None;
+    }
+    Some(Finding::fail(
+        format!("{subject} body"),
+        format!(
+            "{subject} answered a JSON body larger than {BODY_CAP_TEXT}: it was not read past {BODY_CAP_TEXT}, so its status cannot be checked"
+        ),
+    ))
+}
+
+/// "; the body was not read past 1 MiB" when the body was longer than the cap.
+fn not_read_note(samples: &Samples) -> String {
+    if samples.complete {
+        String::new()
+    } else {
+        format!("; the body was not read past {BODY_CAP_TEXT}")
+    }
+}
+
+/// A finding judged on a capped body says that the rest was not read.
+fn unread_noted(mut finding: Finding, samples: &Samples) -> Finding {
+    finding.message.push_str(&not_read_note(samples));
+    finding
 }
 
 /// A JSON content type whose body does not parse: a broken or truncated answer.
@@ -529,7 +585,54 @@ mod tests {
             } else {
                 "text/plain".into()
             },
+            complete: true,
         }
+    }
+
+    /// A body past the cap is judged on what was read, and says the rest was not read; cut
+    /// JSON cannot be judged at all and fails.
+    #[test]
+    fn a_body_past_the_cap_says_it_was_not_read_further() {
+        let p = params(&["db"], None);
+        let capped = |body: &str| Samples {
+            complete: false,
+            ..samples(&[200], body, &[1.0])
+        };
+        let obs = judge(
+            &p,
+            "GET /h",
+            &capped(&format!("{{\"status\":\"UP\",\"pad\":\"{}", "x".repeat(64))),
+        );
+        let found: Vec<(Level, &str)> = obs
+            .findings
+            .iter()
+            .map(|f| (f.level, f.message.as_str()))
+            .collect();
+        assert_eq!(
+            found,
+            [(
+                Level::Fail,
+                "GET /h answered a JSON body larger than 1 MiB: it was not read past 1 MiB, so its status cannot be checked"
+            )]
+        );
+        assert_eq!(
+            obs.summary.as_deref(),
+            Some("GET /h answered 200; the body was not read past 1 MiB")
+        );
+        let p = params(&[], None);
+        let obs = judge(&p, "GET /h", &capped("DOWN: db unreachable ........"));
+        assert_eq!(
+            obs.findings[0].message,
+            "GET /h answered 200 but its body says the service is \"DOWN\"; the body was not read past 1 MiB"
+        );
+        let obs = judge(&p, "GET /h", &capped("OK ........"));
+        assert!(obs.findings.is_empty());
+        assert_eq!(
+            obs.summary.as_deref(),
+            Some(
+                "GET /h answered 200, body status \"OK\" in 1 ms; the body was not read past 1 MiB"
+            )
+        );
     }
 
     #[test]
