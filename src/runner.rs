@@ -265,7 +265,8 @@ async fn run_task(shared: Arc<Shared>, index: usize) -> (usize, Executed) {
     )
 }
 
-/// Opens (lazily) each target the selected checks use, with the target's own limit.
+/// Opens (lazily) each target the selected checks use, with the target's own limit. The first
+/// selected check in definition order that uses a PostgreSQL target reports its role.
 fn connect(suite: &Suite, options: &RunOptions, connect_timeout: Duration) -> Connections {
     let mut connections = Connections::new();
     for check in suite.checks.iter().filter(|c| options.selects(c)) {
@@ -279,9 +280,11 @@ fn connect(suite: &Suite, options: &RunOptions, connect_timeout: Duration) -> Co
             continue;
         };
         let connection = match &target.state {
-            TargetState::Ready(TargetKind::Postgres(pg)) => PgHandle::new(pg, target.concurrency)
-                .map(|h| Connection::Postgres(Box::new(h)))
-                .map_err(|e| e.to_string()),
+            TargetState::Ready(TargetKind::Postgres(pg)) => {
+                PgHandle::new(pg, target.concurrency, (name, &check.id))
+                    .map(|h| Connection::Postgres(Box::new(h)))
+                    .map_err(|e| e.to_string())
+            }
             TargetState::Ready(TargetKind::Http(http)) => {
                 HttpHandle::for_target(http, connect_timeout)
                     .map(Connection::Http)
@@ -399,7 +402,7 @@ async fn run_one(
             tracing::debug!(check = %check.id, attempt, "retrying");
             tokio::time::sleep(Duration::from_millis(200 * u64::from(attempt))).await;
         }
-        let ctx = context.for_check(connection, timeout, secrets);
+        let ctx = context.for_check(&check.id, connection, timeout, secrets);
         let started = Instant::now();
         let outcome = tokio::time::timeout(allowed, checks::run(kind, &ctx)).await;
         let outcome = within_deadline(outcome.ok(), started.elapsed(), allowed, attempts);

@@ -12,8 +12,34 @@ const BAD: &str = include_str!("../../fixtures/supabase-bad.sql");
 const ALICE: &str = "00000000-0000-4000-8000-00000000a11c";
 const BOB: &str = "00000000-0000-4000-8000-000000000b0b";
 
+/// The fixture, with what `audit_log`'s fire test needs of the least-privilege role: UPDATE on
+/// the audited tables (docs/least-privilege.md).
 fn fixture(variant: &str) -> TestDb {
-    postgres().fresh_db(&format!("{BASE}\n{variant}"))
+    let db = postgres().fresh_db(&format!("{BASE}\n{variant}"));
+    exec(
+        &db.admin_url,
+        &format!(
+            "GRANT UPDATE ON public.wallets, public.payments TO {}",
+            common::READER
+        ),
+    )
+    .unwrap();
+    db
+}
+
+/// The URL `rls_probe` tests connect with: `PROBER`, with the rights on the probed tables it
+/// would otherwise inherit from the API roles.
+fn prober(db: &TestDb) -> String {
+    let url = postgres().prober_url(&db.name);
+    exec(
+        &db.admin_url,
+        &format!(
+            "GRANT SELECT, INSERT ON public.wallets, public.profiles TO {}",
+            common::PROBER
+        ),
+    )
+    .unwrap();
+    url
 }
 
 /// A project with target `db` (`target_extra` adds lines under it) and the given checks.
@@ -226,7 +252,7 @@ fn rls_audit_selects_rules_schemas_and_sensitive_tables() {
 #[test]
 fn rls_audit_without_api_roles_checks_public_and_says_so() {
     let db = fixture(BAD);
-    exec(&db.url, "GRANT SELECT ON public.profiles TO PUBLIC").unwrap();
+    exec(&db.admin_url, "GRANT SELECT ON public.profiles TO PUBLIC").unwrap();
     let p = project(
         &db.url,
         "",
@@ -305,31 +331,31 @@ fn unknown_rules_and_bad_parameters_are_located_configuration_errors() {
 #[test]
 fn rls_probe_passes_the_good_schema_and_commits_nothing() {
     let db = fixture(GOOD);
-    let before = snapshot(&db.url);
+    let before = snapshot(&db.admin_url);
     let probe = format!(
         "rls_probe: {{ table: wallets, owner_column: owner_id, role: authenticated, claims: {{ sub: {ALICE}, role: authenticated }}, other_subject: {BOB} }}"
     );
-    let result = common::check_json(&project(&db.url, WRITABLE, &[check("probe", &probe)]));
+    let result = common::check_json(&project(&prober(&db), WRITABLE, &[check("probe", &probe)]));
     let c = check_of(&result, "probe");
     assert_eq!(c["status"], "pass", "{c}");
     assert_eq!(
         c["message"],
         "public.wallets: authenticated sees 1 rows, none foreign; anon sees 0 rows; UPDATE of foreign rows affects none; foreign INSERT refused (new row violates row-level security policy for table \"wallets\")"
     );
-    assert_eq!(snapshot(&db.url), before);
+    assert_eq!(snapshot(&db.admin_url), before);
 }
 
 #[test]
 fn rls_probe_catches_foreign_reads_updates_and_inserts_and_commits_nothing() {
     let db = fixture(BAD);
-    let before = snapshot(&db.url);
+    let before = snapshot(&db.admin_url);
     let probe = format!(
         "rls_probe: {{ table: wallets, owner_column: owner_id, role: authenticated, claims: {{ sub: {ALICE}, role: authenticated }}, other_subject: {BOB} }}"
     );
     let anon_probe =
         format!("rls_probe: {{ table: profiles, owner_column: id, claims: {{ sub: {ALICE} }} }}");
     let result = common::check_json(&project(
-        &db.url,
+        &prober(&db),
         WRITABLE,
         &[check("probe", &probe), check("profiles", &anon_probe)],
     ));
@@ -355,24 +381,25 @@ fn rls_probe_catches_foreign_reads_updates_and_inserts_and_commits_nothing() {
             "as anon with sub {ALICE}, 1 of 2 visible rows of public.profiles belong to another id"
         )
     );
-    assert_eq!(snapshot(&db.url), before);
+    assert_eq!(snapshot(&db.admin_url), before);
 }
 
 #[test]
 fn rls_probe_needs_foreign_rows_and_seeds_one_only_with_allow_writes() {
     let db = fixture(GOOD);
     exec(
-        &db.url,
+        &db.admin_url,
         &format!(
             "DELETE FROM public.payments; DELETE FROM public.wallets WHERE owner_id = '{BOB}'"
         ),
     )
     .unwrap();
-    let before = snapshot(&db.url);
+    let before = snapshot(&db.admin_url);
     let probe = format!(
         "rls_probe: {{ table: wallets, owner_column: owner_id, role: authenticated, claims: {{ sub: {ALICE} }}, other_subject: {BOB} }}"
     );
-    let read_only = common::check_json(&project(&db.url, API_ROLES, &[check("probe", &probe)]));
+    let read_only =
+        common::check_json(&project(&prober(&db), API_ROLES, &[check("probe", &probe)]));
     let c = check_of(&read_only, "probe");
     assert_eq!(c["status"], "error");
     assert_eq!(
@@ -381,18 +408,18 @@ fn rls_probe_needs_foreign_rows_and_seeds_one_only_with_allow_writes() {
             "cannot verify: no foreign rows in public.wallets (none whose owner_id is not {ALICE}); set allow_writes: true on the target to let the probe insert one (always rolled back)"
         )
     );
-    let writable = common::check_json(&project(&db.url, WRITABLE, &[check("probe", &probe)]));
+    let writable = common::check_json(&project(&prober(&db), WRITABLE, &[check("probe", &probe)]));
     let c = check_of(&writable, "probe");
     assert_eq!(c["status"], "pass", "{c}");
     assert_eq!(c["measurements"]["foreign_rows"], 1.0);
-    assert_eq!(snapshot(&db.url), before);
+    assert_eq!(snapshot(&db.admin_url), before);
 }
 
 #[test]
 fn rls_probe_errors_name_what_is_missing() {
     let db = fixture(GOOD);
     let p = project(
-        &db.url,
+        &prober(&db),
         API_ROLES,
         &[
             check(
@@ -433,8 +460,11 @@ fn rls_probe_errors_name_what_is_missing() {
 #[test]
 fn audit_log_passes_the_good_schema_with_a_fire_test_that_commits_nothing() {
     let db = fixture(GOOD);
-    let audit_rows = query_text(&db.url, "SELECT count(*)::text FROM audit.logged_actions");
-    let before = snapshot(&db.url);
+    let audit_rows = query_text(
+        &db.admin_url,
+        "SELECT count(*)::text FROM audit.logged_actions",
+    );
+    let before = snapshot(&db.admin_url);
     let result = common::check_json(&project(
         &db.url,
         WRITABLE,
@@ -451,16 +481,19 @@ fn audit_log_passes_the_good_schema_with_a_fire_test_that_commits_nothing() {
     );
     assert_eq!(c["measurements"]["fire_tested_tables"], 2.0);
     assert_eq!(
-        query_text(&db.url, "SELECT count(*)::text FROM audit.logged_actions"),
+        query_text(
+            &db.admin_url,
+            "SELECT count(*)::text FROM audit.logged_actions"
+        ),
         audit_rows
     );
-    assert_eq!(snapshot(&db.url), before);
+    assert_eq!(snapshot(&db.admin_url), before);
 }
 
 #[test]
 fn audit_log_names_every_hole_of_the_bad_schema() {
     let db = fixture(BAD);
-    let before = snapshot(&db.url);
+    let before = snapshot(&db.admin_url);
     let result = common::check_json(&project(
         &db.url,
         WRITABLE,
@@ -482,14 +515,14 @@ fn audit_log_names_every_hole_of_the_bad_schema() {
             "fire test: an UPDATE of one row of public.wallets added no row to public.audit_log",
         ]
     );
-    assert_eq!(snapshot(&db.url), before);
+    assert_eq!(snapshot(&db.admin_url), before);
 }
 
 #[test]
 fn audit_log_immutability_does_not_trust_unforced_rls() {
     let db = fixture(GOOD);
     exec(
-        &db.url,
+        &db.admin_url,
         "DO $$ BEGIN CREATE ROLE ready_test_auditor LOGIN; EXCEPTION WHEN duplicate_object OR unique_violation THEN NULL; END $$;
          GRANT USAGE ON SCHEMA audit TO ready_test_auditor;
          GRANT SELECT, UPDATE, DELETE ON audit.logged_actions TO ready_test_auditor;
@@ -508,7 +541,7 @@ fn audit_log_immutability_does_not_trust_unforced_rls() {
         ]
     );
     exec(
-        &db.url,
+        &db.admin_url,
         "ALTER TABLE audit.logged_actions FORCE ROW LEVEL SECURITY",
     )
     .unwrap();
@@ -523,7 +556,7 @@ fn audit_log_immutability_does_not_trust_unforced_rls() {
         "{}",
         check_of(&forced, "audit")
     );
-    exec(&db.url, "CREATE POLICY audit_fix ON audit.logged_actions FOR UPDATE TO ready_test_auditor USING (true)").unwrap();
+    exec(&db.admin_url, "CREATE POLICY audit_fix ON audit.logged_actions FOR UPDATE TO ready_test_auditor USING (true)").unwrap();
     let with_policy = common::check_json(&project(
         &db.url,
         API_ROLES,
@@ -578,7 +611,7 @@ fn rls_audit_covers_partitioned_tables_and_skips_extension_objects() {
     let db = fixture(GOOD);
     // pg_stat_statements puts views readable by PUBLIC into `public`: they are the extension's.
     exec(
-        &db.url,
+        &db.admin_url,
         "CREATE EXTENSION pg_stat_statements;
          CREATE TABLE public.events (id bigint, at date, PRIMARY KEY (id, at)) PARTITION BY RANGE (at);
          CREATE TABLE public.events_2026 PARTITION OF public.events FOR VALUES FROM ('2026-01-01') TO ('2027-01-01');
@@ -605,7 +638,7 @@ fn rls_audit_covers_partitioned_tables_and_skips_extension_objects() {
 fn missing_privileges_are_errors() {
     let db = fixture(GOOD);
     exec(
-        &db.url,
+        &db.admin_url,
         "DO $$ BEGIN CREATE ROLE ready_test_weak LOGIN PASSWORD 'weak-pw-7'; EXCEPTION WHEN duplicate_object OR unique_violation THEN NULL; END $$;
          GRANT SELECT ON public.wallets TO ready_test_weak;",
     )
@@ -640,7 +673,7 @@ fn missing_privileges_are_errors() {
         fire["message"],
         "cannot read the catalog: permission denied for schema audit (SQLSTATE 42501)"
     );
-    exec(&db.url, "GRANT USAGE ON SCHEMA audit TO ready_test_weak; GRANT SELECT ON audit.logged_actions TO ready_test_weak;").unwrap();
+    exec(&db.admin_url, "GRANT USAGE ON SCHEMA audit TO ready_test_weak; GRANT SELECT ON audit.logged_actions TO ready_test_weak;").unwrap();
     let result = common::check_json(&project(
         &weak,
         "    api_roles: [anon, authenticated]\n    allow_writes: true\n",
@@ -704,15 +737,31 @@ fn the_least_privilege_role_sees_what_a_superuser_sees() {
     };
     for variant in [BAD, GOOD] {
         let db = fixture(variant);
-        let least = db.url.replacen(
+        let least = db.admin_url.replacen(
             &format!("postgres:{}@", common::PG_PASSWORD),
             "ready_checks:least-pw-3@",
             1,
         );
-        assert_ne!(least, db.url);
-        let as_superuser = verdicts(&db.url);
-        assert_eq!(as_superuser.len(), 7, "{as_superuser:?}");
-        assert_eq!(verdicts(&least), as_superuser);
+        assert_ne!(least, db.admin_url);
+        // The tests' own least-privilege role (this recipe plus BYPASSRLS) is the reference: a
+        // superuser gets the same verdicts but for the role warning on the target's first check.
+        let as_reader = verdicts(&db.url);
+        assert_eq!(as_reader.len(), 7, "{as_reader:?}");
+        assert_eq!(verdicts(&least), as_reader);
+        let as_superuser = verdicts(&db.admin_url);
+        let differing: Vec<&String> = as_superuser
+            .iter()
+            .zip(&as_reader)
+            .filter(|(su, reader)| su != reader)
+            .map(|(su, _)| su)
+            .collect();
+        assert!(
+            differing.len() <= 1
+                && differing
+                    .iter()
+                    .all(|v| v.contains("role postgres is a superuser")),
+            "{differing:?}"
+        );
     }
 }
 
@@ -722,7 +771,7 @@ fn the_least_privilege_role_sees_what_a_superuser_sees() {
 fn rls_audit_reads_the_catalog_as_postgresql_does() {
     let db = fixture(GOOD);
     exec(
-        &db.url,
+        &db.admin_url,
         "CREATE TYPE public.app_role AS ENUM ('user', 'admin');
          CREATE FUNCTION public.grant_role(r app_role) RETURNS void
            LANGUAGE sql SECURITY DEFINER SET search_path = '' AS 'SELECT NULL';

@@ -166,7 +166,7 @@ fn writes_are_refused_by_the_read_only_transaction() {
     );
     assert_eq!(status_of(&result, "cte"), "error");
     assert_eq!(
-        common::query_text(&db.url, "SELECT count(*)::text FROM accounts"),
+        common::query_text(&db.admin_url, "SELECT count(*)::text FROM accounts"),
         "3"
     );
 }
@@ -359,4 +359,79 @@ fn a_statement_without_columns_is_an_error_and_integers_compare_exactly() {
         "the query returned 9007199254740993, expected 9007199254740992"
     );
     assert_eq!(status_of(&result, "exact"), "pass");
+}
+
+/// Once per run and target, on the first check in definition order that uses it, a role that can
+/// do more than read is a `warn` finding; a role that can only read gets none.
+#[test]
+fn a_role_that_can_do_more_than_read_is_reported_once_per_target() {
+    let db = postgres().fresh_db(SCHEMA);
+    exec_admin_once();
+    let checks = [
+        sql_check("first", "{ query: \"SELECT 1\", expect: { rows: 1 } }"),
+        sql_check("second", "{ query: \"SELECT 1\", expect: { rows: 1 } }"),
+    ]
+    .concat();
+    let run_as = |url: &str| {
+        project(url, &checks)
+            .ready(&["check", "--format", "json"], &[])
+            .json()
+    };
+    let result = run_as(&db.admin_url);
+    assert_eq!(status_of(&result, "first"), "warn");
+    assert_eq!(
+        check_of(&result, "first")["findings"][0]["subject"],
+        "target db: role postgres"
+    );
+    assert_eq!(
+        check_of(&result, "first")["message"],
+        "role postgres is a superuser: read-only transactions do not stop it from writing files, running programs or ending sessions; connect as a role that can only read, e.g. one granted pg_read_all_data and pg_monitor (see docs/least-privilege.md)"
+    );
+    assert_eq!(status_of(&result, "second"), "pass");
+    let as_role = |role: &str| {
+        db.admin_url.replacen(
+            &format!("postgres:{PG_PASSWORD}@"),
+            &format!("{role}:role-pw-5@"),
+            1,
+        )
+    };
+    let result = run_as(&as_role("ready_test_signaller"));
+    assert_eq!(
+        check_of(&result, "first")["message"],
+        "role ready_test_signaller holds pg_signal_backend: read-only transactions do not stop it from writing files, running programs or ending sessions; connect as a role that can only read, e.g. one granted pg_read_all_data and pg_monitor (see docs/least-privilege.md)"
+    );
+    for (role, held) in [
+        ("ready_test_file_writer", "pg_write_server_files"),
+        ("ready_test_program_runner", "pg_execute_server_program"),
+    ] {
+        let result = run_as(&as_role(role));
+        assert_eq!(status_of(&result, "first"), "warn");
+        assert_eq!(status_of(&result, "second"), "pass");
+        assert_eq!(
+            check_of(&result, "first")["message"],
+            format!(
+                "role {role} holds {held}: read-only transactions do not stop it from writing files, running programs or ending sessions; connect as a role that can only read, e.g. one granted pg_read_all_data and pg_monitor (see docs/least-privilege.md)"
+            )
+        );
+    }
+    let result = run_as(&as_role("ready_test_reader"));
+    for id in ["first", "second"] {
+        assert_eq!(status_of(&result, id), "pass", "{}", check_of(&result, id));
+    }
+    // The tests' default role (docs/least-privilege.sql) is not reported either.
+    assert_eq!(status_of(&run_as(&db.url), "first"), "pass");
+}
+
+fn exec_admin_once() {
+    static ROLES: std::sync::Once = std::sync::Once::new();
+    ROLES.call_once(|| {
+        common::exec(
+            &postgres().url("postgres"),
+            "CREATE ROLE ready_test_signaller LOGIN PASSWORD 'role-pw-5' IN ROLE pg_signal_backend;
+             CREATE ROLE ready_test_file_writer LOGIN PASSWORD 'role-pw-5' IN ROLE pg_write_server_files;
+             CREATE ROLE ready_test_program_runner LOGIN PASSWORD 'role-pw-5' IN ROLE pg_execute_server_program;
+             CREATE ROLE ready_test_reader LOGIN PASSWORD 'role-pw-5' IN ROLE pg_read_all_data;",
+        )
+        .unwrap();
+    });
 }
