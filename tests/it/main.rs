@@ -11,6 +11,7 @@ mod http_probes;
 mod interop;
 mod leaks;
 mod local;
+mod pg_credentials;
 mod postgres_database;
 mod postgres_security;
 mod reports;

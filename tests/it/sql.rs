@@ -2,7 +2,8 @@
 
 use crate::common;
 
-use crate::common::{PG_PASSWORD, Project, check_of, postgres, status_of};
+use crate::common::{PG_PASSWORD, Project, check_of, exec, postgres, status_of};
+use crate::postgres_security::{BAD, GOOD, fixture};
 use serde_json::json;
 
 const SCHEMA: &str = "
@@ -434,4 +435,57 @@ fn exec_admin_once() {
         )
         .unwrap();
     });
+}
+
+/// The role of docs/least-privilege.sql, created from that very file, gets the verdicts and
+/// messages a superuser gets from every built-in postgres check.
+#[test]
+fn the_least_privilege_role_sees_what_a_superuser_sees() {
+    let admin = postgres().url("postgres");
+    exec(&admin, include_str!("../../docs/least-privilege.sql")).unwrap();
+    exec(&admin, "ALTER ROLE ready_checks PASSWORD 'least-pw-3'").unwrap();
+    let p = Project::new("");
+    std::fs::remove_file(p.path("ready.yaml")).unwrap();
+    let verdicts = |url: &str| {
+        let result = p
+            .ready(&["check", "--format", "json"], &[("DATABASE_URL", url)])
+            .json();
+        common::assert_valid_result(&result);
+        result["checks"]
+            .as_array()
+            .unwrap()
+            .iter()
+            // The login probe tries the URL's own user name, so its message names the role.
+            .filter(|c| c["target"] == "db" && c["id"] != "secrets.postgres-default-login")
+            .map(|c| format!("{} {} {}", c["id"], c["status"], c["message"]))
+            .collect::<Vec<_>>()
+    };
+    for variant in [BAD, GOOD] {
+        let db = fixture(variant);
+        let least = db.admin_url.replacen(
+            &format!("postgres:{}@", common::PG_PASSWORD),
+            "ready_checks:least-pw-3@",
+            1,
+        );
+        assert_ne!(least, db.admin_url);
+        // The tests' own least-privilege role (this recipe plus BYPASSRLS) is the reference: a
+        // superuser gets the same verdicts but for the role warning on the target's first check.
+        let as_reader = verdicts(&db.url);
+        assert_eq!(as_reader.len(), 7, "{as_reader:?}");
+        assert_eq!(verdicts(&least), as_reader);
+        let as_superuser = verdicts(&db.admin_url);
+        let differing: Vec<&String> = as_superuser
+            .iter()
+            .zip(&as_reader)
+            .filter(|(su, reader)| su != reader)
+            .map(|(su, _)| su)
+            .collect();
+        assert!(
+            differing.len() <= 1
+                && differing
+                    .iter()
+                    .all(|v| v.contains("role postgres is a superuser")),
+            "{differing:?}"
+        );
+    }
 }
