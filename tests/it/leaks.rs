@@ -593,6 +593,8 @@ exit 3
     assert!(stdout.starts_with(&"0".repeat(1016)), "{stdout}");
     assert!(stdout.contains("bytes not kept) …\n"), "{stdout}");
     assert!(stdout.ends_with(&"0".repeat(1010)), "{stdout}");
+    // Shown in part, though kept whole: the exact size is in the evidence.
+    assert_eq!(loud["stderr_bytes"], 1016 + 35 + 3000 + 35 + 1010);
     for (id, status, start) in [
         ("tool", "error", "`sh tool.sh` exited with 1: 000"),
         ("ping", "error", "Redis at 127.0.0.1:"),

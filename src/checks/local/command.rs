@@ -184,7 +184,7 @@ fn judge(
     obs
 }
 
-/// Exit code and the kept output; the exact size of a stream whose middle was not kept.
+/// Exit code and the kept output; the exact size of a stream whose middle is not shown.
 fn evidence(code: Option<i32>, stdout: &Capture, stderr: &Capture) -> serde_json::Value {
     let mut evidence = json!({
         "exit_code": code,
@@ -192,7 +192,7 @@ fn evidence(code: Option<i32>, stdout: &Capture, stderr: &Capture) -> serde_json
         "stderr": stderr.text(),
     });
     for (name, capture) in [("stdout_bytes", stdout), ("stderr_bytes", stderr)] {
-        if capture.unread() > 0 {
+        if capture.total_bytes() > 2 * SHOWN_END_BYTES as u64 {
             evidence[name] = json!(capture.total_bytes());
         }
     }
