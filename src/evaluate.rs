@@ -185,7 +185,7 @@ fn judge(check: &Check, ran: Ran, a: &Assembly) -> Judged {
             selected,
             ..judged(Status::Skip, reason)
         },
-        Ran::Errored(message) => judged(Status::Error, message),
+        Ran::Errored(error) => judged(Status::Error, error.shown(a.redactor)),
         Ran::Observed(observation) => judge_observation(check, observation, a),
     }
 }
@@ -254,6 +254,16 @@ fn finding_result(check: &Check, mut f: Finding, a: &Assembly) -> FindingResult 
             Cut::Evidence(key, max) => {
                 if let Some(serde_json::Value::String(text)) = f.evidence.get_mut(key) {
                     *text = redactor.redact_and_cut(text, max);
+                }
+            }
+            Cut::EvidenceEnds {
+                key,
+                head,
+                tail,
+                unread,
+            } => {
+                if let Some(serde_json::Value::String(text)) = f.evidence.get_mut(key) {
+                    *text = redactor.redact_and_cut_ends(text, head, tail, unread);
                 }
             }
         }

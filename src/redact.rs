@@ -93,6 +93,24 @@ impl Redactor {
         cut_outside_masks(&self.redact(text), max)
     }
 
+    /// Masks the secrets in `text`, then keeps its first `head` and last `tail` bytes around a
+    /// note of how many bytes lie between, `unread` (left out before) included; never inside a
+    /// mask.
+    pub fn redact_and_cut_ends(&self, text: &str, head: usize, tail: usize, unread: u64) -> String {
+        let masked = self.redact(text);
+        let end = head_end(&masked, head);
+        let start = tail_start(&masked, tail).max(end);
+        let left_out = (start - end) as u64 + unread;
+        if left_out == 0 {
+            return masked;
+        }
+        format!(
+            "{}\n… ({left_out} bytes not kept) …\n{}",
+            &masked[..end],
+            &masked[start..]
+        )
+    }
+
     /// Masks the secrets in every string of a JSON value (a finding's evidence).
     pub fn redact_json(&self, value: &mut serde_json::Value) {
         match value {
@@ -271,20 +289,42 @@ pub fn cut_outside_masks(text: &str, max: usize) -> String {
     if text.len() <= max {
         return text.to_string();
     }
+    let end = head_end(text, max);
+    format!("{}… ({} more bytes)", &text[..end], text.len() - end)
+}
+
+/// Where the first `max` bytes of `text` end: on a character boundary, moved back to the start
+/// of a mask the end would split.
+fn head_end(text: &str, max: usize) -> usize {
+    if text.len() <= max {
+        return text.len();
+    }
     let mut end = max;
     while !text.is_char_boundary(end) {
         end -= 1;
     }
-    // A mask that starts in the last MASK.len() bytes before `end` and reaches past it.
-    let window_start = end.saturating_sub(MASK.len() - 1);
-    if let Some(i) = text.as_bytes()[window_start..]
+    mask_start_across(text, end).unwrap_or(end)
+}
+
+/// Where the last `max` bytes of `text` start: on a character boundary, moved back to the start
+/// of a mask the start would split.
+fn tail_start(text: &str, max: usize) -> usize {
+    let mut start = text.len().saturating_sub(max);
+    while !text.is_char_boundary(start) {
+        start += 1;
+    }
+    mask_start_across(text, start).unwrap_or(start)
+}
+
+/// The start of a mask that begins before `at` and reaches past it.
+fn mask_start_across(text: &str, at: usize) -> Option<usize> {
+    let window_start = at.saturating_sub(MASK.len() - 1);
+    let end = (at + MASK.len() - 1).min(text.len());
+    text.as_bytes()[window_start..end]
         .windows(MASK.len())
         .position(|w| w == MASK.as_bytes())
-        && window_start + i < end
-    {
-        end = window_start + i;
-    }
-    format!("{}… ({} more bytes)", &text[..end], text.len() - end)
+        .map(|i| window_start + i)
+        .filter(|&i| i < at)
 }
 
 /// The redactor of a run as it grows: the configuration's secrets first, then what the checks
@@ -412,6 +452,22 @@ mod tests {
         assert_eq!(r.redact_and_cut(&text, 13), "........***..… (6 more bytes)");
         assert_eq!(r.redact_and_cut(&text, 10), "........… (11 more bytes)");
         assert_eq!(r.redact_and_cut("short", 10), "short");
+    }
+
+    #[test]
+    fn both_ends_are_kept_after_masking_and_never_split_a_mask() {
+        let r = Redactor::new(["tok-123456".to_string()]);
+        // The secret straddles both cuts: cut first, `tok-1` and `3456` would remain.
+        let text = format!("ab tok-123456{}tok-123456 yz", "m".repeat(20));
+        assert_eq!(
+            r.redact_and_cut_ends(&text, 5, 5, 0),
+            "ab \n… (23 bytes not kept) …\n*** yz"
+        );
+        assert_eq!(r.redact_and_cut_ends("short", 5, 5, 0), "short");
+        assert_eq!(
+            r.redact_and_cut_ends("aabb", 2, 2, 7),
+            "aa\n… (7 bytes not kept) …\nbb"
+        );
     }
 
     #[test]

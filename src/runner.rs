@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 
 use tokio::sync::{Mutex, Semaphore, watch};
 
-use crate::checks::outcome::{CheckOutcome, Observation};
+use crate::checks::outcome::{CheckError, CheckOutcome, Observation};
 use crate::checks::{
     self, Connection, Context, Kind, SecretSink, http::HttpHandle, postgres::PgHandle,
 };
@@ -75,7 +75,7 @@ impl RunOptions {
 #[derive(Debug, Clone)]
 pub enum Ran {
     Observed(Observation),
-    Errored(String),
+    Errored(CheckError),
     Skipped { reason: String, selected: bool },
 }
 
@@ -91,7 +91,7 @@ pub struct Executed {
 impl Executed {
     fn errored(message: impl Into<String>) -> Executed {
         Executed {
-            ran: Ran::Errored(message.into()),
+            ran: Ran::Errored(CheckError::new(message)),
             duration: Duration::ZERO,
             secrets: Vec::new(),
         }
@@ -265,7 +265,8 @@ async fn run_task(shared: Arc<Shared>, index: usize) -> (usize, Executed) {
     )
 }
 
-/// Opens (lazily) each target the selected checks use, with the target's own limit.
+/// Opens (lazily) each target the selected checks use, with the target's own limit. The first
+/// selected check in definition order that uses a PostgreSQL target reports its role.
 fn connect(suite: &Suite, options: &RunOptions, connect_timeout: Duration) -> Connections {
     let mut connections = Connections::new();
     for check in suite.checks.iter().filter(|c| options.selects(c)) {
@@ -279,9 +280,11 @@ fn connect(suite: &Suite, options: &RunOptions, connect_timeout: Duration) -> Co
             continue;
         };
         let connection = match &target.state {
-            TargetState::Ready(TargetKind::Postgres(pg)) => PgHandle::new(pg, target.concurrency)
-                .map(|h| Connection::Postgres(Box::new(h)))
-                .map_err(|e| e.to_string()),
+            TargetState::Ready(TargetKind::Postgres(pg)) => {
+                PgHandle::new(pg, target.concurrency, (name, &check.id))
+                    .map(|h| Connection::Postgres(Box::new(h)))
+                    .map_err(|e| e.to_string())
+            }
             TargetState::Ready(TargetKind::Http(http)) => {
                 HttpHandle::for_target(http, connect_timeout)
                     .map(Connection::Http)
@@ -337,7 +340,9 @@ fn prepare<'a>(
             let first = missing
                 .first()
                 .map_or("an environment variable is not set", String::as_str);
-            return Err(Ran::Errored(format!("cannot run: {first}")));
+            return Err(Ran::Errored(CheckError::new(format!(
+                "cannot run: {first}"
+            ))));
         }
     };
     let prepared = |connection, limit| Prepared {
@@ -349,8 +354,10 @@ fn prepare<'a>(
         None => Ok(prepared(None, None)),
         Some(name) => match connections.get(name) {
             Some((Ok(conn), limit)) => Ok(prepared(Some(conn), Some(limit.clone()))),
-            Some((Err(reason), _)) => Err(Ran::Errored(reason.clone())),
-            None => Err(Ran::Errored(format!("target `{name}` is not defined"))),
+            Some((Err(reason), _)) => Err(Ran::Errored(CheckError::new(reason.clone()))),
+            None => Err(Ran::Errored(CheckError::new(format!(
+                "target `{name}` is not defined"
+            )))),
         },
     }
 }
@@ -389,19 +396,19 @@ async fn run_one(
     } else {
         1
     };
-    let mut last = Ran::Errored("not run".into());
+    let mut last = Ran::Errored(CheckError::new("not run"));
     for attempt in 0..attempts {
         if attempt > 0 {
             tracing::debug!(check = %check.id, attempt, "retrying");
             tokio::time::sleep(Duration::from_millis(200 * u64::from(attempt))).await;
         }
-        let ctx = context.for_check(connection, timeout, secrets);
+        let ctx = context.for_check(&check.id, connection, timeout, secrets);
         let started = Instant::now();
         let outcome = tokio::time::timeout(allowed, checks::run(kind, &ctx)).await;
         let outcome = within_deadline(outcome.ok(), started.elapsed(), allowed, attempts);
         last = match outcome {
             Ok(obs) => return Ran::Observed(obs),
-            Err(e) => Ran::Errored(e.0),
+            Err(e) => Ran::Errored(e),
         };
     }
     last

@@ -30,11 +30,13 @@ impl Context {
     /// One check's view: its connected target, its timeout, its secret sink.
     pub fn for_check<'a>(
         &'a self,
+        check_id: &'a str,
         target: Option<&'a Connection>,
         timeout: Duration,
         secrets: &'a SecretSink,
     ) -> Ctx<'a> {
         Ctx {
+            check_id,
             target,
             standalone_http: &self.standalone_http,
             timeout,
@@ -47,6 +49,8 @@ impl Context {
 
 /// Everything a kind's `run` may use besides its parameters.
 pub struct Ctx<'a> {
+    /// The check's id: the first check of a PostgreSQL target also reports the target's role.
+    pub check_id: &'a str,
     /// The check's target, connected; `None` for local checks and for `url:` checks.
     pub target: Option<&'a Connection>,
     /// The client of HTTP checks that give their own `url:` and name no target.

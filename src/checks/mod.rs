@@ -188,6 +188,14 @@ impl Kind {
 
 /// Runs one check. The loader has checked that its target, if any, is of the kind's family.
 pub async fn run(kind: &Kind, ctx: &Ctx<'_>) -> CheckOutcome {
+    let outcome = run_kind(kind, ctx).await;
+    match ctx.target {
+        Some(Connection::Postgres(db)) => db.with_role_warning(ctx, outcome).await,
+        _ => outcome,
+    }
+}
+
+async fn run_kind(kind: &Kind, ctx: &Ctx<'_>) -> CheckOutcome {
     match kind {
         Kind::Sql(p) => postgres::sql::run(p, ctx).await,
         Kind::RlsAudit(p) => postgres::rls_audit::run(p, ctx).await,

@@ -2,6 +2,7 @@
 
 use std::collections::BTreeMap;
 
+use crate::redact::Redactor;
 use crate::vocab::Level;
 
 /// One thing wrong (or worth a look) about one subject.
@@ -25,6 +26,15 @@ pub enum Cut {
     Message(usize),
     /// A string at the top level of the evidence.
     Evidence(&'static str, usize),
+    /// A string at the top level of the evidence, cut to its first `head` and last `tail`
+    /// bytes with a note of what lies between; `unread` counts the bytes the kind already left
+    /// out there (a stream it kept only the ends of).
+    EvidenceEnds {
+        key: &'static str,
+        head: usize,
+        tail: usize,
+        unread: u64,
+    },
 }
 
 impl Finding {
@@ -78,13 +88,48 @@ impl Observation {
 }
 
 /// The check could not verify what it checks: unreachable, timed out, refused, misconfigured.
+/// The second field marks a text the message quotes (a reply, a tool's stderr) that `evaluate`
+/// cuts once the secrets in it are masked.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 #[error("{0}")]
-pub struct CheckError(pub String);
+pub struct CheckError(pub String, Option<Quote>);
+
+/// Where a message quotes a text of unbounded length, and how many bytes of it to show.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Quote {
+    start: usize,
+    end: usize,
+    max: usize,
+}
 
 impl CheckError {
     pub fn new(message: impl Into<String>) -> CheckError {
-        CheckError(message.into())
+        CheckError(message.into(), None)
+    }
+
+    /// `before`, `quoted` and `after` as one message; `quoted` is shown cut to `max` bytes once
+    /// masked (cut first, a secret straddling the cut would leak its first characters).
+    pub fn quoting(before: &str, quoted: &str, after: &str, max: usize) -> CheckError {
+        let quoted = crate::checks::params::keep(quoted);
+        let quote = Quote {
+            start: before.len(),
+            end: before.len() + quoted.len(),
+            max,
+        };
+        CheckError(format!("{before}{quoted}{after}"), Some(quote))
+    }
+
+    /// The message as a report shows it: masked, the quoted text then cut.
+    pub fn shown(&self, redactor: &Redactor) -> String {
+        match self.1 {
+            None => redactor.redact(&self.0),
+            Some(Quote { start, end, max }) => format!(
+                "{}{}{}",
+                redactor.redact(&self.0[..start]),
+                redactor.redact_and_cut(&self.0[start..end], max),
+                redactor.redact(&self.0[end..])
+            ),
+        }
     }
 }
 

@@ -228,7 +228,7 @@ fn start_database(
         None => stand_in_dump(variant).into_bytes(),
     };
     write_backups(started, dir, variant, &dump)?;
-    Ok((access.url(postgres::DATABASE), access.port))
+    Ok((access.reader_url(postgres::DATABASE), access.port))
 }
 
 /// Files are written under the lock: an interruption removes the folder holding the lock until

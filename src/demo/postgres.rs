@@ -82,18 +82,37 @@ pub struct Cluster {
     dir: tempfile::TempDir,
 }
 
-/// How to reach the cluster as its superuser.
+/// How to reach the cluster as its superuser, and as the role `ready` checks it with.
 #[derive(Clone)]
 pub struct Access {
     pub port: u16,
     password: String,
 }
 
+/// The least-privilege role of docs/least-privilege.sql: the demo checks as it does in
+/// production, never as the superuser.
+const READER: &str = "ready_checks";
+
 impl Access {
     pub fn url(&self, database: &str) -> String {
         format!(
             "postgres://postgres:{}@127.0.0.1:{}/{database}",
             self.password, self.port
+        )
+    }
+
+    /// The reader's password: another throwaway secret, derived so that it is not the
+    /// superuser's.
+    fn reader_password(&self) -> String {
+        use sha2::Digest;
+        hex::encode(sha2::Sha256::digest(format!("{READER}:{}", self.password)))
+    }
+
+    pub fn reader_url(&self, database: &str) -> String {
+        format!(
+            "postgres://{READER}:{}@127.0.0.1:{}/{database}",
+            self.reader_password(),
+            self.port
         )
     }
 }
@@ -272,6 +291,13 @@ pub async fn seed(
     sqlx::raw_sql(sqlx::AssertSqlSafe(format!("CREATE DATABASE {DATABASE}")))
         .execute(&mut admin)
         .await?;
+    sqlx::raw_sql(sqlx::AssertSqlSafe(format!(
+        "{} ALTER ROLE {READER} PASSWORD '{}';",
+        include_str!("../../docs/least-privilege.sql"),
+        cluster.reader_password()
+    )))
+    .execute(&mut admin)
+    .await?;
     admin.close().await?;
     let mut db = sqlx::PgConnection::connect(&cluster.url(DATABASE)).await?;
     sqlx::raw_sql(

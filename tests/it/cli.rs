@@ -159,7 +159,7 @@ fn the_issue_scenario_scores_by_hand_and_goes_once_fixed() {
     }
 
     // Fix everything: the ledger, and the replica pointed at a live server.
-    common::exec(&db.url, "DELETE FROM ledger WHERE amount < 0").unwrap();
+    common::exec(&db.admin_url, "DELETE FROM ledger WHERE amount < 0").unwrap();
     std::fs::write(
         p.path("ready.yaml"),
         scenario(&db.url, &db.url, &server.base),

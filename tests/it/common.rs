@@ -11,18 +11,33 @@ use std::time::{Duration, Instant};
 
 /// The superuser password of the test server: tests assert it never shows in any output.
 pub const PG_PASSWORD: &str = "Pg-test-s3cret-9f1c";
+/// The least-privilege role `ready` connects as by default (docs/least-privilege.md), and its
+/// password (a secret as much as the superuser's).
+pub const READER: &str = "ready_it_reader";
+pub const READER_PASSWORD: &str = "Rd-test-s3cret-4b7e";
+/// The role `rls_probe` tests connect as: it may switch to the API roles but does not inherit
+/// their rights (PostgreSQL 15 has no per-grant INHERIT FALSE, so the role is NOINHERIT and gets
+/// its table rights per database), so no other test sees it as a writer of their tables.
+pub const PROBER: &str = "ready_it_prober";
 
 pub struct Postgres {
     pub port: u16,
     _data: tempfile::TempDir,
     /// Closing this pipe (when the test process exits, however it exits) stops the server.
     _watchdog: Mutex<ChildStdin>,
+    /// Set once the least-privilege role exists on this server.
+    reader: OnceLock<()>,
+    /// Set once the `rls_probe` role exists on this server.
+    prober: OnceLock<()>,
 }
 
 /// A database of its own for one test.
 pub struct TestDb {
     pub name: String,
+    /// What `ready` connects as: the least-privilege role of docs/least-privilege.md.
     pub url: String,
+    /// The superuser: for setting the database up, and for tests that need a superuser.
+    pub admin_url: String,
 }
 
 static SERVER: OnceLock<Postgres> = OnceLock::new();
@@ -189,6 +204,8 @@ pub fn start_cluster(settings: &[&str]) -> Postgres {
         port,
         _data: data,
         _watchdog: Mutex::new(watchdog.stdin.unwrap()),
+        reader: OnceLock::new(),
+        prober: OnceLock::new(),
     };
     while Instant::now() < deadline {
         if pg.exec_admin("SELECT 1").is_ok() {
@@ -219,11 +236,56 @@ impl Postgres {
             NEXT_DB.fetch_add(1, Ordering::SeqCst)
         );
         self.exec_admin(&format!("CREATE DATABASE {name}")).unwrap();
-        let url = self.url(&name);
+        let admin_url = self.url(&name);
         if !schema.trim().is_empty() {
-            exec(&url, schema).unwrap_or_else(|e| panic!("schema failed: {e}"));
+            exec(&admin_url, schema).unwrap_or_else(|e| panic!("schema failed: {e}"));
         }
-        TestDb { name, url }
+        TestDb {
+            url: self.reader_url(&name),
+            name,
+            admin_url,
+        }
+    }
+
+    /// A URL for `ready` as the least-privilege role (`READER`), created on first use.
+    pub fn reader_url(&self, database: &str) -> String {
+        self.reader.get_or_init(|| self.create_reader());
+        format!(
+            "postgres://{READER}:{READER_PASSWORD}@127.0.0.1:{}/{database}",
+            self.port
+        )
+    }
+
+    /// The role of docs/least-privilege.sql (that very file, under the test's role name), with
+    /// BYPASSRLS so that it reads the rows the superuser these tests were written for read
+    /// (docs/least-privilege.md, caveats). `audit_log`'s fire test needs UPDATE on the audited
+    /// tables: the tests that fire it grant that per database.
+    fn create_reader(&self) {
+        let recipe = include_str!("../../docs/least-privilege.sql").replace("ready_checks", READER);
+        self.exec_admin(&recipe).unwrap();
+        self.exec_admin(&format!(
+            "ALTER ROLE {READER} BYPASSRLS PASSWORD '{READER_PASSWORD}'"
+        ))
+        .unwrap();
+    }
+
+    /// A URL for `rls_probe` (`PROBER`, created on first use): a member of the API roles, so
+    /// that it may `SET ROLE` to them; its rights on the probed tables are granted per database
+    /// by the caller.
+    pub fn prober_url(&self, database: &str) -> String {
+        self.prober.get_or_init(|| {
+            self.exec_admin(&format!(
+                "CREATE ROLE {PROBER} LOGIN NOINHERIT BYPASSRLS PASSWORD '{READER_PASSWORD}';
+                 DO $$ BEGIN CREATE ROLE anon NOLOGIN NOINHERIT; EXCEPTION WHEN duplicate_object OR unique_violation THEN NULL; END $$;
+                 DO $$ BEGIN CREATE ROLE authenticated NOLOGIN NOINHERIT; EXCEPTION WHEN duplicate_object OR unique_violation THEN NULL; END $$;
+                 GRANT anon, authenticated TO {PROBER};"
+            ))
+            .unwrap();
+        });
+        format!(
+            "postgres://{PROBER}:{READER_PASSWORD}@127.0.0.1:{}/{database}",
+            self.port
+        )
     }
 }
 

@@ -62,6 +62,8 @@ const LCOV: &str =
 struct Discovered {
     project: Project,
     env: Vec<(&'static str, String)>,
+    /// The superuser's URL, for changing the system between runs.
+    admin_url: String,
     _redis: crate::secrets::Redis,
     _api: common::HttpServer,
 }
@@ -107,7 +109,7 @@ fn supabase_project() -> Discovered {
         "{MIGRATION_ROLES}\n{MIGRATION_WALLETS}\n{HISTORY}"
     ));
     common::exec(
-        &db.url,
+        &db.admin_url,
         &format!(
             "ALTER ROLE authenticator IN DATABASE {} SET pgrst.db_schemas = 'public, api'",
             db.name
@@ -143,6 +145,7 @@ fn supabase_project() -> Discovered {
             ("DATABASE_URL", db.url.clone()),
             ("READY_HTTP_URL", api.base.clone()),
         ],
+        admin_url: db.admin_url.clone(),
         _redis: cache,
         _api: api,
     }
@@ -346,7 +349,7 @@ fn discover_is_deterministic_refuses_to_overwrite_and_previews_with_dry_run() {
 
     // A change on the system shows as a diff, and nothing is written.
     common::exec(
-        &p.env[0].1,
+        &p.admin_url,
         "CREATE TABLE public.payouts (id bigint PRIMARY KEY, amount numeric, message_id text)",
     )
     .unwrap();

@@ -1039,9 +1039,9 @@ fn wal_archiving_to_a_folder_failing_and_off() {
     );
     let p = Project::new(&format!(
         "targets:\n  archiving: {{ postgres: \"{}\" }}\n  failing: {{ postgres: \"{}\" }}\n  off: {{ postgres: \"{}\" }}\n  unprivileged: {{ postgres: \"{watcher_url}\" }}\nchecks:\n{}{}{}{}{}",
-        archiving.url("postgres"),
-        failing.url("postgres"),
-        off.url("postgres"),
+        archiving.reader_url("postgres"),
+        failing.reader_url("postgres"),
+        off.reader_url("postgres"),
         wal_check(
             "archiving",
             "archiving",

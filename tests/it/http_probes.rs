@@ -182,6 +182,46 @@ fn health_reads_status_codes_and_bodies() {
     }
 }
 
+/// A body past the 1 MiB cap: plain text is judged on what was read and says the rest was not
+/// read; JSON cannot be parsed cut, so it fails saying so.
+#[test]
+fn a_health_body_past_the_cap_says_it_was_not_read_further() {
+    let big = |start: &str| format!("{start}{}", " ".repeat(2 << 20));
+    let (ok, json) = (big("OK "), big(r#"{"status":"UP","pad":""#));
+    let app = Router::new()
+        .route(
+            "/big-text",
+            get(move || async move { respond(200, "text/plain", &ok) }),
+        )
+        .route(
+            "/big-json",
+            get(move || async move { respond(200, "application/json", &json) }),
+        );
+    let server = http_server(app);
+    let checks = [
+        check("text", "health", "{ path: /big-text }"),
+        check("json", "health", "{ path: /big-json }"),
+    ]
+    .concat();
+    let (result, _) = run(&project(&server.base, &checks), &[]);
+    let text = check_of(&result, "text");
+    assert_eq!(text["status"], "pass", "{text}");
+    assert!(
+        text["message"]
+            .as_str()
+            .unwrap()
+            .ends_with(" ms; the body was not read past 1 MiB"),
+        "{text}"
+    );
+    assert_eq!(status_of(&result, "json"), "fail");
+    assert_eq!(
+        messages(&result, "json"),
+        [fail(
+            "GET /big-json answered a JSON body larger than 1 MiB: it was not read past 1 MiB, so its status cannot be checked"
+        )]
+    );
+}
+
 #[test]
 fn health_errors_when_unreachable_or_slow() {
     let server = http_server(health_app());

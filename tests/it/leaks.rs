@@ -22,7 +22,9 @@ const BASIC_PASSWORD: &str = "Bw3\"Xcs\\Vb6<Nmd&Qw%Erf+Ty Uig-ö2Op";
 const JWT_SECRET: &str = "Jw5\"Rtb\\Yu7<Ioc&Pa%Sdh+Fg Hjv-ß9Kl";
 const DOTENV_TOKEN: &str = "Dv6\"Wxa\\Ce8<Vrk&Bt%Nyj+Mu Ikt-ñ3Ol";
 
-const FORMATS: &[&str] = &["table", "json", "markdown", "junit", "github", "sarif"];
+const FORMATS: &[&str] = &[
+    "table", "json", "markdown", "junit", "github", "sarif", "html",
+];
 
 /// How one character of a secret reads in one encoding, and whether that piece is the character
 /// itself (a window needs three of those to be distinctive: `&quot;` alone is not a leak).
@@ -515,4 +517,103 @@ fn the_battery_sees_every_encoding() {
     assert!(json_windows.iter().any(|(w, _)| w == "Tyr\\\\U"));
     assert!(json_windows.iter().any(|(w, _)| w == "%22Tyr"));
     assert!(!json_windows.iter().any(|(w, _)| w == "&quot;"));
+}
+
+/// A Redis stand-in that answers its first command with `first` and every later one with
+/// `later` (`-NOAUTH` then an odd reply to AUTH): what an error quotes, cut at 120 bytes.
+fn fake_redis(first: String, later: String) -> u16 {
+    use std::io::{Read, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    std::thread::spawn(move || {
+        for mut stream in listener.incoming().flatten() {
+            let mut buf = [0u8; 4096];
+            let mut replies = [first.as_str()]
+                .into_iter()
+                .chain(std::iter::repeat(later.as_str()));
+            while stream.read(&mut buf).is_ok_and(|n| n > 0) {
+                let reply = replies.next().unwrap_or_default();
+                if stream.write_all(format!("{reply}\r\n").as_bytes()).is_err() {
+                    break;
+                }
+            }
+        }
+    });
+    port
+}
+
+/// Every place that shows only part of a long text cuts it after masking: a secret across a
+/// cut point (a command's shown head and tail, a backup tool's stderr, a Redis reply) leaves
+/// no piece in any format.
+#[test]
+fn a_secret_across_every_cut_point_leaves_no_piece() {
+    // Shown: the first and last 1 KiB of command output, 300 bytes of stderr, 120 of a reply;
+    // cut before masking, each would show 8 to 14 bytes of the secret.
+    let script = "s=\"$JWT_SECRET\"
+printf '%01016d' 0; printf '%s' \"$s\"; head -c 100000 /dev/zero | tr '\\0' x; printf '%s' \"$s\"; printf '%01010d' 0
+printf '%01016d' 0 >&2; printf '%s' \"$s\" >&2; head -c 3000 /dev/zero | tr '\\0' y >&2; printf '%s' \"$s\" >&2; printf '%01010d' 0 >&2
+exit 3
+";
+    let backup_script =
+        "printf '%0290d' 0 >&2; printf '%s' \"$JWT_SECRET\" >&2; printf '%0100d' 0 >&2; exit 1\n";
+    let filler = "f".repeat(105);
+    let ping = fake_redis(format!("-ERR {filler}{JWT_SECRET}{filler}"), String::new());
+    let auth = fake_redis(
+        "-NOAUTH Authentication required.".into(),
+        format!(":{filler}{JWT_SECRET}{filler}"),
+    );
+    let checks = [
+        check("read", None, "secret", "{ from: env:JWT_SECRET }"),
+        check("loud", None, "command", "{ run: [sh, loud.sh] }"),
+        check(
+            "tool",
+            None,
+            "backup",
+            "{ wal_g: { command: [sh, tool.sh] } }",
+        ),
+        check(
+            "ping",
+            None,
+            "default_credentials",
+            &format!("{{ redis: \"127.0.0.1:{ping}\" }}"),
+        ),
+        check(
+            "auth",
+            None,
+            "default_credentials",
+            &format!("{{ redis: \"127.0.0.1:{auth}\", passwords: [changeme] }}"),
+        ),
+    ];
+    let project = Project::new(&format!("version: 1\nchecks:\n{}", checks.concat()));
+    project.write("loud.sh", script);
+    project.write("tool.sh", backup_script);
+    let env = [("JWT_SECRET", JWT_SECRET)];
+    let run = project.ready(&["check", "--format", "json"], &env);
+    let result = run.json();
+    let loud = &check_of(&result, "loud")["findings"][0]["evidence"];
+    let stdout = loud["stdout"].as_str().unwrap();
+    assert!(stdout.starts_with(&"0".repeat(1016)), "{stdout}");
+    assert!(stdout.contains("bytes not kept) …\n"), "{stdout}");
+    assert!(stdout.ends_with(&"0".repeat(1010)), "{stdout}");
+    // Shown in part, though kept whole: the exact size is in the evidence.
+    assert_eq!(loud["stderr_bytes"], 1016 + 35 + 3000 + 35 + 1010);
+    for (id, status, start) in [
+        ("tool", "error", "`sh tool.sh` exited with 1: 000"),
+        ("ping", "error", "Redis at 127.0.0.1:"),
+        ("auth", "error", "Redis at 127.0.0.1:"),
+    ] {
+        let c = check_of(&result, id);
+        assert_eq!(c["status"], status, "{c}");
+        assert!(c["message"].as_str().unwrap().starts_with(start), "{c}");
+        assert!(
+            c["message"].as_str().unwrap().contains(" more bytes)"),
+            "{c}"
+        );
+    }
+    let mut outputs = vec![("check --format json".to_string(), run.stdout)];
+    for format in FORMATS {
+        let shown = project.ready(&["check", "--format", format], &env);
+        outputs.push((format!("check --format {format}"), shown.stdout));
+    }
+    assert_no_leak(&outputs);
 }

@@ -15,6 +15,7 @@ mod interop;
 mod leaks;
 mod local;
 mod locations;
+mod pg_credentials;
 mod postgres_database;
 mod postgres_security;
 mod rate_limit_identities;

@@ -118,7 +118,7 @@ fn schema_passes_the_good_schema_and_knows_what_covers_a_key() {
     // A multi-column key is covered only by an index leading with its columns in order; an
     // invalid or partial index does not count.
     exec(
-        &db.url,
+        &db.admin_url,
         "CREATE TABLE public.pairs (a int, b int, PRIMARY KEY (a, b));
          CREATE TABLE public.refs (id int PRIMARY KEY, a int, b int, c int, FOREIGN KEY (a, b) REFERENCES public.pairs);
          CREATE INDEX refs_b_a ON public.refs (b, a);
@@ -443,7 +443,7 @@ fn cron_jobs_exist_are_active_succeeded_and_ran_recently() {
     )
     .unwrap();
     let p = project(
-        url,
+        &postgres().reader_url("postgres"),
         &[
             check("ok", "cron_job: { jobs: [ready-ok] }"),
             check(

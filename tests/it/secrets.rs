@@ -5,11 +5,11 @@ use crate::common;
 
 use crate::common::{Project, check_of};
 
-fn check(id: &str, kind: &str, params: &str) -> String {
+pub(crate) fn check(id: &str, kind: &str, params: &str) -> String {
     format!("  - id: {id}\n    category: security\n    severity: critical\n    {kind}: {params}\n")
 }
 
-fn project(checks: &[String]) -> Project {
+pub(crate) fn project(checks: &[String]) -> Project {
     Project::new(&format!(
         "version: 1\nproject: secrets\nchecks:\n{}",
         checks.concat()
@@ -640,125 +640,6 @@ fn built_in_suite_checks_secrets_and_backups() {
         ("fail".into(), format!("no backup in {backups} matches `*`"))
     );
     assert!(!run.stdout.contains(STRONG) && !run.stdout.contains(common::PG_PASSWORD));
-}
-
-/// What a fake PostgreSQL server heard on one connection: the startup parameters and the
-/// password messages it was sent.
-#[derive(Debug, Default)]
-struct Heard {
-    startup: Vec<String>,
-    passwords: Vec<String>,
-}
-
-/// A TCP listener that speaks just enough PostgreSQL to ask for a cleartext password, records
-/// what each client sends, and refuses it.
-fn fake_postgres() -> (u16, std::sync::Arc<std::sync::Mutex<Vec<Heard>>>) {
-    use std::io::{Read, Write};
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let port = listener.local_addr().unwrap().port();
-    let heard = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
-    let log = heard.clone();
-    std::thread::spawn(move || {
-        for stream in listener.incoming() {
-            let Ok(mut s) = stream else { return };
-            s.set_read_timeout(Some(std::time::Duration::from_secs(5)))
-                .unwrap();
-            let read_message = |s: &mut std::net::TcpStream, tagged: bool| {
-                let mut tag = [0u8; 1];
-                if tagged && s.read_exact(&mut tag).is_err() {
-                    return None;
-                }
-                let mut len = [0u8; 4];
-                s.read_exact(&mut len).ok()?;
-                let mut body = vec![0; i32::from_be_bytes(len) as usize - 4];
-                s.read_exact(&mut body).ok()?;
-                Some((tag[0], body))
-            };
-            let mut conn = Heard::default();
-            let Some((_, mut body)) = read_message(&mut s, false) else {
-                continue;
-            };
-            if body == [4, 210, 22, 47] {
-                s.write_all(b"N").unwrap();
-                body = match read_message(&mut s, false) {
-                    Some((_, b)) => b,
-                    None => continue,
-                };
-            }
-            conn.startup = body[4..]
-                .split(|&b| b == 0)
-                .filter(|t| !t.is_empty())
-                .map(|t| String::from_utf8_lossy(t).into_owned())
-                .collect();
-            // AuthenticationCleartextPassword
-            let _ = s.write_all(&[b'R', 0, 0, 0, 8, 0, 0, 0, 3]);
-            if let Some((b'p', password)) = read_message(&mut s, true) {
-                conn.passwords.push(
-                    String::from_utf8_lossy(&password)
-                        .trim_end_matches('\0')
-                        .into(),
-                );
-            }
-            let error = b"SFATAL\0C28P01\0Mpassword authentication failed\0\0";
-            let mut reply = vec![b'E'];
-            reply.extend_from_slice(&((error.len() + 4) as i32).to_be_bytes());
-            reply.extend_from_slice(error);
-            let _ = s.write_all(&reply);
-            log.lock().unwrap().push(conn);
-        }
-    });
-    (port, heard)
-}
-
-#[test]
-fn default_credentials_sends_no_password_from_the_environment() {
-    let (port, heard) = fake_postgres();
-    let p = project(&[check(
-        "probe",
-        "default_credentials",
-        &format!("{{ postgres: \"127.0.0.1:{port}\", users: [app], passwords: [changeme] }}"),
-    )]);
-    let pgpass = p.path("pgpass");
-    std::fs::write(&pgpass, "*:*:*:*:from-the-pgpass-file\n").unwrap();
-    std::fs::set_permissions(&pgpass, std::os::unix::fs::PermissionsExt::from_mode(0o600)).unwrap();
-    let run = p.ready(
-        &["check", "--format", "json"],
-        &[
-            ("PGPASSWORD", "the-ci-password"),
-            ("PGPASSFILE", pgpass.to_str().unwrap()),
-            ("PGUSER", "ci"),
-            ("PGDATABASE", "ci"),
-        ],
-    );
-    let result = run.json();
-    let c = check_of(&result, "probe");
-    assert_eq!(
-        (c["status"].as_str(), c["message"].as_str()),
-        (
-            Some("pass"),
-            Some(
-                format!("PostgreSQL at 127.0.0.1:{port} refused `app` without a password and with 1 well-known password(s)")
-                    .as_str()
-            )
-        ),
-        "{}",
-        run.stderr
-    );
-    let heard = heard.lock().unwrap();
-    let passwords: Vec<&[String]> = heard.iter().map(|h| h.passwords.as_slice()).collect();
-    // The bare attempt answers no password request; the second sends the listed password only.
-    assert_eq!(passwords, [&[][..], &["changeme".to_string()][..]]);
-    assert_eq!(
-        heard[0].startup,
-        [
-            "user",
-            "app",
-            "database",
-            "postgres",
-            "application_name",
-            "ready"
-        ]
-    );
 }
 
 /// dotenvy reads the file; a line it cannot read is an error naming the file and the line, and

@@ -2,7 +2,8 @@
 
 use crate::common;
 
-use crate::common::{PG_PASSWORD, Project, check_of, postgres, status_of};
+use crate::common::{PG_PASSWORD, Project, check_of, exec, postgres, status_of};
+use crate::postgres_security::{BAD, GOOD, fixture};
 use serde_json::json;
 
 const SCHEMA: &str = "
@@ -166,7 +167,7 @@ fn writes_are_refused_by_the_read_only_transaction() {
     );
     assert_eq!(status_of(&result, "cte"), "error");
     assert_eq!(
-        common::query_text(&db.url, "SELECT count(*)::text FROM accounts"),
+        common::query_text(&db.admin_url, "SELECT count(*)::text FROM accounts"),
         "3"
     );
 }
@@ -457,4 +458,132 @@ fn samples_and_max_latency_are_validated_at_load() {
         "{}",
         lines[1]
     );
+}
+
+/// Once per run and target, on the first check in definition order that uses it, a role that can
+/// do more than read is a `warn` finding; a role that can only read gets none.
+#[test]
+fn a_role_that_can_do_more_than_read_is_reported_once_per_target() {
+    let db = postgres().fresh_db(SCHEMA);
+    exec_admin_once();
+    let checks = [
+        sql_check("first", "{ query: \"SELECT 1\", expect: { rows: 1 } }"),
+        sql_check("second", "{ query: \"SELECT 1\", expect: { rows: 1 } }"),
+    ]
+    .concat();
+    let run_as = |url: &str| {
+        project(url, &checks)
+            .ready(&["check", "--format", "json"], &[])
+            .json()
+    };
+    let result = run_as(&db.admin_url);
+    assert_eq!(status_of(&result, "first"), "warn");
+    assert_eq!(
+        check_of(&result, "first")["findings"][0]["subject"],
+        "target db: role postgres"
+    );
+    assert_eq!(
+        check_of(&result, "first")["message"],
+        "role postgres is a superuser: read-only transactions do not stop it from writing files, running programs or ending sessions; connect as a role that can only read, e.g. one granted pg_read_all_data and pg_monitor (see docs/least-privilege.md)"
+    );
+    assert_eq!(status_of(&result, "second"), "pass");
+    let as_role = |role: &str| {
+        db.admin_url.replacen(
+            &format!("postgres:{PG_PASSWORD}@"),
+            &format!("{role}:role-pw-5@"),
+            1,
+        )
+    };
+    let result = run_as(&as_role("ready_test_signaller"));
+    assert_eq!(
+        check_of(&result, "first")["message"],
+        "role ready_test_signaller holds pg_signal_backend: read-only transactions do not stop it from writing files, running programs or ending sessions; connect as a role that can only read, e.g. one granted pg_read_all_data and pg_monitor (see docs/least-privilege.md)"
+    );
+    for (role, held) in [
+        ("ready_test_file_writer", "pg_write_server_files"),
+        ("ready_test_program_runner", "pg_execute_server_program"),
+    ] {
+        let result = run_as(&as_role(role));
+        assert_eq!(status_of(&result, "first"), "warn");
+        assert_eq!(status_of(&result, "second"), "pass");
+        assert_eq!(
+            check_of(&result, "first")["message"],
+            format!(
+                "role {role} holds {held}: read-only transactions do not stop it from writing files, running programs or ending sessions; connect as a role that can only read, e.g. one granted pg_read_all_data and pg_monitor (see docs/least-privilege.md)"
+            )
+        );
+    }
+    let result = run_as(&as_role("ready_test_reader"));
+    for id in ["first", "second"] {
+        assert_eq!(status_of(&result, id), "pass", "{}", check_of(&result, id));
+    }
+    // The tests' default role (docs/least-privilege.sql) is not reported either.
+    assert_eq!(status_of(&run_as(&db.url), "first"), "pass");
+}
+
+fn exec_admin_once() {
+    static ROLES: std::sync::Once = std::sync::Once::new();
+    ROLES.call_once(|| {
+        common::exec(
+            &postgres().url("postgres"),
+            "CREATE ROLE ready_test_signaller LOGIN PASSWORD 'role-pw-5' IN ROLE pg_signal_backend;
+             CREATE ROLE ready_test_file_writer LOGIN PASSWORD 'role-pw-5' IN ROLE pg_write_server_files;
+             CREATE ROLE ready_test_program_runner LOGIN PASSWORD 'role-pw-5' IN ROLE pg_execute_server_program;
+             CREATE ROLE ready_test_reader LOGIN PASSWORD 'role-pw-5' IN ROLE pg_read_all_data;",
+        )
+        .unwrap();
+    });
+}
+
+/// The role of docs/least-privilege.sql, created from that very file, gets the verdicts and
+/// messages a superuser gets from every built-in postgres check.
+#[test]
+fn the_least_privilege_role_sees_what_a_superuser_sees() {
+    let admin = postgres().url("postgres");
+    exec(&admin, include_str!("../../docs/least-privilege.sql")).unwrap();
+    exec(&admin, "ALTER ROLE ready_checks PASSWORD 'least-pw-3'").unwrap();
+    let p = Project::new("");
+    std::fs::remove_file(p.path("ready.yaml")).unwrap();
+    let verdicts = |url: &str| {
+        let result = p
+            .ready(&["check", "--format", "json"], &[("DATABASE_URL", url)])
+            .json();
+        common::assert_valid_result(&result);
+        result["checks"]
+            .as_array()
+            .unwrap()
+            .iter()
+            // The login probe tries the URL's own user name, so its message names the role.
+            .filter(|c| c["target"] == "db" && c["id"] != "secrets.postgres-default-login")
+            .map(|c| format!("{} {} {}", c["id"], c["status"], c["message"]))
+            .collect::<Vec<_>>()
+    };
+    for variant in [BAD, GOOD] {
+        let db = fixture(variant);
+        let least = db.admin_url.replacen(
+            &format!("postgres:{}@", common::PG_PASSWORD),
+            "ready_checks:least-pw-3@",
+            1,
+        );
+        assert_ne!(least, db.admin_url);
+        // The tests' own least-privilege role (this recipe plus BYPASSRLS) is the reference: a
+        // superuser gets the same verdicts but for the role warning on the target's first check.
+        let as_reader = verdicts(&db.url);
+        assert_eq!(as_reader.len(), 7, "{as_reader:?}");
+        assert_eq!(verdicts(&least), as_reader);
+        let as_superuser = verdicts(&db.admin_url);
+        let differing: Vec<&String> = as_superuser
+            .iter()
+            .zip(&as_reader)
+            .filter(|(su, reader)| su != reader)
+            .map(|(su, _)| su)
+            .collect();
+        assert!(
+            differing.len() <= 1
+                && differing
+                    .iter()
+                    .all(|v| v.contains("role postgres is a superuser")),
+            "{differing:?}"
+        );
+    }
 }

@@ -9,7 +9,9 @@ use serde_json::Value as Json;
 
 use super::params::ReportOrigin;
 use crate::checks::outcome::CheckError;
-use crate::checks::params::truncate;
+
+/// Bytes of a failing tool's stderr an error shows, cut after masking.
+const STDERR_SHOWN_BYTES: usize = 300;
 
 pub async fn read(origin: &ReportOrigin, base_dir: &Path) -> Result<Json, CheckError> {
     let (text, shown) = match origin {
@@ -33,15 +35,16 @@ pub async fn read(origin: &ReportOrigin, base_dir: &Path) -> Result<Json, CheckE
                 .map_err(|e| CheckError::new(format!("cannot run `{program}`: {e}")))?;
             if !output.status.success() {
                 let stderr = String::from_utf8_lossy(&output.stderr);
-                return Err(CheckError::new(format!(
-                    "`{}` exited with {}: {}",
-                    argv.join(" "),
-                    output
-                        .status
-                        .code()
-                        .map_or("a signal".into(), |c| c.to_string()),
-                    truncate(stderr.trim(), 300)
-                )));
+                let exit = output
+                    .status
+                    .code()
+                    .map_or("a signal".into(), |c| c.to_string());
+                return Err(CheckError::quoting(
+                    &format!("`{}` exited with {exit}: ", argv.join(" ")),
+                    stderr.trim(),
+                    "",
+                    STDERR_SHOWN_BYTES,
+                ));
             }
             (
                 String::from_utf8_lossy(&output.stdout).into_owned(),

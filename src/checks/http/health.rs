@@ -9,14 +9,18 @@ use serde::Deserialize;
 use serde_json::Value as Json;
 
 use super::request::{StatusExpect, percentile};
-use super::{BODY_CUT, HttpHandle, error_text, request, subject};
+use super::{BODY_CAP_TEXT, BODY_CUT, HttpHandle, error_text, request, subject};
 use crate::checks::outcome::{CheckError, CheckOutcome, Finding, Observation};
-use crate::checks::params::{DurationParam, keep, truncate};
+use crate::checks::params::{DurationParam, keep};
 use crate::checks::params::{HttpMethod, HttpUrl};
 use crate::checks::{Ctx, KindSpec};
 use crate::model::TargetFamily;
 use crate::redact::redact_url;
 use crate::vocab::Level;
+
+mod body;
+
+use body::{Body, Health, down_anywhere, read_body};
 
 /// Samples are bounded: this is a probe, not a load test.
 const MAX_SAMPLES: u32 = 100;
@@ -48,159 +52,6 @@ fn one() -> u32 {
     1
 }
 
-/// What a health body says about the service or a component.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub enum Health {
-    Up,
-    Warn,
-    Down,
-}
-
-/// Reads the status words of the common health libraries: `application/health+json`
-/// (pass/warn/fail), Spring Actuator (UP, DOWN, OUT_OF_SERVICE, UNKNOWN), terminus (ok, error,
-/// shutting_down), PyPI healthcheck (success, failure), fastapi-health (connected…), ASP.NET Core
-/// (Healthy, Degraded, Unhealthy), Go health-go (OK, Partially Available, Unavailable) and
-/// alexliesenfeld/health (up, down, unknown), Kubernetes-style `ok`.
-pub fn health_word(word: &str) -> Option<Health> {
-    match word.trim().to_ascii_lowercase().as_str() {
-        "pass" | "ok" | "up" | "healthy" | "alive" | "ready" | "green" | "connected"
-        | "success" | "available" => Some(Health::Up),
-        "warn" | "warning" | "degraded" | "unknown" | "yellow" | "partially available" => {
-            Some(Health::Warn)
-        }
-        "fail" | "failed" | "failure" | "down" | "error" | "unhealthy" | "out_of_service"
-        | "red" | "disconnected" | "unavailable" | "shutting_down" => Some(Health::Down),
-        _ => None,
-    }
-}
-
-/// The overall status a body claims, and its components by name.
-#[derive(Debug, Default)]
-struct Body {
-    status: Option<(String, Option<Health>)>,
-    components: Components,
-    json: bool,
-}
-
-/// The `status` field (any capitalisation: `"Status"` is read too). A status that is not a
-/// string (`null`, `["DOWN"]`, `true`) is shown as JSON and is no known word.
-fn status_of(value: &Json) -> Option<(String, Option<Health>)> {
-    let Json::Object(fields) = value else {
-        return None;
-    };
-    let (_, status) = fields
-        .iter()
-        .find(|(k, _)| k.eq_ignore_ascii_case("status"))?;
-    Some(match status {
-        Json::String(text) => (text.clone(), health_word(text)),
-        other => (other.to_string(), None),
-    })
-}
-
-fn read_body(text: &str) -> Body {
-    let Ok(doc @ Json::Object(_)) = serde_json::from_str::<Json>(text) else {
-        if let Ok(other) = serde_json::from_str::<Json>(text)
-            && !other.is_string()
-        {
-            // A top-level array, number or literal: JSON, but no status to read.
-            return Body {
-                status: Some((truncate(&other.to_string(), 60), None)),
-                json: true,
-                ..Body::default()
-            };
-        }
-        // Plain text: its first word, when it is a status word ("OK", "DOWN: db unreachable").
-        let first = text
-            .split(|c: char| !c.is_ascii_alphanumeric() && c != '_')
-            .find(|w| !w.is_empty())
-            .unwrap_or("");
-        let word = health_word(first);
-        return Body {
-            status: word.map(|w| (first.to_string(), Some(w))),
-            ..Body::default()
-        };
-    };
-    let mut body = Body {
-        status: status_of(&doc),
-        json: true,
-        ..Body::default()
-    };
-    health_json_checks(&doc, &mut body.components);
-    home_grown_fields(&doc, &mut body.components);
-    actuator_components(&doc, &mut body.components);
-    body
-}
-
-type Components = BTreeMap<String, Option<(String, Option<Health>)>>;
-
-/// application/health+json: "checks": {"db:connections": [{"status": "pass", …}], …}
-fn health_json_checks(doc: &Json, components: &mut Components) {
-    let Some(Json::Object(checks)) = doc.get("checks") else {
-        return;
-    };
-    for (key, entries) in checks {
-        let name = key.split(':').next().unwrap_or(key).to_string();
-        let list = match entries {
-            Json::Array(items) => items.iter().collect::<Vec<_>>(),
-            other => vec![other],
-        };
-        // A component is as healthy as its worst measurement.
-        let worst = list
-            .iter()
-            .filter_map(|e| status_of(e))
-            .max_by_key(|(_, h)| match h {
-                Some(Health::Up) => 0,
-                Some(Health::Warn) => 1,
-                None => 2,
-                Some(Health::Down) => 3,
-            });
-        components.insert(name.clone(), worst.clone());
-        if name != *key {
-            components.insert(key.clone(), worst);
-        }
-    }
-}
-
-/// Home-grown bodies: {"status": "ok", "db": "up", "cache": {"status": "down"}}.
-fn home_grown_fields(doc: &Json, components: &mut Components) {
-    let Json::Object(fields) = doc else {
-        return;
-    };
-    for (name, value) in fields {
-        let reported = match value {
-            Json::String(word) => health_word(word).map(|h| (word.clone(), Some(h))),
-            Json::Object(_) => status_of(value),
-            _ => None,
-        };
-        if let Some(reported) = reported
-            && !name.eq_ignore_ascii_case("status")
-        {
-            components.insert(name.clone(), Some(reported));
-        }
-    }
-}
-
-/// Spring Actuator: "components" (Boot 2.2+) or "details" (older), nested one level.
-fn actuator_components(doc: &Json, components: &mut Components) {
-    for field in ["components", "details"] {
-        let Some(Json::Object(listed)) = doc.get(field) else {
-            continue;
-        };
-        for (name, value) in listed {
-            components
-                .entry(name.clone())
-                .or_insert_with(|| status_of(value));
-            if let Some(Json::Object(nested)) = value.get("components") {
-                for (inner, value) in nested {
-                    components
-                        .entry(format!("{name}.{inner}"))
-                        .or_insert_with(|| status_of(value));
-                }
-            }
-        }
-    }
-}
-
 /// What the samples showed: the facts the judgement reads.
 #[derive(Debug, Default)]
 struct Samples {
@@ -211,6 +62,8 @@ struct Samples {
     /// The first response's body and `Content-Type`.
     body: String,
     content_type: String,
+    /// False when the first body was longer than the cap and the rest was not read.
+    complete: bool,
 }
 
 impl KindSpec for HealthParams {
@@ -257,12 +110,13 @@ async fn sample(
             .unwrap_or("")
             .to_string();
         // The cap keeps memory flat; a health body is judged by its start (status, JSON).
-        let text = super::read_body(response).await.map_err(failed)?.text;
+        let body = super::read_body(response).await.map_err(failed)?;
         samples
             .latencies
             .push(started.elapsed().as_secs_f64() * 1000.0);
         if samples.statuses.is_empty() {
-            samples.body = text;
+            samples.body = body.text;
+            samples.complete = body.complete;
             samples.content_type = content_type;
         }
         samples.statuses.push(status);
@@ -279,8 +133,20 @@ fn judge(params: &HealthParams, subject: &str, samples: &Samples) -> Observation
     let mut obs = Observation::default();
     obs.findings
         .extend(status_finding(params, subject, &samples.statuses).map(with_evidence));
-    obs.findings
-        .extend(body_finding(subject, first, &body).map(with_evidence));
+    if let Some(capped) = capped_json_finding(subject, samples) {
+        // Cut JSON does not parse: nothing in it can be judged.
+        obs.findings.push(with_evidence(capped));
+        obs.findings
+            .extend(latency(params, subject, samples, &mut obs.measurements));
+        obs.summary = Some(format!(
+            "{subject} answered {first}{}",
+            not_read_note(samples)
+        ));
+        return obs;
+    }
+    obs.findings.extend(
+        body_finding(subject, first, &body).map(|f| with_evidence(unread_noted(f, samples))),
+    );
     obs.findings
         .extend(invalid_json_finding(subject, samples).map(with_evidence));
     for name in &params.components {
@@ -299,21 +165,62 @@ fn judge(params: &HealthParams, subject: &str, samples: &Samples) -> Observation
             )));
         }
     }
+    obs.findings
+        .extend(latency(params, subject, samples, &mut obs.measurements));
     let p95 = percentile(&samples.latencies, 95.0);
-    obs.measure("latency_ms", (p95 * 10.0).round() / 10.0);
-    obs.findings.extend(latency_finding(
-        params,
-        subject,
-        samples.statuses.len(),
-        p95,
-    ));
     let said = match &body.status {
         Some((word, _)) => format!(", body status \"{word}\""),
         None if samples.content_type.is_empty() => String::new(),
         None => format!(" ({}, no status in the body)", samples.content_type),
     };
-    obs.summary = Some(format!("{subject} answered {first}{said} in {p95:.0} ms"));
+    obs.summary = Some(format!(
+        "{subject} answered {first}{said} in {p95:.0} ms{}",
+        not_read_note(samples)
+    ));
     obs
+}
+
+/// The p95 latency measured, and a finding when it is over the limit.
+fn latency(
+    params: &HealthParams,
+    subject: &str,
+    samples: &Samples,
+    measurements: &mut BTreeMap<String, f64>,
+) -> Option<Finding> {
+    let p95 = percentile(&samples.latencies, 95.0);
+    measurements.insert("latency_ms".into(), (p95 * 10.0).round() / 10.0);
+    latency_finding(params, subject, samples.statuses.len(), p95)
+}
+
+/// A JSON body longer than the cap: what was read is cut JSON, so the check cannot tell what
+/// the service says about itself.
+fn capped_json_finding(subject: &str, samples: &Samples) -> Option<Finding> {
+    let looks_json = samples.content_type.to_ascii_lowercase().contains("json")
+        || samples.body.trim_start().starts_with(['{', '[']);
+    if samples.complete || !looks_json {
+        return None;
+    }
+    Some(Finding::fail(
+        format!("{subject} body"),
+        format!(
+            "{subject} answered a JSON body larger than {BODY_CAP_TEXT}: it was not read past {BODY_CAP_TEXT}, so its status cannot be checked"
+        ),
+    ))
+}
+
+/// "; the body was not read past 1 MiB" when the body was longer than the cap.
+fn not_read_note(samples: &Samples) -> String {
+    if samples.complete {
+        String::new()
+    } else {
+        format!("; the body was not read past {BODY_CAP_TEXT}")
+    }
+}
+
+/// A finding judged on a capped body says that the rest was not read.
+fn unread_noted(mut finding: Finding, samples: &Samples) -> Finding {
+    finding.message.push_str(&not_read_note(samples));
+    finding
 }
 
 /// A JSON content type whose body does not parse: a broken or truncated answer.
@@ -330,41 +237,6 @@ fn invalid_json_finding(subject: &str, samples: &Samples) -> Option<Finding> {
             samples.content_type
         ),
     ))
-}
-
-/// Every component below the top level whose status is a down word, by its path of keys
-/// (`cache`, `db.primary`), leaving out the containers `components`, `details` and `checks`.
-fn down_anywhere(text: &str) -> Vec<(String, String)> {
-    fn walk(value: &Json, path: &str, found: &mut Vec<(String, String)>) {
-        match value {
-            Json::Object(fields) => {
-                for (key, inner) in fields {
-                    let is_status = key.eq_ignore_ascii_case("status");
-                    let here = match key.as_str() {
-                        _ if is_status => path.to_string(),
-                        "components" | "details" | "checks" => path.to_string(),
-                        _ if path.is_empty() => key.clone(),
-                        _ => format!("{path}.{key}"),
-                    };
-                    if let Json::String(word) = inner
-                        && health_word(word) == Some(Health::Down)
-                        && !here.is_empty()
-                        && !found.iter().any(|(p, _)| *p == here)
-                    {
-                        found.push((here.clone(), word.clone()));
-                    }
-                    walk(inner, &here, found);
-                }
-            }
-            Json::Array(items) => items.iter().for_each(|item| walk(item, path, found)),
-            _ => {}
-        }
-    }
-    let mut found = Vec::new();
-    if let Ok(doc) = serde_json::from_str::<Json>(text) {
-        walk(&doc, "", &mut found);
-    }
-    found
 }
 
 fn status_finding(params: &HealthParams, subject: &str, statuses: &[u16]) -> Option<Finding> {
@@ -473,34 +345,6 @@ fn latency_finding(
 mod tests {
     use super::*;
 
-    #[test]
-    fn bodies_in_each_format() {
-        let b = read_body(
-            r#"{"status":"pass","checks":{"db:connections":[{"status":"pass"},{"status":"warn"}]}}"#,
-        );
-        assert_eq!(b.status.unwrap().1, Some(Health::Up));
-        assert_eq!(b.components["db"].clone().unwrap().1, Some(Health::Warn));
-        let b = read_body(
-            r#"{"status":"UP","components":{"db":{"status":"DOWN"},"redis":{"status":"UP"}}}"#,
-        );
-        assert_eq!(b.components["db"].clone().unwrap().1, Some(Health::Down));
-        assert_eq!(
-            read_body("DOWN: db unreachable").status.unwrap().1,
-            Some(Health::Down)
-        );
-        assert_eq!(read_body("OK").status.unwrap().1, Some(Health::Up));
-        assert!(read_body("<html>hello</html>").status.is_none());
-        let b = read_body(
-            r#"{"status":"ok","database":"connected","cache":{"status":"down"},"version":"1.2"}"#,
-        );
-        assert_eq!(
-            b.components["database"].clone().unwrap().1,
-            Some(Health::Up)
-        );
-        assert_eq!(b.components["cache"].clone().unwrap().1, Some(Health::Down));
-        assert!(!b.components.contains_key("version"));
-    }
-
     fn params(components: &[&str], max_latency_ms: Option<u64>) -> HealthParams {
         HealthParams {
             path: None,
@@ -525,33 +369,54 @@ mod tests {
             } else {
                 "text/plain".into()
             },
+            complete: true,
         }
     }
 
+    /// A body past the cap is judged on what was read, and says the rest was not read; cut
+    /// JSON cannot be judged at all and fails.
     #[test]
-    fn each_library_s_words_read_as_up_degraded_or_down() {
-        let cases = [
-            ("UP", Health::Up),                    // Spring Actuator
-            ("OUT_OF_SERVICE", Health::Down),      // Spring Actuator
-            ("pass", Health::Up),                  // health+json
-            ("warn", Health::Warn),                // health+json
-            ("fail", Health::Down),                // health+json
-            ("ok", Health::Up),                    // terminus, Kubernetes
-            ("shutting_down", Health::Down),       // terminus
-            ("success", Health::Up),               // PyPI healthcheck
-            ("failure", Health::Down),             // PyPI healthcheck
-            ("connected", Health::Up),             // fastapi-health conditions
-            ("Healthy", Health::Up),               // ASP.NET Core
-            ("Degraded", Health::Warn),            // ASP.NET Core
-            ("Unhealthy", Health::Down),           // ASP.NET Core
-            ("Partially Available", Health::Warn), // hellofresh/health-go
-            ("Unavailable", Health::Down),         // hellofresh/health-go
-            ("unknown", Health::Warn),             // alexliesenfeld/health
-        ];
-        for (word, health) in cases {
-            assert_eq!(health_word(word), Some(health), "{word}");
-        }
-        assert_eq!(health_word("splendid"), None);
+    fn a_body_past_the_cap_says_it_was_not_read_further() {
+        let p = params(&["db"], None);
+        let capped = |body: &str| Samples {
+            complete: false,
+            ..samples(&[200], body, &[1.0])
+        };
+        let obs = judge(
+            &p,
+            "GET /h",
+            &capped(&format!("{{\"status\":\"UP\",\"pad\":\"{}", "x".repeat(64))),
+        );
+        let found: Vec<(Level, &str)> = obs
+            .findings
+            .iter()
+            .map(|f| (f.level, f.message.as_str()))
+            .collect();
+        assert_eq!(
+            found,
+            [(
+                Level::Fail,
+                "GET /h answered a JSON body larger than 1 MiB: it was not read past 1 MiB, so its status cannot be checked"
+            )]
+        );
+        assert_eq!(
+            obs.summary.as_deref(),
+            Some("GET /h answered 200; the body was not read past 1 MiB")
+        );
+        let p = params(&[], None);
+        let obs = judge(&p, "GET /h", &capped("DOWN: db unreachable ........"));
+        assert_eq!(
+            obs.findings[0].message,
+            "GET /h answered 200 but its body says the service is \"DOWN\"; the body was not read past 1 MiB"
+        );
+        let obs = judge(&p, "GET /h", &capped("OK ........"));
+        assert!(obs.findings.is_empty());
+        assert_eq!(
+            obs.summary.as_deref(),
+            Some(
+                "GET /h answered 200, body status \"OK\" in 1 ms; the body was not read past 1 MiB"
+            )
+        );
     }
 
     #[test]

@@ -122,6 +122,8 @@ pub fn request(
 /// At most this much of a response body is read: enough to parse JSON and quote evidence, and
 /// memory stays flat whatever the server sends.
 pub const BODY_CAP_BYTES: usize = 1 << 20;
+/// `BODY_CAP_BYTES` in words.
+pub const BODY_CAP_TEXT: &str = "1 MiB";
 
 /// A response body, read up to `BODY_CAP_BYTES`.
 pub struct Body {

@@ -12,14 +12,8 @@ use crate::checks::{Ctx, KindSpec};
 use crate::model::TargetFamily;
 use crate::vocab::human;
 
-/// At most this much of a command's output goes into evidence, cut after masking. The capture
-/// already keeps only a head and a tail (under 2.1 KiB with the note between them), so the cut
-/// only bounds what a capture could ever hold.
-const OUTPUT_EVIDENCE_BYTES: usize = 4096;
-const OUTPUT_CUTS: &[Cut] = &[
-    Cut::Evidence("stdout", OUTPUT_EVIDENCE_BYTES),
-    Cut::Evidence("stderr", OUTPUT_EVIDENCE_BYTES),
-];
+/// Bytes of each end of a command's output a finding shows, cut after masking.
+const SHOWN_END_BYTES: usize = 1024;
 
 mod capture;
 
@@ -139,6 +133,7 @@ fn judge(
     stderr: &Capture,
 ) -> Observation {
     let evidence = evidence(code, stdout, stderr);
+    let cuts = output_cuts(stdout, stderr);
     let mut obs = Observation::default();
     let subject = program;
     match code {
@@ -152,12 +147,12 @@ fn judge(
                 ),
             )
             .with_evidence(evidence.clone())
-            .cut(OUTPUT_CUTS),
+            .cut(&cuts),
         ),
         None => obs.findings.push(
             Finding::fail(subject, format!("`{program}` was killed by a signal"))
                 .with_evidence(evidence.clone())
-                .cut(OUTPUT_CUTS),
+                .cut(&cuts),
         ),
     }
     for (index, wanted) in wanted(&params.stdout_contains).iter().enumerate() {
@@ -165,7 +160,7 @@ fn judge(
             obs.findings.push(
                 Finding::fail(subject, format!("stdout does not contain \"{wanted}\""))
                     .with_evidence(evidence.clone())
-                    .cut(OUTPUT_CUTS),
+                    .cut(&cuts),
             );
         }
     }
@@ -174,7 +169,7 @@ fn judge(
             obs.findings.push(
                 Finding::fail(subject, format!("stderr contains \"{unwanted}\""))
                     .with_evidence(evidence.clone())
-                    .cut(OUTPUT_CUTS),
+                    .cut(&cuts),
             );
         }
     }
@@ -185,7 +180,7 @@ fn judge(
     obs
 }
 
-/// Exit code and the kept output; the exact size of a stream whose middle was not kept.
+/// Exit code and the kept output; the exact size of a stream whose middle is not shown.
 fn evidence(code: Option<i32>, stdout: &Capture, stderr: &Capture) -> serde_json::Value {
     let mut evidence = json!({
         "exit_code": code,
@@ -193,9 +188,20 @@ fn evidence(code: Option<i32>, stdout: &Capture, stderr: &Capture) -> serde_json
         "stderr": stderr.text(),
     });
     for (name, capture) in [("stdout_bytes", stdout), ("stderr_bytes", stderr)] {
-        if capture.is_capped() {
+        if capture.total_bytes() > 2 * SHOWN_END_BYTES as u64 {
             evidence[name] = json!(capture.total_bytes());
         }
     }
     evidence
+}
+
+/// Each stream shown by its ends, once `evaluate` has masked the secrets in all that was kept.
+fn output_cuts(stdout: &Capture, stderr: &Capture) -> [Cut; 2] {
+    let ends = |key, capture: &Capture| Cut::EvidenceEnds {
+        key,
+        head: SHOWN_END_BYTES,
+        tail: SHOWN_END_BYTES,
+        unread: capture.unread(),
+    };
+    [ends("stdout", stdout), ends("stderr", stderr)]
 }

@@ -1,18 +1,14 @@
 //! `default_credentials`: a Redis or PostgreSQL endpoint refuses clients without a password and
 //! with well-known ones. A handful of login attempts at most; the passwords tried are never shown.
 
-use std::str::FromStr;
 use std::time::Duration;
 
 use serde::Deserialize;
-use sqlx::Connection;
-use sqlx::postgres::{PgConnectOptions, PgSslMode};
-use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
 use tokio::net::TcpStream;
 
-use super::pg_startup;
+use super::{pg_login, pg_startup};
 use crate::checks::outcome::{CheckError, CheckOutcome, Finding, Observation};
-use crate::checks::postgres::describe;
 use crate::checks::{Ctx, KindSpec};
 use crate::model::TargetFamily;
 use crate::redact::redact_url;
@@ -292,7 +288,9 @@ async fn resp_command(
     let exchange = async {
         stream.get_mut().write_all(request.as_bytes()).await?;
         let mut line = String::new();
-        stream.read_line(&mut line).await?;
+        // A reply line is short; a server streaming one without end is read no further.
+        let limit = crate::checks::params::KEPT_TEXT_BYTES as u64;
+        (&mut *stream).take(limit).read_line(&mut line).await?;
         Ok::<String, std::io::Error>(line)
     };
     let line = tokio::time::timeout(CONNECT_TIMEOUT, exchange)
@@ -344,6 +342,9 @@ async fn redis(address: &str, passwords: &[String]) -> CheckOutcome {
     judge_redis(&shown, &replies, passwords.len())
 }
 
+/// Bytes of an unexpected Redis reply an error shows, cut after masking.
+const REPLY_SHOWN_BYTES: usize = 120;
+
 /// No password at all fails (warns when only protected mode stands in the way); so does a
 /// well-known password that `AUTH` accepts.
 fn judge_redis(shown: &str, replies: &RedisReplies, passwords: usize) -> CheckOutcome {
@@ -364,10 +365,12 @@ fn judge_redis(shown: &str, replies: &RedisReplies, passwords: usize) -> CheckOu
         return Ok(obs);
     }
     if !replies.ping.starts_with("-NOAUTH") {
-        return Err(CheckError::new(format!(
-            "Redis at {shown} answered PING with `{}`, neither +PONG nor -NOAUTH",
-            crate::checks::params::truncate(&replies.ping, 120)
-        )));
+        return Err(CheckError::quoting(
+            &format!("Redis at {shown} answered PING with `"),
+            &replies.ping,
+            "`, neither +PONG nor -NOAUTH",
+            REPLY_SHOWN_BYTES,
+        ));
     }
     for (index, reply) in replies.auth.iter().enumerate() {
         if reply.starts_with("+OK") {
@@ -381,10 +384,12 @@ fn judge_redis(shown: &str, replies: &RedisReplies, passwords: usize) -> CheckOu
             break;
         }
         if !reply.starts_with('-') {
-            return Err(CheckError::new(format!(
-                "Redis at {shown} answered AUTH with `{}`",
-                crate::checks::params::truncate(reply, 120)
-            )));
+            return Err(CheckError::quoting(
+                &format!("Redis at {shown} answered AUTH with `"),
+                reply,
+                "`",
+                REPLY_SHOWN_BYTES,
+            ));
         }
     }
     // What the server saw: one AUTH per password sent, up to the one it accepted.
@@ -397,43 +402,6 @@ fn judge_redis(shown: &str, replies: &RedisReplies, passwords: usize) -> CheckOu
     Ok(obs)
 }
 
-/// How a login attempt ended.
-#[derive(Debug, Clone, Copy, PartialEq)]
-enum Login {
-    Accepted,
-    Refused,
-}
-
-async fn try_login(options: PgConnectOptions, shown: &str) -> Result<Login, CheckError> {
-    let attempt = tokio::time::timeout(CONNECT_TIMEOUT, sqlx::PgConnection::connect_with(&options))
-        .await
-        .map_err(|_| {
-            CheckError::new(format!(
-                "cannot connect to PostgreSQL at {shown}: no answer within 5s"
-            ))
-        })?;
-    match attempt {
-        Ok(conn) => {
-            let _ = conn.close().await;
-            Ok(Login::Accepted)
-        }
-        Err(sqlx::Error::Database(db)) => match db.code().as_deref() {
-            // invalid_password, invalid_authorization_specification (no pg_hba entry / role)
-            Some("28P01") | Some("28000") => Ok(Login::Refused),
-            // The database is checked after authentication: the login itself succeeded.
-            Some("3D000") => Ok(Login::Accepted),
-            _ => Err(CheckError::new(format!(
-                "PostgreSQL at {shown}: {}",
-                describe(&sqlx::Error::Database(db))
-            ))),
-        },
-        Err(e) => Err(CheckError::new(format!(
-            "cannot connect to PostgreSQL at {shown}: {}",
-            describe(&e)
-        ))),
-    }
-}
-
 /// How one role let a client in, if it did.
 #[derive(Debug, Clone, Copy, PartialEq)]
 enum LetIn {
@@ -442,19 +410,12 @@ enum LetIn {
     WithPassword(usize),
 }
 
-/// Each role: no credential at all first, then the passwords until one is accepted. A password
-/// set explicitly is what sqlx sends, whatever `PGPASSWORD` or a pgpass file says.
+/// Each role: no credential at all first, then the passwords until one is accepted. Both are
+/// spoken by hand (`pg_startup`, `pg_login`): nothing comes from the environment.
 async fn postgres(endpoint: &PgEndpoint, passwords: &[String]) -> CheckOutcome {
     // Validation could not count the target's own user: count it before the first login.
     within_cap(postgres_attempts(&endpoint.users, passwords.len())).map_err(CheckError::new)?;
     let shown = format!("{}:{}", endpoint.host, endpoint.port);
-    let base = PgConnectOptions::from_str("postgres://localhost")
-        .map_err(|e| CheckError::new(e.to_string()))?
-        .host(&endpoint.host)
-        .port(endpoint.port)
-        .database(&endpoint.database)
-        .ssl_mode(PgSslMode::Prefer)
-        .application_name("ready");
     let mut logins = Vec::new();
     for user in &endpoint.users {
         let mut let_in = None;
@@ -469,8 +430,14 @@ async fn postgres(endpoint: &PgEndpoint, passwords: &[String]) -> CheckOutcome {
             let_in = Some(LetIn::WithoutPassword);
         } else {
             for (index, password) in passwords.iter().enumerate() {
-                let options = base.clone().username(user).password(password);
-                if try_login(options, &shown).await? == Login::Accepted {
+                let login = pg_login::login_with_password(
+                    (&endpoint.host, endpoint.port),
+                    user,
+                    &endpoint.database,
+                    password,
+                    CONNECT_TIMEOUT,
+                );
+                if login.await? == pg_login::Login::Accepted {
                     let_in = Some(LetIn::WithPassword(index));
                     break;
                 }

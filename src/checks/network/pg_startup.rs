@@ -21,7 +21,7 @@ use crate::checks::outcome::CheckError;
 const SSL_REQUEST: i32 = 80_877_103;
 const PROTOCOL_3_0: i32 = 196_608;
 /// A server's first answer is short; anything longer is not PostgreSQL.
-const MAX_MESSAGE: usize = 64 * 1024;
+pub(super) const MAX_MESSAGE: usize = 64 * 1024;
 
 /// What the server said to a client that offers no credential.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -32,7 +32,7 @@ pub enum Answer {
     Refused,
 }
 
-trait Stream: AsyncRead + AsyncWrite + Unpin + Send {}
+pub(super) trait Stream: AsyncRead + AsyncWrite + Unpin + Send {}
 impl<T: AsyncRead + AsyncWrite + Unpin + Send> Stream for T {}
 
 /// Connects (TLS when the server offers it, like `sslmode=prefer`), sends the startup message
@@ -69,7 +69,8 @@ pub async fn login_without_credentials(
     }
 }
 
-enum Failure {
+#[derive(Debug)]
+pub(super) enum Failure {
     Io(std::io::Error),
     /// The server answered something a login attempt cannot judge.
     Server(String),
@@ -81,7 +82,7 @@ impl From<std::io::Error> for Failure {
     }
 }
 
-async fn connect(host: &str, port: u16) -> Result<Box<dyn Stream>, Failure> {
+pub(super) async fn connect(host: &str, port: u16) -> Result<Box<dyn Stream>, Failure> {
     let mut tcp = TcpStream::connect((host, port)).await?;
     let mut request = Vec::with_capacity(8);
     request.extend_from_slice(&8i32.to_be_bytes());
@@ -116,7 +117,7 @@ fn connector() -> tokio_rustls::TlsConnector {
     tokio_rustls::TlsConnector::from(Arc::new(config))
 }
 
-fn startup_message(user: &str, database: &str) -> Vec<u8> {
+pub(super) fn startup_message(user: &str, database: &str) -> Vec<u8> {
     let mut body = PROTOCOL_3_0.to_be_bytes().to_vec();
     for (key, value) in [
         ("user", user),
@@ -184,7 +185,7 @@ fn judge_message(tag: u8, body: &[u8]) -> Result<Option<Answer>, Failure> {
 }
 
 /// A field of an ErrorResponse: a type byte then a NUL-terminated string, repeated.
-fn error_field(body: &[u8], wanted: u8) -> Option<String> {
+pub(super) fn error_field(body: &[u8], wanted: u8) -> Option<String> {
     let mut rest = body;
     while let Some((&kind, tail)) = rest.split_first() {
         if kind == 0 {

@@ -70,13 +70,16 @@ struct Server {
     has_jobs: bool,
     has_details: bool,
     user: String,
-    superuser: bool,
+    /// A superuser or a role with BYPASSRLS: pg_cron's row level security hides the other
+    /// users' jobs from everyone else.
+    sees_every_job: bool,
 }
 
 async fn inspect(params: &CronJobParams, conn: &mut PgConnection) -> CheckOutcome {
-    let (has_jobs, has_details, user, superuser): (bool, bool, String, bool) = sqlx::query_as(
+    let (has_jobs, has_details, user, sees_every_job): (bool, bool, String, bool) = sqlx::query_as(
         "SELECT to_regclass('cron.job') IS NOT NULL, to_regclass('cron.job_run_details') IS NOT NULL,
-                current_user::text, coalesce((SELECT rolsuper FROM pg_roles WHERE rolname = current_user), false)",
+                current_user::text,
+                coalesce((SELECT rolsuper OR rolbypassrls FROM pg_roles WHERE rolname = current_user), false)",
     )
     .fetch_one(&mut *conn)
     .await
@@ -85,7 +88,7 @@ async fn inspect(params: &CronJobParams, conn: &mut PgConnection) -> CheckOutcom
         has_jobs,
         has_details,
         user,
-        superuser,
+        sees_every_job,
     };
     if !server.has_jobs {
         let mut obs = Observation::default();
@@ -187,8 +190,8 @@ fn select<'a>(
     let Some(names) = names else {
         return (all.iter().collect(), Vec::new());
     };
-    // pg_cron shows a non-superuser only the jobs it owns.
-    let visibility = if server.superuser {
+    // pg_cron's row level security shows a role only the jobs it owns.
+    let visibility = if server.sees_every_job {
         String::new()
     } else {
         format!(
@@ -341,7 +344,7 @@ mod tests {
             has_jobs: true,
             has_details: true,
             user: "app".into(),
-            superuser: false,
+            sees_every_job: false,
         };
         let names = ["nightly".to_string(), "hourly".to_string()];
         let (selected, missing) = select(&all, Some(&names), &server);

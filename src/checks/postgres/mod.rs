@@ -10,6 +10,7 @@ pub mod cron_job;
 pub mod migrations;
 pub mod rls_audit;
 pub mod rls_probe;
+pub mod role;
 pub mod schema;
 pub mod sql;
 
@@ -20,7 +21,8 @@ use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
 use sqlx::{Connection, PgConnection, Postgres, Transaction};
 use tokio::sync::OnceCell;
 
-use super::outcome::CheckError;
+use super::Ctx;
+use super::outcome::{CheckError, CheckOutcome};
 use crate::model::PostgresTarget;
 use crate::redact::redact_url;
 
@@ -33,10 +35,19 @@ pub struct PgHandle {
     /// The first check to use the target learns whether it answers; the others reuse the answer,
     /// so an unreachable server costs one connect timeout, not one per check.
     reachable: OnceCell<Result<(), String>>,
+    /// The check that reports the target's role: the first selected one in definition order,
+    /// so the finding lands in the same place whatever order checks finish in.
+    role_reporter: String,
+    /// The target's name in the configuration (`db`).
+    name: String,
 }
 
 impl PgHandle {
-    pub fn new(target: &PostgresTarget, max_connections: usize) -> Result<PgHandle, CheckError> {
+    pub fn new(
+        target: &PostgresTarget,
+        max_connections: usize,
+        (name, role_reporter): (&str, &str),
+    ) -> Result<PgHandle, CheckError> {
         let shown_url = redact_url(&target.url);
         let options = PgConnectOptions::from_str(&target.url)
             .map_err(|e| CheckError::new(format!("invalid PostgreSQL URL {shown_url}: {e}")))?
@@ -52,6 +63,8 @@ impl PgHandle {
             options,
             pool,
             reachable: OnceCell::new(),
+            name: name.to_string(),
+            role_reporter: role_reporter.to_string(),
         })
     }
 
@@ -82,7 +95,7 @@ impl PgHandle {
                 }
             })
             .await;
-        answer.clone().map_err(CheckError)
+        answer.clone().map_err(CheckError::new)
     }
 
     /// Opens the check's read-only transaction with its time limits.
@@ -179,6 +192,24 @@ impl PgHandle {
         .await
         .map_err(|e| CheckError::new(describe(&e)))?;
         Ok(tx)
+    }
+
+    /// Adds the target's role warning (`role`) to the outcome of the reporting check. A check
+    /// that could not run keeps its error: the role of an unreachable target is unknown.
+    pub async fn with_role_warning(&self, ctx: &Ctx<'_>, outcome: CheckOutcome) -> CheckOutcome {
+        let mut obs = outcome?;
+        if ctx.check_id == self.role_reporter {
+            let facts = match self.read_only(ctx.timeout).await {
+                Ok(mut tx) => {
+                    let facts = role::gather(&mut tx).await;
+                    self.finish(tx).await;
+                    facts
+                }
+                Err(e) => Err(e.0),
+            };
+            obs.findings.extend(role::judge(&self.name, &facts));
+        }
+        Ok(obs)
     }
 
     /// Ends the check's transaction; the connection is then cleaned as it returns to the pool
