@@ -16,6 +16,7 @@ pub mod runner;
 pub mod scoring;
 pub mod selector;
 pub mod suggest;
+pub mod target;
 pub mod vocab;
 pub mod waivers;
 

@@ -12,6 +12,8 @@ use crate::checks::Kind;
 use crate::selector::Selector;
 use crate::vocab::Severity;
 
+pub use crate::target::{HttpTarget, PostgresTarget, TargetFamily, TargetKind};
+
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct SeverityWeights {
     pub critical: f64,
@@ -100,45 +102,6 @@ pub struct Target {
     pub state: TargetState,
     /// How many checks may talk to this target at once.
     pub concurrency: usize,
-}
-
-#[derive(Debug, Clone)]
-pub enum TargetKind {
-    Postgres(PostgresTarget),
-    Http(HttpTarget),
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum TargetFamily {
-    Postgres,
-    Http,
-}
-
-impl TargetFamily {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            TargetFamily::Postgres => "postgres",
-            TargetFamily::Http => "http",
-        }
-    }
-}
-
-#[derive(Debug, Clone)]
-pub struct PostgresTarget {
-    /// Holds the password: print only `crate::redact::redact_url` of it.
-    pub url: String,
-    pub api_roles: Option<Vec<String>>,
-    pub exposed_schemas: Vec<String>,
-    pub allow_writes: bool,
-    pub connect_timeout: Duration,
-}
-
-#[derive(Debug, Clone)]
-pub struct HttpTarget {
-    pub base_url: url::Url,
-    /// Values may be secrets (API keys): never printed.
-    pub headers: Vec<(String, String)>,
-    pub insecure_tls: bool,
 }
 
 #[derive(Debug, Clone)]

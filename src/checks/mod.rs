@@ -20,7 +20,7 @@ use strum::VariantNames;
 
 pub use ctx::{Connection, Context, Ctx, SecretSink};
 
-use crate::model::TargetFamily;
+use crate::target::TargetFamily;
 use outcome::CheckOutcome;
 
 /// A check's kind and its parameters, as written under the kind key (`sql: { query: … }`).

@@ -17,7 +17,7 @@ use chrono::Utc;
 
 use crate::checks::outcome::{CheckError, CheckOutcome};
 use crate::checks::{Ctx, KindSpec};
-use crate::model::TargetFamily;
+use crate::target::TargetFamily;
 pub use params::{
     BackupParams, FilesSource, PgBackRest, ReportOrigin, Retention, Source, Verify, WalArchiving,
     WalG,

@@ -13,7 +13,7 @@ use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
 
 use super::outcome::{CheckError, Cut};
 use super::params::HttpUrl;
-use crate::model::HttpTarget;
+use crate::target::HttpTarget;
 
 /// A response body in a finding's evidence is shown up to 1 KiB, once its secrets are masked.
 pub const BODY_CUT: Cut = Cut::Evidence("body", 1024);

@@ -24,7 +24,7 @@ use crate::checks::outcome::{CheckError, CheckOutcome, Finding, Observation};
 use crate::checks::params::{DurationParam, OneOrMany};
 use crate::checks::params::{HttpMethod, HttpUrl};
 use crate::checks::{Ctx, KindSpec};
-use crate::model::TargetFamily;
+use crate::target::TargetFamily;
 use burst::{Answer, Burst};
 use identity::{Identities, Shot};
 use judgement::Rejects;

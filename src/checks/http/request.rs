@@ -11,7 +11,7 @@ use super::{BODY_CUT, HttpHandle, error_text, request, subject};
 use crate::checks::outcome::{CheckError, CheckOutcome, Finding, Observation};
 use crate::checks::params::{DurationParam, HttpMethod, HttpUrl, OneOrMany};
 use crate::checks::{Ctx, KindSpec};
-use crate::model::TargetFamily;
+use crate::target::TargetFamily;
 use crate::redact::redact_url;
 
 /// Samples are bounded: this is a probe, not a load test.

@@ -11,7 +11,7 @@ use super::{HttpHandle, error_text, request, subject};
 use crate::checks::outcome::{CheckError, CheckOutcome, Finding, Observation};
 use crate::checks::params::{HttpMethod, HttpUrl};
 use crate::checks::{Ctx, KindSpec};
-use crate::model::TargetFamily;
+use crate::target::TargetFamily;
 
 /// HSTS must ask for at least 180 days.
 pub const MIN_HSTS_MAX_AGE: u64 = 15_552_000;

@@ -15,7 +15,7 @@ use serde::{Deserialize, Deserializer, de};
 use crate::checks::outcome::{CheckError, CheckOutcome};
 use crate::checks::params::HttpUrl;
 use crate::checks::{Ctx, KindSpec};
-use crate::model::TargetFamily;
+use crate::target::TargetFamily;
 use crate::redact::redact_url;
 
 #[derive(Debug, Clone, Deserialize, schemars::JsonSchema)]

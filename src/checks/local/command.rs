@@ -9,7 +9,7 @@ use serde_json::json;
 use crate::checks::outcome::{CheckError, CheckOutcome, Cut, Finding, Observation};
 use crate::checks::params::{DurationParam, OneOrMany, ScalarText};
 use crate::checks::{Ctx, KindSpec};
-use crate::model::TargetFamily;
+use crate::target::TargetFamily;
 use crate::vocab::human;
 
 /// Bytes of each end of a command's output a finding shows, cut after masking.

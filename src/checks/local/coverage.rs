@@ -19,7 +19,7 @@ use serde_json::json;
 use crate::checks::outcome::{CheckError, CheckOutcome, Finding, Observation};
 use crate::checks::params::{DurationParam, OneOrMany};
 use crate::checks::{Ctx, KindSpec};
-use crate::model::TargetFamily;
+use crate::target::TargetFamily;
 use crate::vocab::human;
 
 #[derive(Debug, Clone, Copy, PartialEq, Default, Deserialize, schemars::JsonSchema)]

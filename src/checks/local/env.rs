@@ -8,7 +8,7 @@ use serde::Deserialize;
 use crate::checks::outcome::{CheckOutcome, Finding, Observation};
 use crate::checks::params::RegexParam;
 use crate::checks::{Ctx, KindSpec};
-use crate::model::TargetFamily;
+use crate::target::TargetFamily;
 
 /// Read as `RawEnvParams`, then checked to name at least one variable.
 #[derive(Debug, Clone, Deserialize, JsonSchema)]

@@ -8,7 +8,7 @@ use serde::Deserialize;
 use crate::checks::outcome::{CheckError, CheckOutcome, Finding, Observation};
 use crate::checks::params::DurationParam;
 use crate::checks::{Ctx, KindSpec};
-use crate::model::TargetFamily;
+use crate::target::TargetFamily;
 use crate::vocab::human;
 
 #[derive(Debug, Clone, Deserialize, JsonSchema)]

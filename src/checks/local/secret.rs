@@ -10,7 +10,7 @@ use serde::{Deserialize, Deserializer, de};
 use crate::checks::outcome::{CheckError, CheckOutcome, Finding, Observation};
 use crate::checks::params::OneOrMany;
 use crate::checks::{Ctx, KindSpec};
-use crate::model::TargetFamily;
+use crate::target::TargetFamily;
 
 /// Values that tutorials, images and `.env.example` files ship with, compared case-insensitively.
 pub const KNOWN_DEFAULTS: &[&str] = &[

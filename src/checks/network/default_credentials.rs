@@ -10,7 +10,7 @@ use tokio::net::TcpStream;
 use super::{pg_login, pg_startup};
 use crate::checks::outcome::{CheckError, CheckOutcome, Finding, Observation};
 use crate::checks::{Ctx, KindSpec};
-use crate::model::TargetFamily;
+use crate::target::TargetFamily;
 use crate::redact::redact_url;
 
 /// Passwords Redis deployments are left with: `foobared` is the example in redis.conf.

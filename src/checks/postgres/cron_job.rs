@@ -12,7 +12,7 @@ use super::describe;
 use crate::checks::outcome::{CheckError, CheckOutcome, Cut, Finding, Observation};
 use crate::checks::params::{DurationParam, keep};
 use crate::checks::{Ctx, KindSpec};
-use crate::model::TargetFamily;
+use crate::target::TargetFamily;
 use crate::vocab::human;
 
 /// The job's last message in the evidence, shown up to 500 bytes once its secrets are masked.

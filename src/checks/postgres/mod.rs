@@ -23,7 +23,7 @@ use tokio::sync::OnceCell;
 
 use super::Ctx;
 use super::outcome::{CheckError, CheckOutcome};
-use crate::model::PostgresTarget;
+use crate::target::PostgresTarget;
 use crate::redact::redact_url;
 
 /// A connection pool for one target, opened lazily.

@@ -11,7 +11,7 @@ use super::catalog::{TableName, api_roles, catalog_error, get, quote_ident};
 use super::{PgHandle, describe};
 use crate::checks::outcome::{CheckError, CheckOutcome, Finding, Observation};
 use crate::checks::{Ctx, KindSpec};
-use crate::model::TargetFamily;
+use crate::target::TargetFamily;
 
 /// The owner written into a foreign row when the probe must insert one.
 const DEFAULT_OTHER_SUBJECT: &str = "00000000-0000-4000-8000-00000000f0e1";

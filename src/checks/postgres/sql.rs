@@ -17,7 +17,7 @@ use crate::checks::http::request::percentile;
 use crate::checks::outcome::{CheckError, CheckOutcome, Finding, Observation};
 use crate::checks::params::DurationParam;
 use crate::checks::{Ctx, KindSpec};
-use crate::model::TargetFamily;
+use crate::target::TargetFamily;
 
 /// Beyond this many offending rows the rest are counted, not listed.
 const MAX_ROW_FINDINGS: usize = 200;

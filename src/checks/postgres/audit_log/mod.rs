@@ -13,7 +13,7 @@ use super::PgHandle;
 use super::catalog::{NameGlob, TableName, api_roles, catalog_error, get, list, quote_ident};
 use crate::checks::outcome::{CheckError, CheckOutcome, Finding, Observation};
 use crate::checks::{Ctx, KindSpec};
-use crate::model::TargetFamily;
+use crate::target::TargetFamily;
 
 const DEFAULT_TABLES: &[&str] = &["audit_log", "audit.record_version", "audit.logged_actions"];
 

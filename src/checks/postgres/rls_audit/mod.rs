@@ -16,7 +16,7 @@ use super::PgHandle;
 use super::catalog::{NameGlob, list};
 use crate::checks::outcome::{CheckOutcome, Finding, Observation};
 use crate::checks::{Ctx, KindSpec};
-use crate::model::TargetFamily;
+use crate::target::TargetFamily;
 use catalog::{CATALOG_QUERIES, Catalog};
 use rules::Settings;
 
