@@ -109,14 +109,9 @@ impl PgHandle {
             .begin_with("BEGIN TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY")
             .await
             .map_err(|e| CheckError::new(format!("{}: {}", self.shown_url, describe(&e))))?;
-        let ms = format!("{}ms", timeout.as_millis().max(1));
-        sqlx::query(
-            "SELECT set_config('statement_timeout', $1, true), set_config('lock_timeout', $1, true)",
-        )
-        .bind(&ms)
-        .execute(&mut *tx)
-        .await
-        .map_err(|e| CheckError::new(describe(&e)))?;
+        set_time_limits(&mut tx, timeout)
+            .await
+            .map_err(|e| CheckError::new(describe(&e)))?;
         Ok(tx)
     }
 
@@ -154,14 +149,7 @@ impl PgHandle {
         .execute(&mut *twin)
         .await
         .ok()?;
-        let ms = format!("{}ms", timeout.as_millis().max(1));
-        sqlx::query(
-            "SELECT set_config('statement_timeout', $1, true), set_config('lock_timeout', $1, true)",
-        )
-        .bind(&ms)
-        .execute(&mut *twin)
-        .await
-        .ok()?;
+        set_time_limits(&mut twin, timeout).await.ok()?;
         Some(twin)
     }
 
@@ -183,14 +171,9 @@ impl PgHandle {
             .begin_with("BEGIN TRANSACTION ISOLATION LEVEL READ COMMITTED READ WRITE")
             .await
             .map_err(|e| CheckError::new(format!("{}: {}", self.shown_url, describe(&e))))?;
-        let ms = format!("{}ms", timeout.as_millis().max(1));
-        sqlx::query(
-            "SELECT set_config('statement_timeout', $1, true), set_config('lock_timeout', $1, true)",
-        )
-        .bind(&ms)
-        .execute(&mut *tx)
-        .await
-        .map_err(|e| CheckError::new(describe(&e)))?;
+        set_time_limits(&mut tx, timeout)
+            .await
+            .map_err(|e| CheckError::new(describe(&e)))?;
         Ok(tx)
     }
 
@@ -269,6 +252,19 @@ pub fn describe(e: &sqlx::Error) -> String {
         ),
         other => other.to_string(),
     }
+}
+
+/// The check's timeout as the transaction's `statement_timeout` and `lock_timeout`: a query or a
+/// lock wait never outlives the check.
+async fn set_time_limits(tx: &mut PgConnection, timeout: Duration) -> Result<(), sqlx::Error> {
+    let ms = format!("{}ms", timeout.as_millis().max(1));
+    sqlx::query(
+        "SELECT set_config('statement_timeout', $1, true), set_config('lock_timeout', $1, true)",
+    )
+    .bind(&ms)
+    .execute(tx)
+    .await
+    .map(|_| ())
 }
 
 #[cfg(test)]
