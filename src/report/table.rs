@@ -398,6 +398,7 @@ impl TableReport {
             .filter(|c| not_configured(r, c).is_none())
             .collect();
         listed.sort_by_key(|c| listing_order(c));
+        let one_line = self.one_line_room(r, &listed);
         let unconfigured = unconfigured_targets(r);
         if !listed.is_empty() || !unconfigured.is_empty() {
             let mut checks = self.table();
@@ -421,7 +422,12 @@ impl TableReport {
                         c.id.clone()
                     }),
                     Cell::new(c.severity.as_str()),
-                    Cell::new(cut(&c.message, MESSAGE_LENGTH)),
+                    Cell::new(match &one_line {
+                        Some((detailed, room)) if detailed.contains(c.id.as_str()) => {
+                            cut(&c.message, *room)
+                        }
+                        _ => cut(&c.message, MESSAGE_LENGTH),
+                    }),
                 ]);
             }
             if passing == count {
@@ -450,6 +456,27 @@ impl TableReport {
             )?;
         }
         Ok(())
+    }
+
+    /// The checks whose findings the sections below list (blockers and other required checks),
+    /// and the room their message gets: one line, so that the list fits a screen and nothing is
+    /// said at length twice.
+    fn one_line_room<'a>(
+        &self,
+        r: &'a RunResult,
+        listed: &[&CheckResult],
+    ) -> Option<(std::collections::HashSet<&'a str>, usize)> {
+        let u = unverified(r);
+        let detailed: std::collections::HashSet<&str> = u
+            .blockers
+            .iter()
+            .chain(&u.required)
+            .map(|c| c.id.as_str())
+            .collect();
+        let widest_id = listed.iter().map(|c| columns(&c.id) + 2).max()?;
+        // status (8), the id column and its gap, severity (10): what is left is the message's.
+        let room = usize::from(self.look.width).saturating_sub(8 + widest_id + 2 + 10 + 1);
+        Some((detailed, room.max(24)))
     }
 
     /// One row per target the built-in suite has no configuration for, instead of a row for
