@@ -71,12 +71,12 @@ fn login_lockouts_keyed_by_the_account_are_per_user() {
             [fail(&global(status))]
         );
     }
-    let never = fail("sent 11 requests (limit 5) and none was answered 429 or 423 (11× 401)");
-    assert_eq!(messages(&result, "rlf-unprotected"), [never.clone()]);
+    let never = || fail("sent 11 requests (limit 5) and none was answered 429 or 423 (11× 401)");
+    assert_eq!(messages(&result, "rlf-unprotected"), [never()]);
     assert_eq!(
         messages(&result, "erl-unprotected"),
         [
-            never,
+            never(),
             fail("no RateLimit/RateLimit-Policy headers in any response")
         ]
     );
