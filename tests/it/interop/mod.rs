@@ -1,11 +1,13 @@
-//! Interoperability: real third-party implementations from PyPI and npm (rate limiters, webhook
-//! verifiers, health libraries, helmet and cors) and certificates made with the `openssl` CLI,
-//! started on loopback and probed by the `ready` binary, with the exact verdicts asserted.
+//! Interoperability: real third-party implementations from PyPI and npm (rate limiters, login
+//! lockouts, webhook verifiers, health libraries, helmet and cors) and certificates made with the
+//! `openssl` CLI, started on loopback and probed by the `ready` binary, with the exact verdicts
+//! asserted.
 //! The apps are under `tests/interop/`; `tests/interop/setup.sh` installs their pinned
 //! dependencies. Each test starts its own servers (in parallel) and kills them when it ends.
 
 mod certs;
 mod keyed;
+mod lockout;
 mod sarif_multitool;
 mod servers;
 mod verdicts;

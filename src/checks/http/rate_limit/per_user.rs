@@ -87,16 +87,8 @@ pub fn judge_global(
     let text = global_text(params, global);
     let Some(limited) = rejection.or(unavailable) else {
         obs.measure("global_requests_sent", f64::from(sent));
-        obs.findings.push(
-            Finding::fail(
-                subject,
-                format!(
-                    "sent {sent} requests from {ids} identities ({text}) and none was answered \
-                     {rejects}"
-                ),
-            )
-            .with_evidence(serde_json::json!({"requests_sent": sent, "identities": ids})),
-        );
+        obs.findings
+            .push(never_limited(subject, &rejects, sent, ids, &text));
         return Ok(format!("{ids} identities together were never limited"));
     };
     obs.measure("global_served", f64::from(served));
@@ -104,31 +96,58 @@ pub fn judge_global(
     if rejection.is_none() {
         obs.findings.push(wrong_status(subject, &rejects, served));
     }
-    let tolerated = (global as f64 * 1.1).ceil() as u64;
-    if u64::from(served) > tolerated {
-        obs.findings.push(
-            Finding::fail(
-                subject,
-                format!(
-                    "the first {} to the identities together came at request {} after {served} \
-                     served requests ({text}): expected by request {} (global limit + 10%)",
-                    limited.status,
-                    served + 1,
-                    tolerated + 1
-                ),
-            )
-            .with_evidence(serde_json::json!({
-                "first_limited_at": served + 1,
-                "served_before": served,
-                "tolerated": tolerated,
-                "identities": ids,
-            })),
-        );
-    }
+    obs.findings.extend(too_late(
+        subject,
+        limited.status,
+        served,
+        global,
+        ids,
+        &text,
+    ));
     Ok(format!(
         "{ids} identities together were served {served}, then answered {} ({text})",
         limited.status
     ))
+}
+
+/// The identities together sent the whole global burst and none was rejected.
+fn never_limited(subject: &str, rejects: &Rejects, sent: u32, ids: usize, text: &str) -> Finding {
+    Finding::fail(
+        subject,
+        format!(
+            "sent {sent} requests from {ids} identities ({text}) and none was answered {rejects}"
+        ),
+    )
+    .with_evidence(serde_json::json!({"requests_sent": sent, "identities": ids}))
+}
+
+/// The identities together were limited after more than the global limit + 10% was served.
+fn too_late(
+    subject: &str,
+    status: u16,
+    served: u32,
+    global: u64,
+    ids: usize,
+    text: &str,
+) -> Option<Finding> {
+    let tolerated = (global as f64 * 1.1).ceil() as u64;
+    (u64::from(served) > tolerated).then(|| {
+        Finding::fail(
+            subject,
+            format!(
+                "the first {status} to the identities together came at request {} after {served} \
+                 served requests ({text}): expected by request {} (global limit + 10%)",
+                served + 1,
+                tolerated + 1
+            ),
+        )
+        .with_evidence(serde_json::json!({
+            "first_limited_at": served + 1,
+            "served_before": served,
+            "tolerated": tolerated,
+            "identities": ids,
+        }))
+    })
 }
 
 #[cfg(test)]
