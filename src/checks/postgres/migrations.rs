@@ -349,32 +349,8 @@ fn judge(
             .checksums
             .get(version)
             .is_some_and(|recorded| computed.get(version).is_some_and(|c| c != recorded));
-        let finding = match state {
-            Some(Applied::Ok) if edited => Finding::fail(
-                file,
-                format!(
-                    "migration {file} was changed after it was applied: its checksum differs from the one {} recorded in {table}",
-                    tool.name()
-                ),
-            ),
-            Some(Applied::Ok) => continue,
-            None if history.exists => Finding::fail(
-                file,
-                format!("migration {file} is not applied (version {version} is not in {table})"),
-            ),
-            None => Finding::fail(
-                file,
-                format!("migration {file} is not applied: {table} does not exist"),
-            ),
-            Some(Applied::Dirty) => Finding::fail(
-                file,
-                format!(
-                    "migration {file} is dirty: it failed part-way and the database is in an unknown state"
-                ),
-            ),
-            Some(Applied::Failed(reason)) => {
-                failed(file, &format!("migration {file} failed"), reason, "")
-            }
+        let Some(finding) = file_finding(tool, history.exists, file, version, state, edited) else {
+            continue;
         };
         obs.findings
             .push(finding.with_evidence(json!({"version": version, "tool": tool.name()})));
@@ -393,6 +369,45 @@ fn judge(
         tool.name()
     ));
     obs
+}
+
+/// What is wrong with one migration file, by the state the history gives its version.
+fn file_finding(
+    tool: Tool,
+    history_exists: bool,
+    file: &str,
+    version: &str,
+    state: Option<&Applied>,
+    edited: bool,
+) -> Option<Finding> {
+    let table = tool.history_table();
+    Some(match state {
+        Some(Applied::Ok) if edited => Finding::fail(
+            file,
+            format!(
+                "migration {file} was changed after it was applied: its checksum differs from the one {} recorded in {table}",
+                tool.name()
+            ),
+        ),
+        Some(Applied::Ok) => return None,
+        None if history_exists => Finding::fail(
+            file,
+            format!("migration {file} is not applied (version {version} is not in {table})"),
+        ),
+        None => Finding::fail(
+            file,
+            format!("migration {file} is not applied: {table} does not exist"),
+        ),
+        Some(Applied::Dirty) => Finding::fail(
+            file,
+            format!(
+                "migration {file} is dirty: it failed part-way and the database is in an unknown state"
+            ),
+        ),
+        Some(Applied::Failed(reason)) => {
+            failed(file, &format!("migration {file} failed"), reason, "")
+        }
+    })
 }
 
 /// An applied version that no file in the folder has.
