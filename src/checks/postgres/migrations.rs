@@ -500,11 +500,15 @@ fn history_sql(tool: Tool) -> Option<&'static str> {
                     coalesce(script, '') AS detail, checksum::text AS checksum
              FROM flyway_schema_history WHERE version IS NOT NULL ORDER BY installed_rank"
         }
+        // Logs past 20,000 characters lose the line the cut falls in: a secret across the cut
+        // would leave its start there, unmaskable.
         Tool::Prisma => {
             "SELECT migration_name AS version,
                     CASE WHEN rolled_back_at IS NOT NULL THEN 'rolled_back'
                          WHEN finished_at IS NULL THEN 'failed' ELSE 'ok' END AS state,
-                    coalesce(left(logs, 20000), '') AS detail, NULL::text AS checksum
+                    CASE WHEN length(logs) > 20000 THEN regexp_replace(left(logs, 20000), '[^\n]*$', '')
+                         ELSE coalesce(logs, '') END AS detail,
+                    NULL::text AS checksum
              FROM _prisma_migrations ORDER BY started_at"
         }
         Tool::Auto => return None,
