@@ -251,6 +251,7 @@ fn finding_result(check: &Check, mut f: Finding, a: &Assembly) -> FindingResult 
     for cut in &f.cuts {
         match *cut {
             Cut::Message(max) => f.message = redactor.redact_and_cut(&f.message, max),
+            Cut::MessageQuote(quote) => f.message = quote.show(&f.message, redactor),
             Cut::Evidence(key, max) => {
                 if let Some(serde_json::Value::String(text)) = f.evidence.get_mut(key) {
                     *text = redactor.redact_and_cut(text, max);

@@ -24,6 +24,8 @@ pub struct Finding {
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub enum Cut {
     Message(usize),
+    /// The part of the message a `Finding::quoting` quotes.
+    MessageQuote(Quote),
     /// A string at the top level of the evidence.
     Evidence(&'static str, usize),
     /// A string at the top level of the evidence, cut to its first `head` and last `tail`
@@ -66,6 +68,15 @@ impl Finding {
         self
     }
 
+    /// The message `before`, `quoted` and `after`; `quoted` is shown cut to `max` bytes once
+    /// masked. A kind that edits the message later may only append to it.
+    pub fn quoting(mut self, before: &str, quoted: &str, after: &str, max: usize) -> Finding {
+        let (message, quote) = Quote::join(before, quoted, after, max);
+        self.message = message;
+        self.cuts.push(Cut::MessageQuote(quote));
+        self
+    }
+
     pub fn with_rule(mut self, rule: &'static str) -> Finding {
         self.rule = Some(rule);
         self
@@ -102,6 +113,30 @@ pub struct Quote {
     max: usize,
 }
 
+impl Quote {
+    /// `before`, `quoted` (bounded by `keep`) and `after` as one text, and where `quoted` is.
+    fn join(before: &str, quoted: &str, after: &str, max: usize) -> (String, Quote) {
+        let quoted = crate::checks::params::keep(quoted);
+        let quote = Quote {
+            start: before.len(),
+            end: before.len() + quoted.len(),
+            max,
+        };
+        (format!("{before}{quoted}{after}"), quote)
+    }
+
+    /// `text` masked, the quoted part then cut; the text past the quote is kept whole.
+    pub fn show(&self, text: &str, redactor: &Redactor) -> String {
+        let Quote { start, end, max } = *self;
+        format!(
+            "{}{}{}",
+            redactor.redact(&text[..start]),
+            redactor.redact_and_cut(&text[start..end], max),
+            redactor.redact(&text[end..])
+        )
+    }
+}
+
 impl CheckError {
     pub fn new(message: impl Into<String>) -> CheckError {
         CheckError(message.into(), None)
@@ -110,25 +145,15 @@ impl CheckError {
     /// `before`, `quoted` and `after` as one message; `quoted` is shown cut to `max` bytes once
     /// masked (cut first, a secret straddling the cut would leak its first characters).
     pub fn quoting(before: &str, quoted: &str, after: &str, max: usize) -> CheckError {
-        let quoted = crate::checks::params::keep(quoted);
-        let quote = Quote {
-            start: before.len(),
-            end: before.len() + quoted.len(),
-            max,
-        };
-        CheckError(format!("{before}{quoted}{after}"), Some(quote))
+        let (message, quote) = Quote::join(before, quoted, after, max);
+        CheckError(message, Some(quote))
     }
 
     /// The message as a report shows it: masked, the quoted text then cut.
     pub fn shown(&self, redactor: &Redactor) -> String {
-        match self.1 {
+        match &self.1 {
             None => redactor.redact(&self.0),
-            Some(Quote { start, end, max }) => format!(
-                "{}{}{}",
-                redactor.redact(&self.0[..start]),
-                redactor.redact_and_cut(&self.0[start..end], max),
-                redactor.redact(&self.0[end..])
-            ),
+            Some(quote) => quote.show(&self.0, redactor),
         }
     }
 }

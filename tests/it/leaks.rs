@@ -617,3 +617,87 @@ exit 3
     }
     assert_no_leak(&outputs);
 }
+
+/// The quoted parts of a message are cut after masking too: a Prisma failure log (300 bytes
+/// shown) and a health status that is no status word (60 bytes) with the secret across the cut.
+#[test]
+fn a_secret_across_a_quoted_cut_leaves_no_piece() {
+    // Cut before masking, each would show 10 and 8 bytes of the secret.
+    let logs = format!("{}{JWT_SECRET}{}", "f".repeat(290), "f".repeat(100));
+    // The database error starts 10 characters before the 20,000 read of the logs end.
+    let late_logs = format!("{}\nDatabase error:\n{JWT_SECRET}\n", "x".repeat(19_973));
+    let db = common::postgres().fresh_db(&format!(
+        "CREATE TABLE _prisma_migrations (id varchar(36) PRIMARY KEY, checksum varchar(64) NOT NULL,
+            finished_at timestamptz, migration_name varchar(255) NOT NULL, logs text,
+            rolled_back_at timestamptz, started_at timestamptz NOT NULL DEFAULT now(),
+            applied_steps_count int NOT NULL DEFAULT 0);
+         INSERT INTO _prisma_migrations VALUES ('a', 'x', NULL, '20240101_init', '{logs}', NULL, now(), 0),
+           ('b', 'x', NULL, '20240102_late', '{late_logs}', NULL, now(), 0);"
+    ));
+    let status = serde_json::json!([format!("{}{JWT_SECRET}{}", "f".repeat(50), "f".repeat(50))]);
+    let server = common::http_server(
+        Router::new().route("/health", get(move || async move { status.to_string() })),
+    );
+    let checks = [
+        check("read", None, "secret", "{ from: env:JWT_SECRET }"),
+        check(
+            "mig",
+            Some("db"),
+            "migrations",
+            "{ dir: prisma/migrations }",
+        ),
+        check("health", Some("api"), "health", "{ path: /health }"),
+    ];
+    let project = Project::new(&format!(
+        "version: 1\ntargets:\n  db: {{ postgres: \"{}\" }}\n  api: {{ http: \"{}\" }}\nchecks:\n{}",
+        db.url,
+        server.base,
+        checks.concat()
+    ));
+    for name in ["20240101_init", "20240102_late"] {
+        project.write(
+            &format!("prisma/migrations/{name}/migration.sql"),
+            "SELECT 1;\n",
+        );
+    }
+    project.write(
+        "prisma/migrations/migration_lock.toml",
+        "provider = \"postgresql\"\n",
+    );
+    let env = [("JWT_SECRET", JWT_SECRET)];
+    let run = project.ready(&["check", "--format", "json"], &env);
+    let result = run.json();
+    for (id, start, end) in [
+        (
+            "mig",
+            format!("migration 20240101_init failed ({}", "f".repeat(290)),
+            " more bytes))",
+        ),
+        (
+            "health",
+            format!("the health body's status \"[\"{}", "f".repeat(50)),
+            " more bytes)\" is not a known health status",
+        ),
+    ] {
+        let c = check_of(&result, id);
+        assert_eq!(c["status"], "fail", "{c}");
+        let message = c["findings"][0]["message"].as_str().unwrap();
+        assert!(message.starts_with(&start), "{c}");
+        assert!(message.ends_with(end), "{c}");
+    }
+    let late = &check_of(&result, "mig")["findings"][1]["message"];
+    assert_eq!(
+        late.as_str().unwrap(),
+        format!(
+            "migration 20240102_late failed ({}… (19673 more bytes))",
+            "x".repeat(300)
+        ),
+        "the line the 20,000-character read ends in is dropped"
+    );
+    let mut outputs = vec![("check --format json".to_string(), run.stdout)];
+    for format in FORMATS {
+        let shown = project.ready(&["check", "--format", format], &env);
+        outputs.push((format!("check --format {format}"), shown.stdout));
+    }
+    assert_no_leak(&outputs);
+}

@@ -259,6 +259,9 @@ fn status_finding(params: &HealthParams, subject: &str, statuses: &[u16]) -> Opt
     Some(Finding::fail(subject, message))
 }
 
+/// How much of a status that is no known word (a JSON array, say) a finding shows.
+const UNKNOWN_STATUS_BYTES: usize = 60;
+
 /// The service's own status in the body: down fails, degraded warns, an unknown word fails.
 fn body_finding(subject: &str, status: u16, body: &Body) -> Option<Finding> {
     let body_subject = format!("{subject} body");
@@ -271,9 +274,11 @@ fn body_finding(subject: &str, status: u16, body: &Body) -> Option<Finding> {
             &body_subject,
             format!("the health body says \"{word}\""),
         )),
-        Some((word, None)) => Some(Finding::fail(
-            &body_subject,
-            format!("the health body's status \"{word}\" is not a known health status"),
+        Some((word, None)) => Some(Finding::fail(&body_subject, String::new()).quoting(
+            "the health body's status \"",
+            word,
+            "\" is not a known health status",
+            UNKNOWN_STATUS_BYTES,
         )),
         _ => None,
     }

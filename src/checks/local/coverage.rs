@@ -8,6 +8,7 @@ mod go;
 mod istanbul;
 mod jacoco;
 mod lcov;
+mod xml;
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -281,32 +282,7 @@ fn judge(params: &CoverageParams, format: Format, counts: Counts, age: Duration)
         let globs: Vec<&str> = params.paths.iter().map(|g| g.0.as_str()).collect();
         format!(" in {}", globs.join(", "))
     };
-    let mut evidence = json!({
-        "report": shown,
-        "format": format!("{format:?}").to_lowercase(),
-        "lines_covered": counts.lines.0, "lines_total": counts.lines.1,
-        "branches_covered": counts.branches.0, "branches_total": counts.branches.1,
-    });
-    let mut metrics = vec![
-        ("line", counts.lines, params.min_lines, "lines_pct"),
-        (
-            "branch",
-            counts.branches,
-            params.min_branches,
-            "branches_pct",
-        ),
-    ];
-    // Function coverage is shown when it is asked for.
-    if params.min_functions.is_some() {
-        evidence["functions_covered"] = json!(counts.functions.0);
-        evidence["functions_total"] = json!(counts.functions.1);
-        metrics.push((
-            "function",
-            counts.functions,
-            params.min_functions,
-            "functions_pct",
-        ));
-    }
+    let (evidence, metrics) = measured(params, format, counts);
     let mut shown_parts = Vec::new();
     for (what, (covered, total), required, measure) in metrics {
         if total == 0 {
@@ -345,6 +321,46 @@ fn judge(params: &CoverageParams, format: Format, counts: Counts, age: Duration)
     }
     obs.summary = Some(format!("{shown}: {}", shown_parts.join(", ")));
     Ok(obs)
+}
+
+/// One coverage measure: its name, (covered, total), the required percentage and the name it
+/// is measured under.
+type Metric = (&'static str, (u64, u64), Option<f64>, &'static str);
+
+/// The evidence of a finding and the measures judged: lines and branches, and functions when a
+/// threshold asks for them.
+fn measured(
+    params: &CoverageParams,
+    format: Format,
+    counts: Counts,
+) -> (serde_json::Value, Vec<Metric>) {
+    let mut evidence = json!({
+        "report": params.report.as_str(),
+        "format": format!("{format:?}").to_lowercase(),
+        "lines_covered": counts.lines.0, "lines_total": counts.lines.1,
+        "branches_covered": counts.branches.0, "branches_total": counts.branches.1,
+    });
+    let mut metrics: Vec<Metric> = vec![
+        ("line", counts.lines, params.min_lines, "lines_pct"),
+        (
+            "branch",
+            counts.branches,
+            params.min_branches,
+            "branches_pct",
+        ),
+    ];
+    // Function coverage is shown when it is asked for.
+    if params.min_functions.is_some() {
+        evidence["functions_covered"] = json!(counts.functions.0);
+        evidence["functions_total"] = json!(counts.functions.1);
+        metrics.push((
+            "function",
+            counts.functions,
+            params.min_functions,
+            "functions_pct",
+        ));
+    }
+    (evidence, metrics)
 }
 
 /// Why a format has no data of a kind at all, where that is the reason.

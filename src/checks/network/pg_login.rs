@@ -44,20 +44,7 @@ pub async fn login_with_password(
         let _ = stream.write_all(&[b'X', 0, 0, 0, 4]).await;
         login
     };
-    let shown = format!("{host}:{port}");
-    match tokio::time::timeout(timeout, attempt).await {
-        Err(_) => Err(CheckError::new(format!(
-            "cannot connect to PostgreSQL at {shown}: no answer within {}s",
-            timeout.as_secs()
-        ))),
-        Ok(Err(Failure::Io(e))) => Err(CheckError::new(format!(
-            "cannot connect to PostgreSQL at {shown}: {e}"
-        ))),
-        Ok(Err(Failure::Server(message))) => {
-            Err(CheckError::new(format!("PostgreSQL at {shown}: {message}")))
-        }
-        Ok(Ok(login)) => Ok(login),
-    }
+    pg_startup::within(&format!("{host}:{port}"), timeout, attempt).await
 }
 
 /// Answers the server's requests until it accepts or refuses the password.

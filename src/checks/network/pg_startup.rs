@@ -54,6 +54,16 @@ pub async fn login_without_credentials(
         let _ = stream.write_all(&[b'X', 0, 0, 0, 4]).await;
         answer
     };
+    within(&shown, timeout, attempt).await
+}
+
+/// What `attempt` against the server at `shown` gives within `timeout`, its failures as the
+/// errors a check reports.
+pub(super) async fn within<T>(
+    shown: &str,
+    timeout: Duration,
+    attempt: impl Future<Output = Result<T, Failure>>,
+) -> Result<T, CheckError> {
     match tokio::time::timeout(timeout, attempt).await {
         Err(_) => Err(CheckError::new(format!(
             "cannot connect to PostgreSQL at {shown}: no answer within {}s",

@@ -147,6 +147,7 @@ fn compare(a: &str, b: &str) -> Ordering {
 #[derive(Debug, Clone, PartialEq)]
 enum Applied {
     Ok,
+    /// Failed, for the reason the history gives (empty when it gives none).
     Failed(String),
     Dirty,
 }
@@ -348,25 +349,11 @@ fn judge(
             .checksums
             .get(version)
             .is_some_and(|recorded| computed.get(version).is_some_and(|c| c != recorded));
-        let problem = match state {
-            Some(Applied::Ok) if edited => format!(
-                "migration {file} was changed after it was applied: its checksum differs from the one {} recorded in {table}",
-                tool.name()
-            ),
-            Some(Applied::Ok) => continue,
-            None if history.exists => {
-                format!("migration {file} is not applied (version {version} is not in {table})")
-            }
-            None => format!("migration {file} is not applied: {table} does not exist"),
-            Some(Applied::Dirty) => format!(
-                "migration {file} is dirty: it failed part-way and the database is in an unknown state"
-            ),
-            Some(Applied::Failed(detail)) => format!("migration {file} failed{detail}"),
+        let Some(finding) = file_finding(tool, history.exists, file, version, state, edited) else {
+            continue;
         };
-        obs.findings.push(
-            Finding::fail(file, problem)
-                .with_evidence(json!({"version": version, "tool": tool.name()})),
-        );
+        obs.findings
+            .push(finding.with_evidence(json!({"version": version, "tool": tool.name()})));
     }
     for (version, state) in &history.applied {
         if !files.contains_key(version) {
@@ -384,6 +371,45 @@ fn judge(
     obs
 }
 
+/// What is wrong with one migration file, by the state the history gives its version.
+fn file_finding(
+    tool: Tool,
+    history_exists: bool,
+    file: &str,
+    version: &str,
+    state: Option<&Applied>,
+    edited: bool,
+) -> Option<Finding> {
+    let table = tool.history_table();
+    Some(match state {
+        Some(Applied::Ok) if edited => Finding::fail(
+            file,
+            format!(
+                "migration {file} was changed after it was applied: its checksum differs from the one {} recorded in {table}",
+                tool.name()
+            ),
+        ),
+        Some(Applied::Ok) => return None,
+        None if history_exists => Finding::fail(
+            file,
+            format!("migration {file} is not applied (version {version} is not in {table})"),
+        ),
+        None => Finding::fail(
+            file,
+            format!("migration {file} is not applied: {table} does not exist"),
+        ),
+        Some(Applied::Dirty) => Finding::fail(
+            file,
+            format!(
+                "migration {file} is dirty: it failed part-way and the database is in an unknown state"
+            ),
+        ),
+        Some(Applied::Failed(reason)) => {
+            failed(file, &format!("migration {file} failed"), reason, "")
+        }
+    })
+}
+
 /// An applied version that no file in the folder has.
 fn without_file(version: &str, state: &Applied, table: &str, dir_text: &str) -> Finding {
     let subject = format!("version {version}");
@@ -396,11 +422,30 @@ fn without_file(version: &str, state: &Applied, table: &str, dir_text: &str) -> 
             &subject,
             format!("version {version} is dirty in {table} and no file in {dir_text} has it"),
         ),
-        Applied::Failed(detail) => Finding::fail(
+        Applied::Failed(reason) => failed(
             &subject,
-            format!("version {version} failed{detail}, and no file in {dir_text} has it"),
+            &format!("version {version} failed"),
+            reason,
+            &format!(", and no file in {dir_text} has it"),
         ),
     }
+}
+
+/// How much of the reason a migration failed (Prisma's logs can run to pages) a finding shows.
+const REASON_BYTES: usize = 300;
+
+/// "`before` (`reason`)`after`", the reason shown cut to `REASON_BYTES` once its secrets are
+/// masked; "`before``after`" when the history gives no reason.
+fn failed(subject: &str, before: &str, reason: &str, after: &str) -> Finding {
+    if reason.is_empty() {
+        return Finding::fail(subject, format!("{before}{after}"));
+    }
+    Finding::fail(subject, String::new()).quoting(
+        &format!("{before} ("),
+        reason,
+        &format!("){after}"),
+        REASON_BYTES,
+    )
 }
 
 /// version → file name, for the migration files of the folder.
@@ -455,11 +500,15 @@ fn history_sql(tool: Tool) -> Option<&'static str> {
                     coalesce(script, '') AS detail, checksum::text AS checksum
              FROM flyway_schema_history WHERE version IS NOT NULL ORDER BY installed_rank"
         }
+        // Logs past 20,000 characters lose the line the cut falls in: a secret across the cut
+        // would leave its start there, unmaskable.
         Tool::Prisma => {
             "SELECT migration_name AS version,
                     CASE WHEN rolled_back_at IS NOT NULL THEN 'rolled_back'
                          WHEN finished_at IS NULL THEN 'failed' ELSE 'ok' END AS state,
-                    coalesce(left(logs, 20000), '') AS detail, NULL::text AS checksum
+                    CASE WHEN length(logs) > 20000 THEN regexp_replace(left(logs, 20000), '[^\n]*$', '')
+                         ELSE coalesce(logs, '') END AS detail,
+                    NULL::text AS checksum
              FROM _prisma_migrations ORDER BY started_at"
         }
         Tool::Auto => return None,
@@ -505,8 +554,7 @@ async fn read_history(tool: Tool, conn: &mut PgConnection) -> Result<History, Ch
             // A rolled-back Prisma attempt is no verdict; a later attempt may have succeeded.
             "rolled_back" => continue,
             _ if tool == Tool::Prisma => Applied::Failed(prisma_failure(&detail)),
-            _ if detail.is_empty() => Applied::Failed(String::new()),
-            _ => Applied::Failed(format!(" ({detail})")),
+            _ => Applied::Failed(detail),
         };
         // Later rows win: a retried migration that succeeded is applied, with its checksum.
         match checksum {
@@ -519,7 +567,8 @@ async fn read_history(tool: Tool, conn: &mut PgConnection) -> Result<History, Ch
 }
 
 /// The database error in Prisma's `logs` (after "Database error code:" and "Database error:"),
-/// not the advice around it; the first line of the logs when they hold none.
+/// not the advice around it; the first line of the logs when they hold none. Whole: the
+/// finding cuts it once its secrets are masked.
 fn prisma_failure(logs: &str) -> String {
     let code = logs
         .lines()
@@ -532,7 +581,7 @@ fn prisma_failure(logs: &str) -> String {
         .take_while(|l| !l.trim().is_empty())
         .map(str::trim)
         .collect();
-    let shown = match (code, error.is_empty()) {
+    match (code, error.is_empty()) {
         (Some(code), false) => format!("database error {code}: {}", error.join(" ")),
         (None, false) => format!("database error: {}", error.join(" ")),
         _ => logs
@@ -541,11 +590,6 @@ fn prisma_failure(logs: &str) -> String {
             .find(|l| !l.is_empty())
             .unwrap_or_default()
             .to_string(),
-    };
-    if shown.is_empty() {
-        String::new()
-    } else {
-        format!(" ({})", crate::checks::params::truncate(&shown, 300))
     }
 }
 
@@ -628,7 +672,7 @@ mod tests {
             exists: true,
             applied: [
                 ("1".to_string(), Applied::Ok),
-                ("2".to_string(), Applied::Failed(" (add users)".into())),
+                ("2".to_string(), Applied::Failed("add users".into())),
                 ("9".to_string(), Applied::Ok),
             ]
             .into_iter()
@@ -778,9 +822,9 @@ mod tests {
         let logs = "A migration failed to apply. New migrations cannot be applied before the error is recovered from. Read more about how to resolve migration issues in a production database: https://pris.ly/d/migrate-resolve\n\nMigration name: 20240103_orders\n\nDatabase error code: 42P07\n\nDatabase error:\nERROR: relation \"orders\" already exists\n\nDbError { severity: \"ERROR\" }\n";
         assert_eq!(
             prisma_failure(logs),
-            " (database error 42P07: ERROR: relation \"orders\" already exists)"
+            "database error 42P07: ERROR: relation \"orders\" already exists"
         );
-        assert_eq!(prisma_failure("syntax error\nmore"), " (syntax error)");
+        assert_eq!(prisma_failure("syntax error\nmore"), "syntax error");
         assert_eq!(prisma_failure(""), "");
     }
 }

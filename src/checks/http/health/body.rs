@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 
 use serde_json::Value as Json;
 
-use crate::checks::params::truncate;
+use crate::checks::params::keep;
 
 /// What a health body says about the service or a component.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -64,7 +64,7 @@ pub(super) fn read_body(text: &str) -> Body {
         {
             // A top-level array, number or literal: JSON, but no status to read.
             return Body {
-                status: Some((truncate(&other.to_string(), 60), None)),
+                status: Some((keep(&other.to_string()), None)),
                 json: true,
                 ..Body::default()
             };

@@ -6,8 +6,9 @@
 use std::collections::BTreeMap;
 use std::time::SystemTime;
 
-use quick_xml::events::{BytesStart, Event};
+use quick_xml::events::BytesStart;
 
+use super::xml::{Tag, read_tags};
 use super::{Counts, Report};
 
 /// Per line of one file: hits, covered branches, total branches (the highest seen of each).
@@ -26,46 +27,49 @@ struct Position {
 }
 
 pub fn parse(text: &str) -> Result<Report, String> {
-    let mut reader = quick_xml::Reader::from_str(text);
-    let mut files: BTreeMap<String, Lines> = BTreeMap::new();
-    let mut methods: BTreeMap<String, Methods> = BTreeMap::new();
-    let mut at = Position::default();
-    let mut saw_root = false;
-    let mut generated = None;
-    loop {
-        let event = reader
-            .read_event()
-            .map_err(|e| format!("malformed XML at byte {}: {e}", reader.error_position()))?;
-        let (element, is_start) = match &event {
-            Event::Start(e) => (e, true),
-            Event::Empty(e) => (e, false),
-            Event::End(e) => {
-                match e.name().as_ref() {
-                    b"method" => {
-                        at.method_depth = at.method_depth.saturating_sub(1);
-                        at.method = None;
-                    }
-                    b"class" => at.file = None,
-                    _ => {}
-                }
-                continue;
-            }
-            Event::Eof => break,
-            _ => continue,
-        };
+    let mut reading = Reading::default();
+    read_tags(text, |tag| match tag {
+        Tag::Open {
+            element,
+            has_children,
+        } => reading.open(element, has_children),
+        Tag::Close(name) => {
+            reading.close(name);
+            Ok(())
+        }
+    })?;
+    if !reading.saw_root {
+        return Err("no <coverage> element: not a Cobertura report".into());
+    }
+    Ok(reading.into_report())
+}
+
+/// What has been read of a report so far.
+#[derive(Default)]
+struct Reading {
+    files: BTreeMap<String, Lines>,
+    methods: BTreeMap<String, Methods>,
+    at: Position,
+    saw_root: bool,
+    generated: Option<SystemTime>,
+}
+
+impl Reading {
+    fn open(&mut self, element: &BytesStart<'_>, has_children: bool) -> Result<(), String> {
+        let at = &mut self.at;
         match element.name().as_ref() {
             b"coverage" => {
-                saw_root = true;
-                generated = attr(element, "timestamp").and_then(|t| generated_at(&t));
+                self.saw_root = true;
+                self.generated = attr(element, "timestamp").and_then(|t| generated_at(&t));
             }
-            b"class" if is_start => {
+            b"class" if has_children => {
                 at.file = attr(element, "filename");
                 at.class = attr(element, "name").unwrap_or_default();
             }
-            b"method" => method(element, is_start, &mut at, &mut methods),
+            b"method" => method(element, has_children, at, &mut self.methods),
             b"line" if at.method_depth == 0 => {
                 if let Some(file) = &at.file {
-                    record_line(element, files.entry(file.clone()).or_default())?;
+                    record_line(element, self.files.entry(file.clone()).or_default())?;
                 }
             }
             b"line" => {
@@ -75,7 +79,7 @@ pub fn parse(text: &str) -> Result<Report, String> {
                 if let (Some(file), Some(key)) = (&at.file, &at.method)
                     && hit
                 {
-                    methods
+                    self.methods
                         .entry(file.clone())
                         .or_default()
                         .insert(key.clone(), true);
@@ -83,12 +87,25 @@ pub fn parse(text: &str) -> Result<Report, String> {
             }
             _ => {}
         }
+        Ok(())
     }
-    if !saw_root {
-        return Err("no <coverage> element: not a Cobertura report".into());
+
+    fn close(&mut self, name: &[u8]) {
+        match name {
+            b"method" => {
+                self.at.method_depth = self.at.method_depth.saturating_sub(1);
+                self.at.method = None;
+            }
+            b"class" => self.at.file = None,
+            _ => {}
+        }
     }
-    Ok(Report {
-        files: files
+
+    /// Each file's line and branch counts, and its functions as the methods that ran.
+    fn into_report(self) -> Report {
+        let methods = self.methods;
+        let files = self
+            .files
             .into_iter()
             .map(|(name, lines)| {
                 let mut c = counts(&lines);
@@ -100,10 +117,13 @@ pub fn parse(text: &str) -> Result<Report, String> {
                 }
                 (name, c)
             })
-            .collect(),
-        total: None,
-        generated,
-    })
+            .collect();
+        Report {
+            files,
+            total: None,
+            generated: self.generated,
+        }
+    }
 }
 
 /// A `<method>` of the class being read: known from its start, covered once a line of it is hit.

@@ -7,33 +7,30 @@
 use std::collections::BTreeMap;
 use std::time::{Duration, SystemTime};
 
-use quick_xml::events::{BytesStart, Event};
+use quick_xml::events::BytesStart;
 
+use super::xml::{Tag, read_tags};
 use super::{Counts, Report};
 
 pub fn parse(text: &str) -> Result<Report, String> {
-    let mut reader = quick_xml::Reader::from_str(text);
     let mut open: Vec<Vec<u8>> = Vec::new();
     let mut package = String::new();
     let mut file: Option<String> = None;
     let mut files: BTreeMap<String, Counts> = BTreeMap::new();
     let mut total: Option<Counts> = None;
     let mut generated: Option<SystemTime> = None;
-    loop {
-        let event = reader
-            .read_event()
-            .map_err(|e| format!("malformed XML at byte {}: {e}", reader.error_position()))?;
-        let (element, is_start) = match &event {
-            Event::Start(e) => (e, true),
-            Event::Empty(e) => (e, false),
-            Event::End(_) => {
+    read_tags(text, |tag| {
+        let (element, has_children) = match tag {
+            Tag::Open {
+                element,
+                has_children,
+            } => (element, has_children),
+            Tag::Close(_) => {
                 if open.pop().as_deref() == Some(b"sourcefile") {
                     file = None;
                 }
-                continue;
+                return Ok(());
             }
-            Event::Eof => break,
-            _ => continue,
         };
         let parent = open.last().map(Vec::as_slice);
         match element.name().as_ref() {
@@ -66,10 +63,11 @@ pub fn parse(text: &str) -> Result<Report, String> {
             }
             _ => {}
         }
-        if is_start {
+        if has_children {
             open.push(element.name().as_ref().to_vec());
         }
-    }
+        Ok(())
+    })?;
     let total = total.ok_or("no <report> element: not a JaCoCo XML report")?;
     Ok(Report {
         files,
