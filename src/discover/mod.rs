@@ -4,6 +4,7 @@
 //! on every check saying which facts call for it. Everything is sorted and nothing carries a
 //! time, so an unchanged system gives the same files.
 
+pub mod compose;
 pub mod database;
 pub mod plan;
 pub mod repository;
