@@ -116,6 +116,8 @@ pub fn plan(facts: &Facts) -> Plan {
     let database = database_part(facts, &mut plan);
     let (functions, http) = web_part(facts, &mut plan);
     let secrets = secret_checks(&facts.repository, &mut plan.notes);
+    let variable = facts.web.as_ref().map_or("READY_HTTP_URL", |w| w.variable);
+    let http_about = format!("Checks of the service at {variable} (target `api`).");
     let repository = coverage_checks(&facts.repository);
     for (name, about, checks) in [
         (
@@ -128,11 +130,7 @@ pub fn plan(facts: &Facts) -> Plan {
             "Checks of the edge functions under supabase/functions (target `api`).",
             functions,
         ),
-        (
-            "http",
-            "Checks of the service at READY_HTTP_URL (target `api`).",
-            http,
-        ),
+        ("http", &http_about, http),
         (
             "secrets",
             "Secrets in dotenv files and compose environments, and the default logins of compose services. Values are never shown.",
@@ -229,17 +227,28 @@ pub fn slug(text: &str) -> String {
 
 fn api_target(web: &WebFacts) -> TargetPlan {
     let why = match (&web.health, &web.unreachable) {
-        (_, Some(problem)) => format!("READY_HTTP_URL did not answer while discovering: {problem}"),
+        (_, Some(problem)) => format!(
+            "{} did not answer while discovering: {problem}",
+            web.variable
+        ),
         (Some(path), None) => format!("the health endpoint answered at {path}"),
         (None, None) => format!(
             "no health endpoint answered 2xx among {}",
             HEALTH_PATHS.join(", ")
         ),
     };
+    let mut reasons = Vec::new();
+    if web.variable != "READY_HTTP_URL" {
+        reasons.push(format!(
+            "{} (Supabase's own variable): READY_HTTP_URL was not set and supabase/config.toml is there",
+            web.variable
+        ));
+    }
+    reasons.push(why);
     TargetPlan {
         name: "api".into(),
-        why: vec![why],
-        settings: Yaml::map(vec![("http", Yaml::str("${READY_HTTP_URL}"))]),
+        why: reasons,
+        settings: Yaml::map(vec![("http", Yaml::str(format!("${{{}}}", web.variable)))]),
     }
 }
 
@@ -269,7 +278,7 @@ fn http_checks(web: &WebFacts, notes: &mut Vec<String>) -> Vec<Generated> {
             Yaml::Map(vec![]),
         )
         .on("api", "security", "critical")
-        .because("READY_HTTP_URL is https");
+        .because(format!("{} is https", web.variable));
         tls.blocker = true;
         checks.push(tls);
         checks.push(
@@ -280,10 +289,10 @@ fn http_checks(web: &WebFacts, notes: &mut Vec<String>) -> Vec<Generated> {
                 Yaml::map(vec![("path", Yaml::str("/"))]),
             )
             .on("api", "security", "high")
-            .because("READY_HTTP_URL is https"),
+            .because(format!("{} is https", web.variable)),
         );
     } else if web.unreachable.is_none() {
-        notes.push("READY_HTTP_URL is plain http: no tls or security_headers check (run again with the public https address)".into());
+        notes.push(format!("{} is plain http: no tls or security_headers check (run again with the public https address)", web.variable));
     }
     checks
 }

@@ -450,3 +450,57 @@ fn discover_reads_pg_cron_and_checks_its_named_jobs() {
     let validated = p.ready(&["validate"], &[("DATABASE_URL", url)]);
     assert_eq!(validated.code, 0, "{}", validated.stderr);
 }
+
+#[test]
+fn discover_in_a_supabase_project_probes_supabase_url_without_ready_http_url() {
+    let p = supabase_project();
+    let url = p
+        .env
+        .iter()
+        .find(|(k, _)| *k == "READY_HTTP_URL")
+        .unwrap()
+        .1
+        .clone();
+    let database = p
+        .env
+        .iter()
+        .find(|(k, _)| *k == "DATABASE_URL")
+        .unwrap()
+        .1
+        .clone();
+    let env = [
+        ("DATABASE_URL", database.as_str()),
+        ("SUPABASE_URL", url.as_str()),
+    ];
+    let run = p.project.ready(&["init", "--discover"], &env);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let ready = p.read("ready.yaml");
+    assert!(
+        ready.contains("  # SUPABASE_URL (Supabase's own variable): READY_HTTP_URL was not set and supabase/config.toml is there\n  # the health endpoint answered at /healthz\n"),
+        "{ready}"
+    );
+    assert!(ready.contains("${SUPABASE_URL}"), "{ready}");
+    assert!(
+        p.read("checks/functions.yaml")
+            .contains("functions.answer.{{item}}")
+    );
+    assert!(
+        p.read("checks/http.yaml")
+            .contains("Checks of the service at SUPABASE_URL")
+    );
+
+    // Outside a Supabase project SUPABASE_URL means nothing to discovery.
+    let plain = Project::new("");
+    std::fs::remove_file(plain.path("ready.yaml")).unwrap();
+    assert_eq!(
+        plain
+            .ready(&["init", "--discover"], &[("SUPABASE_URL", url.as_str())])
+            .code,
+        0
+    );
+    let text = std::fs::read_to_string(plain.path("ready.yaml")).unwrap();
+    assert!(
+        text.contains("\n# - READY_HTTP_URL was not set: no HTTP checks (set it and run again)\n"),
+        "{text}"
+    );
+}

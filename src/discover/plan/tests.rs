@@ -101,6 +101,7 @@ fn supabase_facts() -> Facts {
             compose_secrets: Vec::new(),
         },
         web: Some(WebFacts {
+            variable: "READY_HTTP_URL",
             https: true,
             health: Some("/healthz".into()),
             unreachable: None,
@@ -350,6 +351,7 @@ fn a_jwt_key_is_held_to_hs256_and_no_value_is_in_the_plan() {
 fn plain_http_gets_no_tls_checks_and_a_note() {
     let mut facts = supabase_facts();
     facts.web = Some(WebFacts {
+        variable: "READY_HTTP_URL",
         https: false,
         health: None,
         unreachable: None,
@@ -478,4 +480,30 @@ fn a_literal_compose_secret_is_named_never_shown_and_a_composed_one_noted() {
     assert!(plan.notes.contains(
         &"docker-compose.yml builds GITHUB_TOKEN of service `api` from text and variables: no secret check (value not shown)".to_string()
     ));
+}
+
+#[test]
+fn a_supabase_project_without_ready_http_url_is_probed_at_supabase_url() {
+    let mut facts = supabase_facts();
+    if let Some(web) = facts.web.as_mut() {
+        web.variable = "SUPABASE_URL";
+    }
+    let plan = plan(&facts);
+    let api = &plan.targets[1];
+    assert_eq!(
+        api.settings,
+        Yaml::map(vec![("http", Yaml::str("${SUPABASE_URL}"))])
+    );
+    assert_eq!(
+        api.why,
+        [
+            "SUPABASE_URL (Supabase's own variable): READY_HTTP_URL was not set and supabase/config.toml is there",
+            "the health endpoint answered at /healthz",
+        ]
+    );
+    assert_eq!(check(&plan, "http.tls").why, ["SUPABASE_URL is https"]);
+    assert_eq!(
+        check(&plan, "functions.answer.{{item}}").target,
+        Some("api")
+    );
 }
