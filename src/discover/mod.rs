@@ -4,6 +4,7 @@
 //! on every check saying which facts call for it. Everything is sorted and nothing carries a
 //! time, so an unchanged system gives the same files.
 
+pub mod compose;
 pub mod database;
 pub mod plan;
 pub mod repository;
@@ -24,18 +25,26 @@ pub struct Facts {
 }
 
 /// Reads the targets named by `DATABASE_URL` and `READY_HTTP_URL` (when set) and the project
-/// folder. An unreachable database or an invalid URL is an error in words.
+/// folder. In a Supabase project (`supabase/config.toml`) without `READY_HTTP_URL`, Supabase's
+/// own `SUPABASE_URL` names the service. An unreachable database or an invalid URL is an error
+/// in words.
 pub async fn gather(dir: &Path, env: &HashMap<String, String>) -> Result<Facts, String> {
     let set = |name: &str| env.get(name).filter(|v| !v.is_empty());
     let database = match set("DATABASE_URL") {
         Some(url) => Some(database::gather(url).await?),
         None => None,
     };
-    let web = match set("READY_HTTP_URL") {
-        Some(base) => {
-            let url =
-                url::Url::parse(base).map_err(|e| format!("READY_HTTP_URL is not a URL: {e}"))?;
-            Some(web::gather(&url).await)
+    let service = match set("READY_HTTP_URL") {
+        Some(base) => Some(("READY_HTTP_URL", base)),
+        None if dir.join("supabase/config.toml").is_file() => {
+            set("SUPABASE_URL").map(|base| ("SUPABASE_URL", base))
+        }
+        None => None,
+    };
+    let web = match service {
+        Some((variable, base)) => {
+            let url = url::Url::parse(base).map_err(|e| format!("{variable} is not a URL: {e}"))?;
+            Some(web::gather(variable, &url).await)
         }
         None => None,
     };

@@ -2,12 +2,14 @@
 //! it. A plain function over plain data, so every choice is unit-tested without a server.
 
 mod database;
+mod secrets;
 
 pub use database::migrations_check;
 use database::{database_checks, db_target, default_login, exposed_schemas};
+use secrets::secret_checks;
 
 use super::Facts;
-use super::repository::{RepoFacts, ServiceKind};
+use super::repository::RepoFacts;
 use super::web::{HEALTH_PATHS, WebFacts};
 use super::yaml::Yaml;
 use crate::checks::postgres::catalog::list;
@@ -111,41 +113,11 @@ pub fn plan(facts: &Facts) -> Plan {
         targets: Vec::new(),
         files: Vec::new(),
     };
-    let mut database = Vec::new();
-    if let Some(db) = &facts.database {
-        let exposed = exposed_schemas(db, &facts.repository);
-        plan.targets.push(db_target(db, &exposed));
-        database = database_checks(db, &exposed, &mut plan.notes);
-        database.extend(migrations_check(
-            Some(db),
-            &facts.repository,
-            &mut plan.notes,
-        ));
-        database.push(default_login());
-    } else {
-        plan.notes
-            .push("DATABASE_URL was not set: no database checks (set it and run again)".into());
-    }
-    let mut http = Vec::new();
-    let mut functions = Vec::new();
-    match &facts.web {
-        Some(web) => {
-            plan.targets.push(api_target(web));
-            http = http_checks(web, &mut plan.notes);
-            functions = function_checks(&facts.repository.functions, &mut plan.notes);
-        }
-        None => {
-            plan.notes
-                .push("READY_HTTP_URL was not set: no HTTP checks (set it and run again)".into());
-            if !facts.repository.functions.is_empty() {
-                plan.notes.push(format!(
-                    "{} under supabase/functions are not probed without READY_HTTP_URL",
-                    count(facts.repository.functions.len(), "edge function")
-                ));
-            }
-        }
-    }
+    let database = database_part(facts, &mut plan);
+    let (functions, http) = web_part(facts, &mut plan);
     let secrets = secret_checks(&facts.repository, &mut plan.notes);
+    let variable = facts.web.as_ref().map_or("READY_HTTP_URL", |w| w.variable);
+    let http_about = format!("Checks of the service at {variable} (target `api`).");
     let repository = coverage_checks(&facts.repository);
     for (name, about, checks) in [
         (
@@ -158,14 +130,10 @@ pub fn plan(facts: &Facts) -> Plan {
             "Checks of the edge functions under supabase/functions (target `api`).",
             functions,
         ),
-        (
-            "http",
-            "Checks of the service at READY_HTTP_URL (target `api`).",
-            http,
-        ),
+        ("http", &http_about, http),
         (
             "secrets",
-            "Secrets in dotenv files and the default logins of compose services. Values are never shown.",
+            "Secrets in dotenv files and compose environments, and the default logins of compose services. Values are never shown.",
             secrets,
         ),
         ("repository", "Evidence kept in the repository.", repository),
@@ -179,6 +147,45 @@ pub fn plan(facts: &Facts) -> Plan {
         }
     }
     plan
+}
+
+/// The `db` target and its checks, or a note that there is no database.
+fn database_part(facts: &Facts, plan: &mut Plan) -> Vec<Generated> {
+    let Some(db) = &facts.database else {
+        plan.notes
+            .push("DATABASE_URL was not set: no database checks (set it and run again)".into());
+        return Vec::new();
+    };
+    let exposed = exposed_schemas(db, &facts.repository);
+    plan.targets.push(db_target(db, &exposed));
+    let mut checks = database_checks(db, &exposed, &mut plan.notes);
+    checks.extend(migrations_check(
+        Some(db),
+        &facts.repository,
+        &mut plan.notes,
+    ));
+    checks.push(default_login());
+    checks
+}
+
+/// The `api` target with the checks of its edge functions and of the service itself, or notes
+/// that nothing is probed.
+fn web_part(facts: &Facts, plan: &mut Plan) -> (Vec<Generated>, Vec<Generated>) {
+    let Some(web) = &facts.web else {
+        plan.notes
+            .push("READY_HTTP_URL was not set: no HTTP checks (set it and run again)".into());
+        if !facts.repository.functions.is_empty() {
+            plan.notes.push(format!(
+                "{} under supabase/functions are not probed without READY_HTTP_URL",
+                count(facts.repository.functions.len(), "edge function")
+            ));
+        }
+        return (Vec::new(), Vec::new());
+    };
+    plan.targets.push(api_target(web));
+    let http = http_checks(web, &mut plan.notes);
+    let functions = function_checks(&facts.repository.functions, &mut plan.notes);
+    (functions, http)
 }
 
 fn count(n: usize, what: &str) -> String {
@@ -220,17 +227,28 @@ pub fn slug(text: &str) -> String {
 
 fn api_target(web: &WebFacts) -> TargetPlan {
     let why = match (&web.health, &web.unreachable) {
-        (_, Some(problem)) => format!("READY_HTTP_URL did not answer while discovering: {problem}"),
+        (_, Some(problem)) => format!(
+            "{} did not answer while discovering: {problem}",
+            web.variable
+        ),
         (Some(path), None) => format!("the health endpoint answered at {path}"),
         (None, None) => format!(
             "no health endpoint answered 2xx among {}",
             HEALTH_PATHS.join(", ")
         ),
     };
+    let mut reasons = Vec::new();
+    if web.variable != "READY_HTTP_URL" {
+        reasons.push(format!(
+            "{} (Supabase's own variable): READY_HTTP_URL was not set and supabase/config.toml is there",
+            web.variable
+        ));
+    }
+    reasons.push(why);
     TargetPlan {
         name: "api".into(),
-        why: vec![why],
-        settings: Yaml::map(vec![("http", Yaml::str("${READY_HTTP_URL}"))]),
+        why: reasons,
+        settings: Yaml::map(vec![("http", Yaml::str(format!("${{{}}}", web.variable)))]),
     }
 }
 
@@ -260,7 +278,7 @@ fn http_checks(web: &WebFacts, notes: &mut Vec<String>) -> Vec<Generated> {
             Yaml::Map(vec![]),
         )
         .on("api", "security", "critical")
-        .because("READY_HTTP_URL is https");
+        .because(format!("{} is https", web.variable));
         tls.blocker = true;
         checks.push(tls);
         checks.push(
@@ -271,10 +289,10 @@ fn http_checks(web: &WebFacts, notes: &mut Vec<String>) -> Vec<Generated> {
                 Yaml::map(vec![("path", Yaml::str("/"))]),
             )
             .on("api", "security", "high")
-            .because("READY_HTTP_URL is https"),
+            .because(format!("{} is https", web.variable)),
         );
     } else if web.unreachable.is_none() {
-        notes.push("READY_HTTP_URL is plain http: no tls or security_headers check (run again with the public https address)".into());
+        notes.push(format!("{} is plain http: no tls or security_headers check (run again with the public https address)", web.variable));
     }
     checks
 }
@@ -304,122 +322,78 @@ pub fn function_checks(functions: &[String], notes: &mut Vec<String>) -> Vec<Gen
         count(names.len(), "edge function"),
         list(&names)
     );
-    let path = Yaml::str("/functions/v1/{{item}}");
-    let mut answer = Generated::new(
-        "functions.answer.{{item}}",
-        "The {{item}} function is deployed and answers without a server error",
-        "http",
-        Yaml::map(vec![
-            ("path", path.clone()),
-            (
-                "expect",
-                Yaml::map(vec![(
-                    "status",
-                    Yaml::List(vec![
-                        Yaml::str("2xx"),
-                        Yaml::Int(400),
-                        Yaml::Int(401),
-                        Yaml::Int(403),
-                        Yaml::Int(405),
-                        Yaml::Int(415),
-                        Yaml::Int(422),
-                    ]),
-                )]),
-            ),
-        ]),
-    )
-    .on("api", "reliability", "high")
-    .because(found.clone());
-    answer.for_each = names.clone();
-    let mut limited = Generated::new(
-        "functions.rate-limit.{{item}}",
-        "A burst against {{item}} is answered with 429 and Retry-After",
-        "rate_limit",
-        Yaml::map(vec![
-            ("path", path.clone()),
-            ("max_requests", Yaml::Int(300)),
-        ]),
-    )
-    .on("api", "security", "high")
-    .because(found);
-    limited.for_each = names.clone();
-    limited.timeout = Some("60s");
-    let mut checks = vec![answer, limited];
+    let mut checks = vec![
+        function_answers(&names, &found),
+        function_rate_limits(&names, &found),
+    ];
     let webhooks: Vec<String> = names
         .into_iter()
         .filter(|n| n.contains("webhook"))
         .collect();
     if !webhooks.is_empty() {
-        let mut signed = Generated::new(
-            "functions.webhook-signature.{{item}}",
-            "The {{item}} receiver rejects unsigned, forged, tampered and replayed deliveries",
-            "webhook_signature",
-            Yaml::map(vec![("path", path), ("scheme", Yaml::str("hmac-sha256"))]),
-        )
-        .on("api", "security", "critical")
-        .because(format!("{} with `webhook` in the name: {}", count(webhooks.len(), "function"), list(&webhooks)))
-        .because("set scheme to the sender's (hmac-sha256, stripe, standard-webhooks) and add secret: env:NAME for the positive control");
-        signed.for_each = webhooks;
-        checks.push(signed);
+        checks.push(webhook_signatures(webhooks));
     }
     checks
 }
 
-fn secret_checks(repo: &RepoFacts, notes: &mut Vec<String>) -> Vec<Generated> {
-    let mut checks = Vec::new();
-    for file in &repo.env_files {
-        for key in &file.secret_keys {
-            let jwt = key.to_ascii_uppercase().contains("JWT");
-            let mut params = vec![("from", Yaml::str(format!("dotenv:{}#{key}", file.path)))];
-            if jwt {
-                params.push(("alg", Yaml::str("HS256")));
-                params.push(("min_entropy_bits", Yaml::Int(128)));
-            }
-            checks.push(
-                Generated::new(
-                    &format!("secrets.{}.{}", slug(&file.path), slug(key)),
-                    &format!(
-                        "{key} in {} is strong and not a well-known default",
-                        file.path
-                    ),
-                    "secret",
-                    Yaml::map(params),
-                )
-                .local("security", "high")
-                .because(format!("{} assigns {key} (value not shown)", file.path)),
-            );
-        }
-    }
-    for service in &repo.services {
-        let (kind, key) = match service.kind {
-            ServiceKind::Postgres => ("PostgreSQL", "postgres"),
-            ServiceKind::Redis => ("Redis", "redis"),
-        };
-        let Some(address) = &service.published else {
-            notes.push(format!(
-                "{} declares the {kind} service `{}` without a published host port: not probed",
-                service.file, service.name
-            ));
-            continue;
-        };
-        checks.push(
-            Generated::new(
-                &format!("services.{}.default-login", slug(&service.name)),
-                &format!(
-                    "{kind} service {} refuses clients without a password or with default ones",
-                    service.name
-                ),
-                "default_credentials",
-                Yaml::map(vec![(key, Yaml::str(address))]),
-            )
-            .local("security", "critical")
-            .because(format!(
-                "{} declares the {kind} service `{}`, published on {address}",
-                service.file, service.name
-            )),
-        );
-    }
-    checks
+/// The path of the function `{{item}}` under Supabase's gateway.
+fn function_path() -> Yaml {
+    Yaml::str("/functions/v1/{{item}}")
+}
+
+/// Deployed and answering: any answer but a server error (a function may refuse a bare GET).
+fn function_answers(names: &[String], found: &str) -> Generated {
+    let statuses = [400, 401, 403, 405, 415, 422].map(Yaml::Int);
+    let mut answer = Generated::new(
+        "functions.answer.{{item}}",
+        "The {{item}} function is deployed and answers without a server error",
+        "http",
+        Yaml::map(vec![
+            ("path", function_path()),
+            (
+                "expect",
+                Yaml::map(vec![(
+                    "status",
+                    Yaml::List([Yaml::str("2xx")].into_iter().chain(statuses).collect()),
+                )]),
+            ),
+        ]),
+    )
+    .on("api", "reliability", "high")
+    .because(found);
+    answer.for_each = names.to_vec();
+    answer
+}
+
+fn function_rate_limits(names: &[String], found: &str) -> Generated {
+    let mut limited = Generated::new(
+        "functions.rate-limit.{{item}}",
+        "A burst against {{item}} is answered with 429 and Retry-After",
+        "rate_limit",
+        Yaml::map(vec![
+            ("path", function_path()),
+            ("max_requests", Yaml::Int(300)),
+        ]),
+    )
+    .on("api", "security", "high")
+    .because(found);
+    limited.for_each = names.to_vec();
+    limited.timeout = Some("60s");
+    limited
+}
+
+fn webhook_signatures(webhooks: Vec<String>) -> Generated {
+    let mut signed = Generated::new(
+        "functions.webhook-signature.{{item}}",
+        "The {{item}} receiver rejects unsigned, forged, tampered and replayed deliveries",
+        "webhook_signature",
+        Yaml::map(vec![("path", function_path()), ("scheme", Yaml::str("hmac-sha256"))]),
+    )
+    .on("api", "security", "critical")
+    .because(format!("{} with `webhook` in the name: {}", count(webhooks.len(), "function"), list(&webhooks)))
+    .because("set scheme to the sender's (hmac-sha256, stripe, standard-webhooks) and add secret: env:NAME for the positive control");
+    signed.for_each = webhooks;
+    signed
 }
 
 fn coverage_checks(repo: &RepoFacts) -> Vec<Generated> {

@@ -1,10 +1,12 @@
 //! Repository facts for `--discover`: the Supabase layout, migration folders, coverage reports,
-//! dotenv files (the names of secret-looking keys only: values are never kept) and the Redis and
-//! PostgreSQL services of compose files.
+//! dotenv files (the names of secret-looking keys only: values are never kept), the Redis and
+//! PostgreSQL services of compose files and the secret-looking variables they are given.
 
 use std::path::Path;
 
 use serde_json::Value as Json;
+
+use super::compose::{ComposeSecret, compose_secrets};
 
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct RepoFacts {
@@ -20,6 +22,9 @@ pub struct RepoFacts {
     pub env_files: Vec<EnvFile>,
     /// Redis and PostgreSQL services of compose files, sorted by file and name.
     pub services: Vec<Service>,
+    /// Secret-looking variables in the `environment:` of compose services, sorted by file,
+    /// service and name.
+    pub compose_secrets: Vec<ComposeSecret>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -85,6 +90,10 @@ const SKIPPED_DIRS: &[&str] = &["node_modules", "target", "vendor", "dist", "bui
 
 pub fn gather(dir: &Path) -> RepoFacts {
     let supabase_toml = std::fs::read_to_string(dir.join("supabase/config.toml")).ok();
+    let compose: Vec<(&str, String)> = COMPOSE_FILES
+        .iter()
+        .filter_map(|file| Some((*file, std::fs::read_to_string(dir.join(file)).ok()?)))
+        .collect();
     RepoFacts {
         supabase: supabase_toml.as_deref().map(supabase_config),
         functions: functions(&dir.join("supabase/functions")),
@@ -94,13 +103,13 @@ pub fn gather(dir: &Path) -> RepoFacts {
             .collect(),
         coverage: coverage_reports(dir),
         env_files: env_files(dir),
-        services: COMPOSE_FILES
+        services: compose
             .iter()
-            .filter_map(|file| {
-                let text = std::fs::read_to_string(dir.join(file)).ok()?;
-                Some(compose_services(file, &text))
-            })
-            .flatten()
+            .flat_map(|(file, text)| compose_services(file, text))
+            .collect(),
+        compose_secrets: compose
+            .iter()
+            .flat_map(|(file, text)| compose_secrets(file, text))
             .collect(),
     }
 }

@@ -18,6 +18,9 @@ pub const HEALTH_PATHS: &[&str] = &[
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct WebFacts {
+    /// The variable that names the service: `READY_HTTP_URL`, or `SUPABASE_URL` in a Supabase
+    /// project without it.
+    pub variable: &'static str,
     pub https: bool,
     /// The first of `HEALTH_PATHS` that answered 2xx.
     pub health: Option<String>,
@@ -25,9 +28,10 @@ pub struct WebFacts {
     pub unreachable: Option<String>,
 }
 
-pub async fn gather(base: &url::Url) -> WebFacts {
+pub async fn gather(variable: &'static str, base: &url::Url) -> WebFacts {
     let https = base.scheme() == "https";
     let mut facts = WebFacts {
+        variable,
         https,
         health: None,
         unreachable: None,

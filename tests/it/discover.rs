@@ -14,6 +14,9 @@ use crate::secrets::redis;
 /// The tutorial-free JWT secret of the project's `.env`: it must appear nowhere.
 const JWT_SECRET: &str = "dJ7qLw2vXz9KpR4mTn8sYb3cHf6gUe1a";
 
+/// Passwords written literally in the compose file: they must appear nowhere either.
+const LITERAL_PASSWORDS: [&str; 2] = ["Minio-literal-4c9e1b7a2f", "Pg-literal-8d3f6a0e5b"];
+
 const MIGRATION_ROLES: &str = "
 DO $$
 BEGIN
@@ -133,9 +136,11 @@ fn supabase_project() -> Discovered {
         .write(
             "docker-compose.yml",
             &format!(
-                "services:\n  cache:\n    image: redis:7-alpine\n    ports: [\"{}:6379\"]\n  db:\n    image: postgres:15\n    ports: [\"{}:5432\"]\n",
+                "services:\n  api:\n    image: acme/api\n    environment:\n      - JWT_SECRET=${{JWT_SECRET}}\n      - PORT=3000\n  cache:\n    image: redis:7-alpine\n    ports: [\"{}:6379\"]\n  db:\n    image: postgres:15\n    ports: [\"{}:5432\"]\n    environment:\n      POSTGRES_PASSWORD: {}\n  storage:\n    image: minio/minio\n    environment:\n      MINIO_ROOT_USER: admin\n      MINIO_ROOT_PASSWORD: {}\n",
                 cache.port,
-                postgres().port
+                postgres().port,
+                LITERAL_PASSWORDS[1],
+                LITERAL_PASSWORDS[0],
             ),
         )
         .write("coverage/lcov.info", LCOV);
@@ -144,6 +149,8 @@ fn supabase_project() -> Discovered {
         env: vec![
             ("DATABASE_URL", db.url.clone()),
             ("READY_HTTP_URL", api.base.clone()),
+            // What the `api` service of the compose file reads.
+            ("JWT_SECRET", JWT_SECRET.to_string()),
         ],
         admin_url: db.admin_url.clone(),
         _redis: cache,
@@ -226,6 +233,18 @@ fn discover_writes_a_commented_suite_that_validates_and_runs_unchanged() {
             "checks/repository.yaml",
             "  # coverage report coverage/lcov.info (lcov)\n",
         ),
+        (
+            "checks/secrets.yaml",
+            "  # service `api` in docker-compose.yml takes JWT_SECRET from ${JWT_SECRET}\n  - id: secrets.compose.jwt-secret\n",
+        ),
+        (
+            "checks/secrets.yaml",
+            "  # service `storage`: MINIO_ROOT_PASSWORD set literally in docker-compose.yml; move it to the environment (value not shown)\n  - id: secrets.compose.minio-root-password\n",
+        ),
+        (
+            "checks/secrets.yaml",
+            "  # service `db`: POSTGRES_PASSWORD set literally in docker-compose.yml; move it to the environment (value not shown)\n  - id: secrets.compose.postgres-password\n",
+        ),
     ] {
         assert!(
             written[file].contains(comment),
@@ -233,10 +252,15 @@ fn discover_writes_a_commented_suite_that_validates_and_runs_unchanged() {
             written[file]
         );
     }
+    let secrets = [JWT_SECRET, LITERAL_PASSWORDS[0], LITERAL_PASSWORDS[1]];
     for (name, text) in &written {
-        assert!(!text.contains(JWT_SECRET), "{name} holds the secret");
+        for secret in secrets {
+            assert!(!text.contains(secret), "{name} holds {secret}");
+        }
     }
-    assert!(!run.stdout.contains(JWT_SECRET) && !run.stderr.contains(JWT_SECRET));
+    for secret in secrets {
+        assert!(!run.stdout.contains(secret) && !run.stderr.contains(secret));
+    }
 
     let validated = p.ready(&["validate"]);
     assert_eq!(validated.code, 0, "{}", validated.stderr);
@@ -244,7 +268,7 @@ fn discover_writes_a_commented_suite_that_validates_and_runs_unchanged() {
     assert!(
         validated
             .stdout
-            .ends_with("ready.yaml: valid, 18 checks, 2 targets, 0 waivers\n"),
+            .ends_with("ready.yaml: valid, 21 checks, 2 targets, 0 waivers\n"),
         "{}",
         validated.stdout
     );
@@ -270,7 +294,9 @@ fn discover_writes_a_commented_suite_that_validates_and_runs_unchanged() {
         checked.stdout,
         checked.stderr
     );
-    assert!(!checked.stdout.contains(JWT_SECRET) && !checked.stderr.contains(JWT_SECRET));
+    for secret in secrets {
+        assert!(!checked.stdout.contains(secret) && !checked.stderr.contains(secret));
+    }
     let result = checked.json();
     common::assert_valid_result(&result);
     let statuses: Vec<(String, String)> = result["checks"]
@@ -303,6 +329,10 @@ fn discover_writes_a_commented_suite_that_validates_and_runs_unchanged() {
         ("http.health", "pass"),
         ("coverage.coverage-lcov-info", "fail"),
         ("secrets.env.jwt-secret", "pass"),
+        // Read from the environment the checks run in: only JWT_SECRET is set there.
+        ("secrets.compose.jwt-secret", "pass"),
+        ("secrets.compose.minio-root-password", "fail"),
+        ("secrets.compose.postgres-password", "fail"),
         ("services.cache.default-login", "pass"),
         ("services.db.default-login", "pass"),
     ]
@@ -419,4 +449,58 @@ fn discover_reads_pg_cron_and_checks_its_named_jobs() {
     }
     let validated = p.ready(&["validate"], &[("DATABASE_URL", url)]);
     assert_eq!(validated.code, 0, "{}", validated.stderr);
+}
+
+#[test]
+fn discover_in_a_supabase_project_probes_supabase_url_without_ready_http_url() {
+    let p = supabase_project();
+    let url = p
+        .env
+        .iter()
+        .find(|(k, _)| *k == "READY_HTTP_URL")
+        .unwrap()
+        .1
+        .clone();
+    let database = p
+        .env
+        .iter()
+        .find(|(k, _)| *k == "DATABASE_URL")
+        .unwrap()
+        .1
+        .clone();
+    let env = [
+        ("DATABASE_URL", database.as_str()),
+        ("SUPABASE_URL", url.as_str()),
+    ];
+    let run = p.project.ready(&["init", "--discover"], &env);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let ready = p.read("ready.yaml");
+    assert!(
+        ready.contains("  # SUPABASE_URL (Supabase's own variable): READY_HTTP_URL was not set and supabase/config.toml is there\n  # the health endpoint answered at /healthz\n"),
+        "{ready}"
+    );
+    assert!(ready.contains("${SUPABASE_URL}"), "{ready}");
+    assert!(
+        p.read("checks/functions.yaml")
+            .contains("functions.answer.{{item}}")
+    );
+    assert!(
+        p.read("checks/http.yaml")
+            .contains("Checks of the service at SUPABASE_URL")
+    );
+
+    // Outside a Supabase project SUPABASE_URL means nothing to discovery.
+    let plain = Project::new("");
+    std::fs::remove_file(plain.path("ready.yaml")).unwrap();
+    assert_eq!(
+        plain
+            .ready(&["init", "--discover"], &[("SUPABASE_URL", url.as_str())])
+            .code,
+        0
+    );
+    let text = std::fs::read_to_string(plain.path("ready.yaml")).unwrap();
+    assert!(
+        text.contains("\n# - READY_HTTP_URL was not set: no HTTP checks (set it and run again)\n"),
+        "{text}"
+    );
 }

@@ -1,6 +1,8 @@
 use super::*;
 use crate::discover::database::{ApiRole, Cron, DbFacts, SchemaFacts, TableFacts, Tool};
-use crate::discover::repository::{CoverageReport, EnvFile, MigrationDir, Service, SupabaseConfig};
+use crate::discover::repository::{
+    CoverageReport, EnvFile, MigrationDir, Service, ServiceKind, SupabaseConfig,
+};
 
 fn table(schema: &str, name: &str, columns: &[&str], unique: &[&[&str]]) -> TableFacts {
     TableFacts {
@@ -96,8 +98,10 @@ fn supabase_facts() -> Facts {
                     published: None,
                 },
             ],
+            compose_secrets: Vec::new(),
         },
         web: Some(WebFacts {
+            variable: "READY_HTTP_URL",
             https: true,
             health: Some("/healthz".into()),
             unreachable: None,
@@ -347,6 +351,7 @@ fn a_jwt_key_is_held_to_hs256_and_no_value_is_in_the_plan() {
 fn plain_http_gets_no_tls_checks_and_a_note() {
     let mut facts = supabase_facts();
     facts.web = Some(WebFacts {
+        variable: "READY_HTTP_URL",
         https: false,
         health: None,
         unreachable: None,
@@ -367,4 +372,138 @@ fn the_same_facts_give_the_same_plan() {
     assert_eq!(plan(&supabase_facts()), plan(&supabase_facts()));
     assert_eq!(slug(".env.production"), "env-production");
     assert_eq!(slug("coverage/lcov.info"), "coverage-lcov-info");
+}
+
+/// Secrets of compose services from every origin.
+fn compose_facts() -> Facts {
+    use crate::discover::compose::{ComposeSecret, Origin};
+    let secret = |service: &str, key: &str, origin: Origin| ComposeSecret {
+        file: "docker-compose.yml".into(),
+        service: service.into(),
+        key: key.into(),
+        origin,
+    };
+    let mut facts = supabase_facts();
+    facts.repository.compose_secrets = vec![
+        secret("api", "GITHUB_TOKEN", Origin::Composed),
+        secret(
+            "api",
+            "JWT_SECRET",
+            Origin::Variable {
+                name: "JWT_SECRET".into(),
+                fallback: false,
+            },
+        ),
+        secret(
+            "db",
+            "POSTGRES_PASSWORD",
+            Origin::Variable {
+                name: "DB_PASSWORD".into(),
+                fallback: true,
+            },
+        ),
+        secret("minio", "MINIO_ROOT_PASSWORD", Origin::Literal),
+        secret("worker", "JWT_SECRET", Origin::PassedThrough),
+    ];
+    facts
+}
+
+#[test]
+fn compose_secrets_are_read_from_the_environment_with_where_they_come_from() {
+    let facts = compose_facts();
+    let plan = plan(&facts);
+    let secrets: Vec<&str> = ids(&plan)
+        .into_iter()
+        .filter(|(file, _)| *file == "secrets")
+        .map(|(_, id)| id)
+        .collect();
+    assert_eq!(
+        secrets,
+        [
+            "secrets.env.jwt-secret",
+            "secrets.compose.db-password",
+            "secrets.compose.jwt-secret",
+            "secrets.compose.minio-root-password",
+            "services.cache.default-login",
+        ]
+    );
+    let jwt = check(&plan, "secrets.compose.jwt-secret");
+    assert_eq!(
+        jwt.params,
+        Yaml::map(vec![
+            ("from", Yaml::str("env:JWT_SECRET")),
+            ("alg", Yaml::str("HS256")),
+            ("min_entropy_bits", Yaml::Int(128)),
+        ])
+    );
+    assert_eq!(
+        jwt.why,
+        [
+            "service `api` in docker-compose.yml takes JWT_SECRET from ${JWT_SECRET}",
+            "service `worker` in docker-compose.yml takes JWT_SECRET from the environment",
+        ]
+    );
+    assert_eq!(jwt.remediation, None);
+}
+
+#[test]
+fn a_literal_compose_secret_is_named_never_shown_and_a_composed_one_noted() {
+    let plan = plan(&compose_facts());
+    let db = check(&plan, "secrets.compose.db-password");
+    assert_eq!(
+        db.params,
+        Yaml::map(vec![("from", Yaml::str("env:DB_PASSWORD"))])
+    );
+    assert_eq!(
+        db.why,
+        [
+            "service `db` in docker-compose.yml takes POSTGRES_PASSWORD from ${DB_PASSWORD}, with a fallback written in docker-compose.yml (value not shown)"
+        ]
+    );
+    let minio = check(&plan, "secrets.compose.minio-root-password");
+    assert_eq!(
+        minio.title,
+        "MINIO_ROOT_PASSWORD in the environment is strong and not a well-known default"
+    );
+    assert_eq!(
+        minio.why,
+        [
+            "service `minio`: MINIO_ROOT_PASSWORD set literally in docker-compose.yml; move it to the environment (value not shown)"
+        ]
+    );
+    assert_eq!(
+        minio.remediation.as_deref(),
+        Some(
+            "Remove the value of MINIO_ROOT_PASSWORD from docker-compose.yml and let compose read it from the environment (an interpolated variable or an untracked env file)"
+        )
+    );
+    assert!(plan.notes.contains(
+        &"docker-compose.yml builds GITHUB_TOKEN of service `api` from text and variables: no secret check (value not shown)".to_string()
+    ));
+}
+
+#[test]
+fn a_supabase_project_without_ready_http_url_is_probed_at_supabase_url() {
+    let mut facts = supabase_facts();
+    if let Some(web) = facts.web.as_mut() {
+        web.variable = "SUPABASE_URL";
+    }
+    let plan = plan(&facts);
+    let api = &plan.targets[1];
+    assert_eq!(
+        api.settings,
+        Yaml::map(vec![("http", Yaml::str("${SUPABASE_URL}"))])
+    );
+    assert_eq!(
+        api.why,
+        [
+            "SUPABASE_URL (Supabase's own variable): READY_HTTP_URL was not set and supabase/config.toml is there",
+            "the health endpoint answered at /healthz",
+        ]
+    );
+    assert_eq!(check(&plan, "http.tls").why, ["SUPABASE_URL is https"]);
+    assert_eq!(
+        check(&plan, "functions.answer.{{item}}").target,
+        Some("api")
+    );
 }
