@@ -14,8 +14,8 @@ use crate::checks::outcome::{CheckError, CheckOutcome, Finding, Observation};
 use crate::checks::params::{DurationParam, keep};
 use crate::checks::params::{HttpMethod, HttpUrl};
 use crate::checks::{Ctx, KindSpec};
-use crate::target::TargetFamily;
 use crate::redact::redact_url;
+use crate::target::TargetFamily;
 use crate::vocab::Level;
 
 mod body;

@@ -11,8 +11,8 @@ use super::{BODY_CUT, HttpHandle, error_text, request, subject};
 use crate::checks::outcome::{CheckError, CheckOutcome, Finding, Observation};
 use crate::checks::params::{DurationParam, HttpMethod, HttpUrl, OneOrMany};
 use crate::checks::{Ctx, KindSpec};
-use crate::target::TargetFamily;
 use crate::redact::redact_url;
+use crate::target::TargetFamily;
 
 /// Samples are bounded: this is a probe, not a load test.
 const MAX_SAMPLES: u32 = 1000;

@@ -15,8 +15,8 @@ use serde::{Deserialize, Deserializer, de};
 use crate::checks::outcome::{CheckError, CheckOutcome};
 use crate::checks::params::HttpUrl;
 use crate::checks::{Ctx, KindSpec};
-use crate::target::TargetFamily;
 use crate::redact::redact_url;
+use crate::target::TargetFamily;
 
 #[derive(Debug, Clone, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]

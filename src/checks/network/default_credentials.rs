@@ -10,8 +10,8 @@ use tokio::net::TcpStream;
 use super::{pg_login, pg_startup};
 use crate::checks::outcome::{CheckError, CheckOutcome, Finding, Observation};
 use crate::checks::{Ctx, KindSpec};
-use crate::target::TargetFamily;
 use crate::redact::redact_url;
+use crate::target::TargetFamily;
 
 /// Passwords Redis deployments are left with: `foobared` is the example in redis.conf.
 const REDIS_DEFAULTS: &[&str] = &[

@@ -23,8 +23,8 @@ use tokio::sync::OnceCell;
 
 use super::Ctx;
 use super::outcome::{CheckError, CheckOutcome};
-use crate::target::PostgresTarget;
 use crate::redact::redact_url;
+use crate::target::PostgresTarget;
 
 /// A connection pool for one target, opened lazily.
 pub struct PgHandle {
