@@ -15,6 +15,9 @@ pub struct TableReport {
 /// Long messages are cut in the check list (then wrapped in their cell); the JSON has them whole.
 const MESSAGE_LENGTH: usize = 240;
 
+/// The lines a message may take in the check list when its findings are not listed below.
+const MESSAGE_LINES: usize = 3;
+
 impl TableReport {
     fn paint(&self, text: &str, color: Color, bold: bool) -> Cell {
         let mut cell = Cell::new(text);
@@ -171,6 +174,26 @@ fn cut(text: &str, max: usize) -> String {
         return text.to_string();
     }
     let kept: String = first_line.chars().take(max.saturating_sub(1)).collect();
+    format!("{kept}…")
+}
+
+/// The first `lines` lines of `text` wrapped to `room` columns, the last cut with `…` when there
+/// is more: a long message keeps the check list to a screen (the JSON has it whole).
+fn at_most_lines(text: &str, room: usize, lines: usize) -> String {
+    let first_line = text.lines().next().unwrap_or_default();
+    let rows = wrap(first_line, room);
+    if rows.len() <= lines && first_line.len() == text.len() {
+        return text.to_string();
+    }
+    let kept = rows[..lines.min(rows.len())].join(" ");
+    let last_room = kept.chars().count().min(
+        rows[..lines.min(rows.len()) - 1]
+            .iter()
+            .map(|r| r.chars().count() + 1)
+            .sum::<usize>()
+            + room.saturating_sub(1),
+    );
+    let kept: String = kept.chars().take(last_room).collect();
     format!("{kept}…")
 }
 
@@ -426,7 +449,8 @@ impl TableReport {
                         Some((detailed, room)) if detailed.contains(c.id.as_str()) => {
                             cut(&c.message, *room)
                         }
-                        _ => cut(&c.message, MESSAGE_LENGTH),
+                        Some((_, room)) => at_most_lines(&c.message, *room, MESSAGE_LINES),
+                        None => cut(&c.message, MESSAGE_LENGTH),
                     }),
                 ]);
             }
@@ -632,6 +656,14 @@ impl TableReport {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn long_messages_keep_their_first_lines_and_say_they_were_cut() {
+        let text = "one two three four five six seven";
+        assert_eq!(at_most_lines(text, 9, 5), text);
+        assert_eq!(at_most_lines(text, 9, 2), "one two three…");
+        assert_eq!(at_most_lines("short\nsecond line", 20, 3), "short…");
+    }
 
     #[test]
     fn text_wraps_at_word_boundaries_and_splits_long_words() {
