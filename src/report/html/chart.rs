@@ -21,6 +21,27 @@ pub struct Mark {
     pub label: String,
     pub x: String,
     pub class: &'static str,
+    /// How the label sits on its line (`middle`, or `end`/`start` to keep clear of a close
+    /// neighbour): set by `bar_chart`.
+    pub anchor: &'static str,
+}
+
+/// Marks closer than this (in SVG units) would print their labels over each other.
+const LABEL_ROOM: f64 = 90.0;
+
+/// Labels of close marks move apart: the left one ends at its line, the right one starts there.
+fn anchor_labels(marks: &mut [Mark]) {
+    let xs: Vec<f64> = marks.iter().map(|m| m.x.parse().unwrap_or(0.0)).collect();
+    let close = |a: Option<&f64>, b: f64| a.is_some_and(|a| (a - b).abs() < LABEL_ROOM);
+    for (i, mark) in marks.iter_mut().enumerate() {
+        mark.anchor = if close(xs.get(i + 1), xs[i]) {
+            "end"
+        } else if i > 0 && close(xs.get(i - 1), xs[i]) {
+            "start"
+        } else {
+            "middle"
+        };
+    }
 }
 
 /// Horizontal bars with vertical marks, laid out left to right at `scale` units per point.
@@ -56,7 +77,12 @@ pub fn score_class(score: Option<f64>, bar: f64) -> &'static str {
     }
 }
 
-pub fn bar_chart(bars: Vec<Bar>, marks: Vec<Mark>) -> BarChart {
+pub fn bar_chart(bars: Vec<Bar>, mut marks: Vec<Mark>) -> BarChart {
+    marks.sort_by(|a, b| {
+        let x = |m: &Mark| m.x.parse::<f64>().unwrap_or(0.0);
+        x(a).total_cmp(&x(b))
+    });
+    anchor_labels(&mut marks);
     // Marks carry labels above the bars: one row of room for them.
     let height = (bars.len() + 1) * ROW + 8;
     BarChart {
@@ -227,6 +253,26 @@ mod tests {
     #[test]
     fn a_single_run_sits_in_the_middle() {
         assert_eq!(segments(FRAME, &[Some(50.0)]), ["84.0,60.0"]);
+    }
+
+    #[test]
+    fn labels_of_close_stage_bars_move_apart() {
+        let mark = |x: &str| Mark {
+            label: String::new(),
+            x: x.into(),
+            class: "met",
+            anchor: "middle",
+        };
+        let chart = bar_chart(vec![], vec![mark("532"), mark("512"), mark("300")]);
+        let anchors: Vec<(&str, &str)> = chart
+            .marks
+            .iter()
+            .map(|m| (m.x.as_str(), m.anchor))
+            .collect();
+        assert_eq!(
+            anchors,
+            [("300", "middle"), ("512", "end"), ("532", "start")]
+        );
     }
 
     #[test]

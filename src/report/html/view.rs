@@ -210,6 +210,7 @@ fn score_chart(r: &RunResult) -> BarChart {
                 chart::BAR_LEFT + s.min_score.clamp(0.0, 100.0) * chart::BAR_SCALE,
             ),
             class: if s.met { "met" } else { "unmet" },
+            anchor: "middle",
         })
         .collect();
     chart::bar_chart(bars, marks)
