@@ -122,7 +122,39 @@ pub fn source_line(text: &str, index: usize) -> Option<String> {
         let kept: String = line.chars().take(value_at).collect();
         return Some(format!("{kept}{}", "*".repeat(stars)));
     }
-    Some(mask_secret_values(line))
+    Some(mask_url_passwords(&mask_secret_values(line)))
+}
+
+/// `line` with the password of every URL's userinfo (`scheme://user:PASSWORD@host`) starred
+/// out: a target URL written literally carries one whatever its key is called, and a target that
+/// failed to load never gave it to the redactor.
+fn mask_url_passwords(line: &str) -> String {
+    let mut chars: Vec<char> = line.chars().collect();
+    let mut from = 0;
+    while let Some(scheme_end) = find(&chars, from, &[':', '/', '/']) {
+        let authority_start = scheme_end + 3;
+        let authority_end = (authority_start..chars.len())
+            .find(|&j| {
+                matches!(
+                    chars[j],
+                    '/' | '?' | '#' | ' ' | '"' | '\'' | ',' | '}' | ']'
+                )
+            })
+            .unwrap_or(chars.len());
+        let at = (authority_start..authority_end).rfind(|&j| chars[j] == '@');
+        if let Some(at) = at
+            && let Some(colon) = (authority_start..at).find(|&j| chars[j] == ':')
+        {
+            chars[colon + 1..at].iter_mut().for_each(|c| *c = '*');
+        }
+        from = authority_end.max(authority_start);
+    }
+    chars.into_iter().collect()
+}
+
+/// Where `needle` starts in `chars` at or after `from`.
+fn find(chars: &[char], from: usize, needle: &[char]) -> Option<usize> {
+    (from..chars.len().saturating_sub(needle.len() - 1)).find(|&i| chars[i..].starts_with(needle))
 }
 
 /// `line` with the value of every key that names a secret (`secret:`, `apikey:`, `password:`,
@@ -374,6 +406,18 @@ mod tests {
         assert_eq!(source_line(text, 3).as_deref(), Some("    - *******"));
         assert_eq!(source_line(text, 5).as_deref(), Some("    - alice"));
         assert_eq!(source_line(text, 9), None);
+    }
+
+    #[test]
+    fn url_passwords_are_starred_whatever_the_key() {
+        assert_eq!(
+            mask_url_passwords("    http: ftp://user:Basic-Sekret-9@api.example.com/x"),
+            "    http: ftp://user:**************@api.example.com/x"
+        );
+        assert_eq!(
+            mask_url_passwords("  a: { u: \"pg://a:b@h\", v: https://h/p@q, w: x://u@h }"),
+            "  a: { u: \"pg://a:*@h\", v: https://h/p@q, w: x://u@h }"
+        );
         assert_eq!(
             mask_secret_values("    category: security"),
             "    category: security"

@@ -195,3 +195,21 @@ fn a_variable_set_but_empty_is_named_as_empty_when_checks_run() {
         "cannot run: environment variable TOOL is set but empty"
     );
 }
+
+/// A snippet shows the line as written, but never the password of a URL on it, even of a
+/// target that failed to load (whose password the redactor never learnt).
+#[test]
+fn snippets_star_url_passwords_of_targets_that_failed_to_load() {
+    let p = Project::new(
+        "targets:\n  api:\n    http: ftp://user:Basic-Sekret-9@api.example.com/\nchecks: []\n",
+    );
+    let run = p.ready(&["validate"], &[]);
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    assert!(!run.stderr.contains("Basic-Sekret-9"), "{}", run.stderr);
+    assert!(
+        run.stderr
+            .contains("3 |     http: ftp://user:**************@api.example.com/\n"),
+        "{}",
+        run.stderr
+    );
+}
